@@ -1,0 +1,12 @@
+//! overlay-nic-hdl: the synthesizable datapath of the overlay-nic VXLAN
+//! offload NIC, written in RustHDL.
+//!
+//! Every block here simulates in rust-hdl and exports Verilog that yosys,
+//! iverilog and Verilator accept; the `overlay-nic-sim` crate runs each
+//! block's exported Verilog on the same vectors as the Rust simulation.
+
+pub mod skid_buffer;
+pub mod stream;
+
+pub use skid_buffer::SkidBuffer;
+pub use stream::{StreamSink, StreamSource};
