@@ -5,8 +5,12 @@
 //! iverilog and Verilator accept; the `overlay-nic-sim` crate runs each
 //! block's exported Verilog on the same vectors as the Rust simulation.
 
+pub mod block_ram;
+pub mod packet_fifo;
 pub mod skid_buffer;
 pub mod stream;
 
+pub use block_ram::BlockRam;
+pub use packet_fifo::PacketFifo;
 pub use skid_buffer::SkidBuffer;
 pub use stream::{StreamSink, StreamSource};

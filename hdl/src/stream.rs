@@ -44,3 +44,12 @@ pub struct StreamSink<M: Synth> {
     pub tuser: Signal<In, M>,
     pub tready: Signal<Out, Bit>,
 }
+
+/// One beat without its metadata, as stored in packet buffers
+/// (73 bits: 64 data, 8 keep, 1 last).
+#[derive(Default, PartialEq, LogicStruct, Copy, Clone, Debug)]
+pub struct Beat {
+    pub data: Bits<64>,
+    pub keep: Bits<8>,
+    pub last: Bit,
+}

@@ -1,0 +1,292 @@
+//! Store-and-forward packet FIFO in block RAM that drops whole frames.
+//!
+//! A frame is written speculatively and only becomes visible to the reader
+//! when its last beat arrives. If the writer marks that last beat bad
+//! (`s_bad` high with `tlast`), the write pointer rolls back to the frame's
+//! start and the frame is gone as if it never came: no truncated or partial
+//! frame ever leaves the FIFO. A frame that cannot fit even in the empty
+//! FIFO is drained from the input and dropped the same way, so an oversize
+//! frame never deadlocks the input. Both kinds of drop are counted.
+//!
+//! Data path: one beat per clock in and out across back-to-back frames. The
+//! RAM's registered read feeds a two-entry output queue, so `m_axis` comes
+//! straight from flip-flops and a stall downstream never loses a beat.
+//!
+//! Metadata (`tuser`) is held per frame, not per beat, in a small FIFO of
+//! `2^FW` entries: it bounds how many frames can be waiting, not their size.
+//!
+//! ```text
+//!  s_axis ─▶ [write: wr_ptr (speculative), commit_ptr] ─▶ BlockRam ─▶ [2-beat queue] ─▶ m_axis
+//!             │ tlast & !s_bad: commit, push tuser            ▲ rd_ptr chases commit_ptr
+//!             │ tlast &  s_bad: wr_ptr <= commit_ptr          │
+//!             └─▶ meta FIFO (tuser per committed frame) ──────┴──────▶ m_axis.tuser
+//! ```
+
+use crate::block_ram::BlockRam;
+use crate::stream::{Beat, StreamSink, StreamSource};
+use rust_hdl::prelude::*;
+
+/// Parameters: `M` metadata type; `AW` log2 of the depth in beats (`AWP1`
+/// must be `AW + 1`, rust-hdl cannot compute it); `FW`/`FWP1` the same for
+/// the number of committed frames the FIFO can hold.
+#[derive(LogicBlock)]
+pub struct PacketFifo<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: usize>
+{
+    pub clock: Signal<In, Clock>,
+    /// Frames in.
+    pub s_axis: StreamSink<M>,
+    /// With the last beat of a frame: discard the whole frame.
+    pub s_bad: Signal<In, Bit>,
+    /// Frames out, whole and in order.
+    pub m_axis: StreamSource<M>,
+    /// Frames dropped because `s_bad` marked them (wraps at 2^32).
+    pub dropped_bad: Signal<Out, Bits<32>>,
+    /// Frames dropped because they are longer than the whole FIFO (wraps).
+    pub dropped_oversize: Signal<Out, Bits<32>>,
+    /// High for one cycle after each drop of either kind.
+    pub drop_event: Signal<Out, Bit>,
+    ram: BlockRam<Beat, AW>,
+    meta: SynchronousFIFO<M, FW, FWP1, 1>,
+    // Write side.
+    wr_ptr: DFF<Bits<AWP1>>,
+    commit_ptr: DFF<Bits<AWP1>>,
+    in_frame: DFF<Bit>,
+    dropping: DFF<Bit>,
+    meta_hold: DFF<M>,
+    bad_count: DFF<Bits<32>>,
+    oversize_count: DFF<Bits<32>>,
+    drop_flag: DFF<Bit>,
+    // Read side.
+    rd_ptr: DFF<Bits<AWP1>>,
+    ram_valid: DFF<Bit>,
+    a_valid: DFF<Bit>,
+    a_beat: DFF<Beat>,
+    b_valid: DFF<Bit>,
+    b_beat: DFF<Beat>,
+    depth: Constant<Bits<AWP1>>,
+    meta_zero: Constant<M>,
+    used: Signal<Local, Bits<AWP1>>,
+    full: Signal<Local, Bit>,
+    hopeless: Signal<Local, Bit>,
+    ready: Signal<Local, Bit>,
+    accept: Signal<Local, Bit>,
+    beat_in: Signal<Local, Beat>,
+    pop: Signal<Local, Bit>,
+    out_valid: Signal<Local, Bit>,
+    level: Signal<Local, Bits<2>>,
+    issue: Signal<Local, Bit>,
+}
+
+impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: usize> Default
+    for PacketFifo<M, AW, AWP1, FW, FWP1>
+{
+    fn default() -> Self {
+        assert_eq!(AWP1, AW + 1, "PacketFifo: AWP1 must be AW + 1");
+        assert_eq!(FWP1, FW + 1, "PacketFifo: FWP1 must be FW + 1");
+        assert!((2..=16).contains(&AW), "PacketFifo: AW {AW} outside 2..=16");
+        assert!((1..=8).contains(&FW), "PacketFifo: FW {FW} outside 1..=8");
+        Self {
+            clock: Default::default(),
+            s_axis: Default::default(),
+            s_bad: Default::default(),
+            m_axis: Default::default(),
+            dropped_bad: Default::default(),
+            dropped_oversize: Default::default(),
+            drop_event: Default::default(),
+            ram: Default::default(),
+            meta: Default::default(),
+            wr_ptr: Default::default(),
+            commit_ptr: Default::default(),
+            in_frame: Default::default(),
+            dropping: Default::default(),
+            meta_hold: Default::default(),
+            bad_count: Default::default(),
+            oversize_count: Default::default(),
+            drop_flag: Default::default(),
+            rd_ptr: Default::default(),
+            ram_valid: Default::default(),
+            a_valid: Default::default(),
+            a_beat: Default::default(),
+            b_valid: Default::default(),
+            b_beat: Default::default(),
+            depth: Constant::new((1u64 << AW).to_bits()),
+            meta_zero: Constant::new(M::default()),
+            used: Default::default(),
+            full: Default::default(),
+            hopeless: Default::default(),
+            ready: Default::default(),
+            accept: Default::default(),
+            beat_in: Default::default(),
+            pop: Default::default(),
+            out_valid: Default::default(),
+            level: Default::default(),
+            issue: Default::default(),
+        }
+    }
+}
+
+impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: usize>
+    PacketFifo<M, AW, AWP1, FW, FWP1>
+{
+    /// Capacity in beats: the longest frame it can pass is `8 * depth` bytes.
+    pub const DEPTH_BEATS: usize = 1 << AW;
+
+    /// RAM read/write collisions seen in simulation (must stay zero).
+    pub fn ram_collisions(&self) -> u64 {
+        self.ram.collisions()
+    }
+}
+
+impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: usize> Logic
+    for PacketFifo<M, AW, AWP1, FW, FWP1>
+{
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            wr_ptr,
+            commit_ptr,
+            in_frame,
+            dropping,
+            meta_hold,
+            bad_count,
+            oversize_count,
+            drop_flag,
+            rd_ptr,
+            ram_valid,
+            a_valid,
+            a_beat,
+            b_valid,
+            b_beat
+        );
+        clock!(self, clock, ram, meta);
+        self.dropped_bad.next = self.bad_count.q.val();
+        self.dropped_oversize.next = self.oversize_count.q.val();
+        self.drop_event.next = self.drop_flag.q.val();
+        self.drop_flag.d.next = false;
+
+        // ---- Write side ----
+        self.used.next = self.wr_ptr.q.val() - self.rd_ptr.q.val();
+        self.full.next = self.used.val() == self.depth.val();
+        // Full, and everything in the RAM is the frame being written: it can
+        // never fit, so waiting would deadlock. Drain it instead.
+        self.hopeless.next = self.full.val()
+            & self.in_frame.q.val()
+            & (self.rd_ptr.q.val() == self.commit_ptr.q.val());
+        // Depends on state only, never on tvalid.
+        self.ready.next = self.dropping.q.val()
+            | self.hopeless.val()
+            | (!self.full.val() & !self.meta.full.val());
+        self.s_axis.tready.next = self.ready.val();
+        self.accept.next = self.s_axis.tvalid.val() & self.ready.val();
+        self.beat_in.next.data = self.s_axis.tdata.val();
+        self.beat_in.next.keep = self.s_axis.tkeep.val();
+        self.beat_in.next.last = self.s_axis.tlast.val();
+        self.ram.write_address.next = bit_cast::<AW, AWP1>(self.wr_ptr.q.val());
+        self.ram.write_data.next = self.beat_in.val();
+        self.ram.write_enable.next = false;
+        self.meta.write.next = false;
+        self.meta.data_in.next = self.meta_hold.q.val();
+        if !self.in_frame.q.val() {
+            self.meta.data_in.next = self.s_axis.tuser.val();
+        }
+        if self.accept.val() {
+            self.in_frame.d.next = !self.s_axis.tlast.val();
+            if !self.in_frame.q.val() {
+                self.meta_hold.d.next = self.s_axis.tuser.val();
+            }
+            if self.dropping.q.val() | self.hopeless.val() {
+                // Oversize: discard until the frame's end, holding nothing.
+                self.wr_ptr.d.next = self.commit_ptr.q.val();
+                self.dropping.d.next = !self.s_axis.tlast.val();
+                if self.s_axis.tlast.val() {
+                    self.oversize_count.d.next = self.oversize_count.q.val() + 1;
+                    self.drop_flag.d.next = true;
+                }
+            } else {
+                self.ram.write_enable.next = true;
+                self.wr_ptr.d.next = self.wr_ptr.q.val() + 1;
+                if self.s_axis.tlast.val() {
+                    if self.s_bad.val() {
+                        self.wr_ptr.d.next = self.commit_ptr.q.val();
+                        self.bad_count.d.next = self.bad_count.q.val() + 1;
+                        self.drop_flag.d.next = true;
+                    } else {
+                        self.commit_ptr.d.next = self.wr_ptr.q.val() + 1;
+                        self.meta.write.next = true;
+                    }
+                }
+            }
+        }
+
+        // ---- Read side ----
+        // A two-entry queue (a = head, drives m_axis; b = behind it) fed by
+        // the RAM's registered read. A read is issued only when its beat is
+        // sure to have a slot when it lands next cycle.
+        self.out_valid.next = self.a_valid.q.val() & !self.meta.empty.val();
+        self.m_axis.tvalid.next = self.out_valid.val();
+        self.m_axis.tdata.next = self.a_beat.q.val().data;
+        self.m_axis.tkeep.next = self.a_beat.q.val().keep;
+        self.m_axis.tlast.next = self.a_beat.q.val().last;
+        // The meta FIFO's RAM is undefined until written: show zero when idle.
+        self.m_axis.tuser.next = self.meta_zero.val();
+        if self.out_valid.val() {
+            self.m_axis.tuser.next = self.meta.data_out.val();
+        }
+        self.pop.next = self.out_valid.val() & self.m_axis.tready.val();
+        self.meta.read.next = self.pop.val() & self.a_beat.q.val().last;
+        self.level.next = 0.into();
+        if self.a_valid.q.val() {
+            self.level.next = self.level.val() + 1;
+        }
+        if self.b_valid.q.val() {
+            self.level.next = self.level.val() + 1;
+        }
+        if self.ram_valid.q.val() {
+            self.level.next = self.level.val() + 1;
+        }
+        self.issue.next = (self.rd_ptr.q.val() != self.commit_ptr.q.val())
+            & ((self.level.val() < 2) | ((self.level.val() == 2) & self.pop.val()));
+        self.ram.read_address.next = bit_cast::<AW, AWP1>(self.rd_ptr.q.val());
+        self.ram_valid.d.next = self.issue.val();
+        if self.issue.val() {
+            self.rd_ptr.d.next = self.rd_ptr.q.val() + 1;
+        }
+        if self.pop.val() {
+            // Advance the queue; the landing RAM word takes the first free slot.
+            self.a_valid.d.next = self.b_valid.q.val();
+            self.a_beat.d.next = self.b_beat.q.val();
+            self.b_valid.d.next = false;
+            if self.ram_valid.q.val() {
+                if self.b_valid.q.val() {
+                    self.b_valid.d.next = true;
+                    self.b_beat.d.next = self.ram.read_data.val();
+                } else {
+                    self.a_valid.d.next = true;
+                    self.a_beat.d.next = self.ram.read_data.val();
+                }
+            }
+        } else if self.ram_valid.q.val() {
+            if self.a_valid.q.val() {
+                self.b_valid.d.next = true;
+                self.b_beat.d.next = self.ram.read_data.val();
+            } else {
+                self.a_valid.d.next = true;
+                self.a_beat.d.next = self.ram.read_data.val();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packet_fifo_is_synthesizable() {
+        let mut uut = PacketFifo::<Bits<16>, 6, 7, 3, 4>::default();
+        uut.connect_all();
+        yosys_validate("packet_fifo", &generate_verilog(&uut)).unwrap();
+    }
+}
