@@ -31,7 +31,10 @@ pub struct BlockRam<D: Synth, const N: usize> {
 
 impl<D: Synth, const N: usize> Default for BlockRam<D, N> {
     fn default() -> Self {
-        assert!(N > 0 && N <= 20, "BlockRam address width {N} out of range 1..=20");
+        assert!(
+            N > 0 && N <= 20,
+            "BlockRam address width {N} out of range 1..=20"
+        );
         Self {
             clock: Default::default(),
             read_address: Default::default(),

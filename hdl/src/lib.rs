@@ -5,12 +5,16 @@
 //! iverilog and Verilator accept; the `overlay-nic-sim` crate runs each
 //! block's exported Verilog on the same vectors as the Rust simulation.
 
+pub mod axi_lite;
 pub mod block_ram;
 pub mod packet_fifo;
+pub mod register_file;
 pub mod skid_buffer;
 pub mod stream;
 
+pub use axi_lite::{AxiLiteMaster, AxiLiteSlave};
 pub use block_ram::BlockRam;
 pub use packet_fifo::PacketFifo;
+pub use register_file::RegisterFile;
 pub use skid_buffer::SkidBuffer;
 pub use stream::{StreamSink, StreamSource};

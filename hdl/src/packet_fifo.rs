@@ -30,8 +30,13 @@ use rust_hdl::prelude::*;
 /// must be `AW + 1`, rust-hdl cannot compute it); `FW`/`FWP1` the same for
 /// the number of committed frames the FIFO can hold.
 #[derive(LogicBlock)]
-pub struct PacketFifo<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: usize>
-{
+pub struct PacketFifo<
+    M: Synth,
+    const AW: usize,
+    const AWP1: usize,
+    const FW: usize,
+    const FWP1: usize,
+> {
     pub clock: Signal<In, Clock>,
     /// Frames in.
     pub s_axis: StreamSink<M>,

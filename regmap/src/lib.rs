@@ -90,20 +90,32 @@ pub const ADDRESS_BITS: usize = 16;
 pub fn validate(table: &[Register]) -> Result<(), String> {
     for (i, r) in table.iter().enumerate() {
         if r.offset % 4 != 0 {
-            return Err(format!("{}: offset {:#x} is not 32-bit aligned", r.name, r.offset));
+            return Err(format!(
+                "{}: offset {:#x} is not 32-bit aligned",
+                r.name, r.offset
+            ));
         }
         if r.offset >= 1 << ADDRESS_BITS {
-            return Err(format!("{}: offset {:#x} outside the BAR", r.name, r.offset));
+            return Err(format!(
+                "{}: offset {:#x} outside the BAR",
+                r.name, r.offset
+            ));
         }
         if r.access == Access::ReadWrite && r.reset & !r.mask != 0 {
-            return Err(format!("{}: reset {:#x} outside mask {:#x}", r.name, r.reset, r.mask));
+            return Err(format!(
+                "{}: reset {:#x} outside mask {:#x}",
+                r.name, r.reset, r.mask
+            ));
         }
         for other in &table[..i] {
             if other.name == r.name {
                 return Err(format!("duplicate register name {}", r.name));
             }
             if other.offset == r.offset {
-                return Err(format!("{} and {} share offset {:#x}", other.name, r.name, r.offset));
+                return Err(format!(
+                    "{} and {} share offset {:#x}",
+                    other.name, r.name, r.offset
+                ));
             }
         }
     }
@@ -234,10 +246,20 @@ mod tests {
 
     #[test]
     fn validate_rejects_bad_tables() {
-        let a = Register { name: "A", offset: 0, access: Access::ReadWrite, reset: 0, mask: 0xff, doc: "" };
+        let a = Register {
+            name: "A",
+            offset: 0,
+            access: Access::ReadWrite,
+            reset: 0,
+            mask: 0xff,
+            doc: "",
+        };
         let cases = [
             vec![Register { offset: 2, ..a }],
-            vec![Register { offset: 0x1_0000, ..a }],
+            vec![Register {
+                offset: 0x1_0000,
+                ..a
+            }],
             vec![Register { reset: 0x100, ..a }],
             vec![a, Register { offset: 4, ..a }],
             vec![a, Register { name: "B", ..a }],
