@@ -1,6 +1,7 @@
 //! overlay-nic-sim: the co-simulation harness every HDL test uses, and the
 //! `overlay-nic` command.
 
+pub mod axil;
 pub mod direct;
 
 pub use direct::{DirectSim, SimError};
