@@ -149,7 +149,7 @@ pub fn markdown(title: &str, table: &[Register]) -> String {
             r.access.label(),
             r.reset,
             bits,
-            r.doc
+            r.doc.trim()
         ));
     }
     out

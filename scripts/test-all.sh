@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test of overlay-nic, installing what the tests need first.
+# Usage: scripts/test-all.sh   (from anywhere; needs root or sudo for apt-get
+# only when a tool is missing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The Verilog checks run the exported RTL through real tools.
+need=()
+command -v yosys >/dev/null || need+=(yosys)
+command -v iverilog >/dev/null || need+=(iverilog)
+command -v verilator >/dev/null || need+=(verilator)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "installing ${need[*]} (apt-get)"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+yosys -V
+iverilog -V 2>/dev/null | head -n 1
+verilator --version
+
+# Tests are built with optimisation (see [profile.test] in Cargo.toml):
+# rust-hdl simulates ~30x slower without it.
+cargo test --workspace --all-targets
+cargo test --workspace --doc
