@@ -6,6 +6,7 @@
 //! it can see. This is the hardware back end of the driver's register bus.
 
 use crate::direct::{DirectSim, SimError};
+use overlay_nic_driver::registers::{BusError, RegisterBus};
 use overlay_nic_hdl::AxiLiteSlave;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -137,5 +138,47 @@ impl<B: Block> AxiLiteHost<B> {
                 return Err(AxilError::Timeout("read response", addr));
             }
         }
+    }
+}
+
+/// The driver's [`RegisterBus`] over a simulated register slave: each
+/// access is a full AXI4-Lite transaction on the cycle-accurate design.
+pub struct HdlRegisterBus<B: Block> {
+    sim: DirectSim<B>,
+    host: AxiLiteHost<B>,
+}
+
+impl<B: Block> HdlRegisterBus<B> {
+    pub fn new(sim: DirectSim<B>, host: AxiLiteHost<B>) -> Self {
+        Self { sim, host }
+    }
+
+    /// The simulation, to look at the datapath side between accesses.
+    pub fn sim(&mut self) -> &mut DirectSim<B> {
+        &mut self.sim
+    }
+
+    fn address(offset: u32) -> Result<u16, BusError> {
+        u16::try_from(offset).map_err(|_| BusError::OutOfRange { offset })
+    }
+}
+
+impl<B: Block> RegisterBus for HdlRegisterBus<B> {
+    fn read32(&mut self, offset: u32) -> Result<u32, BusError> {
+        let addr = Self::address(offset)?;
+        let (data, code) = self
+            .host
+            .read(&mut self.sim, addr)
+            .map_err(|e| BusError::Transport(e.to_string()))?;
+        BusError::check(code, offset).map(|()| data)
+    }
+
+    fn write32(&mut self, offset: u32, value: u32) -> Result<(), BusError> {
+        let addr = Self::address(offset)?;
+        let code = self
+            .host
+            .write(&mut self.sim, addr, value, 0xf)
+            .map_err(|e| BusError::Transport(e.to_string()))?;
+        BusError::check(code, offset)
     }
 }

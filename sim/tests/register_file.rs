@@ -1,10 +1,14 @@
-//! RegisterFile against a software model of the register table's rules,
-//! over random accesses (legal, refused, unaligned, unmapped; random byte
-//! strobes) with random bus stalls.
+//! RegisterFile against the driver model's behavioural register slave
+//! (`RegisterFileModel`) over random accesses (legal, refused, unaligned,
+//! unmapped; random byte strobes) with random bus stalls; and one driver-level
+//! test run on both back ends.
 
+use overlay_nic_driver::registers::{
+    BusError, RegisterBus, RegisterError, RegisterFileModel, Registers,
+};
 use overlay_nic_hdl::RegisterFile;
 use overlay_nic_regmap::{pf, resp, Access, Register};
-use overlay_nic_sim::axil::AxiLiteHost;
+use overlay_nic_sim::axil::{AxiLiteHost, HdlRegisterBus};
 use overlay_nic_sim::DirectSim;
 use proptest::prelude::*;
 use rust_hdl::prelude::*;
@@ -34,78 +38,6 @@ const N: usize = 7;
 const STATUS: usize = 3;
 const DOORBELL: usize = 4;
 const STATUS_VALUE: u32 = 0x5a5a_0001;
-
-/// The table's rules in plain Rust.
-struct Model {
-    stored: Vec<u32>,
-    errors: u32,
-    err_addr: u32,
-}
-
-impl Model {
-    fn new() -> Self {
-        let stored = TABLE
-            .iter()
-            .map(|r| {
-                if r.access == Access::ReadWrite {
-                    r.reset
-                } else {
-                    0
-                }
-            })
-            .collect();
-        Self {
-            stored,
-            errors: 0,
-            err_addr: 0,
-        }
-    }
-    fn find(addr: u16) -> Option<usize> {
-        TABLE.iter().position(|r| r.offset == (addr & !3) as u32)
-    }
-    fn fail(&mut self, addr: u16, code: u8) -> u8 {
-        self.errors = self.errors.wrapping_add(1);
-        self.err_addr = addr as u32;
-        code
-    }
-    fn write(&mut self, addr: u16, data: u32, strb: u8) -> (u8, Option<usize>) {
-        let Some(i) = Self::find(addr) else {
-            return (self.fail(addr, resp::DECERR), None);
-        };
-        if addr & 3 != 0 || !TABLE[i].access.writable() {
-            return (self.fail(addr, resp::SLVERR), None);
-        }
-        let lanes: u32 = (0..4)
-            .filter(|b| strb >> b & 1 == 1)
-            .map(|b| 0xffu32 << (8 * b))
-            .sum();
-        let implemented = if TABLE[i].access == Access::ReadWrite {
-            TABLE[i].mask
-        } else {
-            !0
-        };
-        let m = lanes & implemented;
-        self.stored[i] = (self.stored[i] & !m) | (data & m);
-        (resp::OKAY, Some(i))
-    }
-    fn read(&mut self, addr: u16) -> (u32, u8) {
-        let Some(i) = Self::find(addr) else {
-            return (0, self.fail(addr, resp::DECERR));
-        };
-        if addr & 3 != 0 || !TABLE[i].access.readable() {
-            return (0, self.fail(addr, resp::SLVERR));
-        }
-        let v = match TABLE[i].access {
-            Access::ReadWrite => self.stored[i],
-            Access::ReadOnly => STATUS_VALUE,
-            Access::Constant => TABLE[i].reset,
-            Access::BusErrorCount => self.errors,
-            Access::BusErrorAddress => self.err_addr,
-            Access::WriteOnly => unreachable!("refused above"),
-        };
-        (v, resp::OKAY)
-    }
-}
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -149,24 +81,25 @@ fn port(u: &mut Uut) -> &mut overlay_nic_hdl::AxiLiteSlave {
 fn check(ops: &[Op], seed: u64, stall: f64) {
     let mut sim = new_sim();
     let mut host = AxiLiteHost::new(port, seed, stall);
-    let mut model = Model::new();
+    let mut model = RegisterFileModel::new(TABLE);
+    model.set_status(TABLE[STATUS].offset, STATUS_VALUE);
     for op in ops {
         match *op {
             Op::Write { addr, data, strb } => {
-                let (want, _) = model.write(addr, data, strb);
+                let want = model.write_strobed(addr as u32, data, strb);
                 let got = host.write(&mut sim, addr, data, strb).unwrap();
                 assert_eq!(got, want, "write {addr:#x} <- {data:#x} strb {strb:#x}");
             }
             Op::Read { addr } => {
-                let want = model.read(addr);
+                let want = model.read_raw(addr as u32);
                 let got = host.read(&mut sim, addr).unwrap();
                 assert_eq!(got, want, "read {addr:#x} (data, resp)");
             }
         }
         for (i, r) in TABLE.iter().enumerate() {
-            if r.access.writable() {
+            if let Some(want) = model.value(r) {
                 let v = sim.uut().value[i].val().index() as u32;
-                assert_eq!(v, model.stored[i], "value[{i}] ({})", r.name);
+                assert_eq!(v, want, "value[{i}] ({})", r.name);
             }
         }
     }
@@ -276,4 +209,47 @@ fn doorbell_write_pulses_once_with_its_data() {
     }
     assert_eq!(pulses, 1);
     assert_eq!(read_pulses, 0);
+}
+
+/// The driver's view, identical on the behavioural model and on the HDL.
+fn driver_session(bus: impl RegisterBus) {
+    let mut regs = Registers::new(bus);
+    assert_eq!(regs.read(&pf::ID), Ok(pf::ID_VALUE));
+    assert_eq!(regs.read(&pf::VERSION), Ok(pf::VERSION_VALUE));
+    regs.write(&pf::VTEP_IP, 0xc0a8_380c).unwrap();
+    regs.write(&pf::VTEP_MAC_HI, 0x0800).unwrap();
+    regs.write(&pf::VTEP_MAC_LO, 0x27ae_4d62).unwrap();
+    regs.modify(&pf::OUTER_IP, 0xff, 32).unwrap();
+    assert_eq!(regs.read(&pf::VTEP_IP), Ok(0xc0a8_380c));
+    assert_eq!(regs.read(&pf::OUTER_IP), Ok(0x120));
+    assert_eq!(regs.read(&pf::VXLAN_UDP_PORT), Ok(4789));
+    // Refused by the accessors: nothing reaches the bus.
+    assert_eq!(
+        regs.write(&pf::ID, 0),
+        Err(RegisterError::NotWritable("ID"))
+    );
+    // Refused by the slave itself.
+    assert_eq!(
+        regs.bus().write32(pf::ID.offset, 0),
+        Err(BusError::Slave { offset: 0 })
+    );
+    assert_eq!(
+        regs.bus().read32(0x0800),
+        Err(BusError::Decode { offset: 0x0800 })
+    );
+    assert_eq!(regs.read(&pf::BUS_ERRORS), Ok(2));
+    assert_eq!(regs.read(&pf::BUS_ERROR_ADDR), Ok(0x0800));
+}
+
+#[test]
+fn driver_session_on_the_model() {
+    driver_session(RegisterFileModel::new(pf::TABLE));
+}
+
+#[test]
+fn driver_session_on_the_hdl() {
+    type Pf = RegisterFile<13>;
+    let sim = DirectSim::new(Pf::new(pf::TABLE), |u| &mut u.clock).unwrap();
+    let host = AxiLiteHost::new(|u: &mut Pf| &mut u.axil, 11, 0.3);
+    driver_session(HdlRegisterBus::new(sim, host));
 }
