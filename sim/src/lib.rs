@@ -3,5 +3,6 @@
 
 pub mod axil;
 pub mod direct;
+pub mod pipeline;
 
 pub use direct::{DirectSim, SimError};
