@@ -2,7 +2,10 @@
 //! `overlay-nic` command.
 
 pub mod axil;
+pub mod blocks;
+pub mod capture;
 pub mod direct;
+pub mod frames;
 pub mod pipeline;
 
 pub use direct::{DirectSim, SimError};

@@ -1,0 +1,56 @@
+//! The blocks exported as stand-alone Verilog tops, in their default build
+//! parameters: what `overlay-nic verilog` writes and what the Verilog tool
+//! tests check.
+
+use crate::pipeline::{PipelineFifo, PipelineMeta, StreamPipeline};
+use overlay_nic_hdl::{RegisterFile, SkidBuffer};
+use overlay_nic_regmap::pf;
+use rust_hdl::prelude::*;
+
+/// Number of registers in the PF BAR0 table.
+pub const PF_REGISTERS: usize = pf::TABLE.len();
+
+/// The PF BAR0 register slave.
+pub type PfRegisterFile = RegisterFile<PF_REGISTERS>;
+
+/// A block ready for export: its file name and its Verilog.
+pub struct ExportedBlock {
+    pub name: &'static str,
+    pub what: &'static str,
+    pub verilog: String,
+}
+
+fn export<B: Block>(name: &'static str, what: &'static str, mut block: B) -> ExportedBlock {
+    block.connect_all();
+    ExportedBlock {
+        name,
+        what,
+        verilog: generate_verilog(&block),
+    }
+}
+
+/// Every top-level block, connected and translated.
+pub fn exported_blocks() -> Vec<ExportedBlock> {
+    vec![
+        export(
+            "skid_buffer",
+            "skid buffer, 64-bit stream + 32-bit sideband",
+            SkidBuffer::<PipelineMeta>::default(),
+        ),
+        export(
+            "packet_fifo",
+            "packet FIFO, 2048 beats x 73 bits, 32 frames",
+            PipelineFifo::default(),
+        ),
+        export(
+            "register_file",
+            "AXI4-Lite register slave, PF BAR0 table",
+            PfRegisterFile::new(pf::TABLE),
+        ),
+        export(
+            "stream_pipeline",
+            "packet FIFO into skid buffer",
+            StreamPipeline::default(),
+        ),
+    ]
+}
