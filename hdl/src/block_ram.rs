@@ -20,7 +20,9 @@ use rust_hdl::prelude::*;
 pub struct BlockRam<D: Synth, const N: usize> {
     pub clock: Signal<In, Clock>,
     pub read_address: Signal<In, Bits<N>>,
-    /// The word at the `read_address` presented before the last clock edge.
+    /// Read this cycle; `read_data` holds its value otherwise.
+    pub read_enable: Signal<In, Bit>,
+    /// The word at `read_address` at the last clock edge with `read_enable`.
     pub read_data: Signal<Out, D>,
     pub write_address: Signal<In, Bits<N>>,
     pub write_data: Signal<In, D>,
@@ -38,6 +40,7 @@ impl<D: Synth, const N: usize> Default for BlockRam<D, N> {
         Self {
             clock: Default::default(),
             read_address: Default::default(),
+            read_enable: Default::default(),
             read_data: Default::default(),
             write_address: Default::default(),
             write_data: Default::default(),
@@ -49,8 +52,8 @@ impl<D: Synth, const N: usize> Default for BlockRam<D, N> {
 }
 
 impl<D: Synth, const N: usize> BlockRam<D, N> {
-    /// Clock edges so far at which a write and the read hit the same address
-    /// (undefined on hardware, so a design bug).
+    /// Clock edges so far at which a write and an enabled read hit the same
+    /// address (undefined on hardware, so a design bug).
     pub fn collisions(&self) -> u64 {
         self._collisions
     }
@@ -59,10 +62,12 @@ impl<D: Synth, const N: usize> BlockRam<D, N> {
 impl<D: Synth, const N: usize> Logic for BlockRam<D, N> {
     fn update(&mut self) {
         if self.clock.pos_edge() {
-            if self.write_enable.val() && self.write_address.val() == self.read_address.val() {
-                self._collisions += 1;
+            if self.read_enable.val() {
+                if self.write_enable.val() && self.write_address.val() == self.read_address.val() {
+                    self._collisions += 1;
+                }
+                self.read_data.next = self._mem[self.read_address.val().index()];
             }
-            self.read_data.next = self._mem[self.read_address.val().index()];
             if self.write_enable.val() {
                 self._mem[self.write_address.val().index()] = self.write_data.val();
             }
@@ -84,7 +89,9 @@ initial begin
 end
 
 always @(posedge clock) begin
-   read_data <= mem[read_address];
+   if (read_enable) begin
+      read_data <= mem[read_address];
+   end
    if (write_enable) begin
       mem[write_address] <= write_data;
    end
@@ -102,6 +109,7 @@ end
             clock: "clock".into(),
             inputs: vec![
                 "read_address".into(),
+                "read_enable".into(),
                 "write_address".into(),
                 "write_data".into(),
                 "write_enable".into(),

@@ -254,6 +254,7 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         self.issue.next = (self.rd_ptr.q.val() != self.commit_ptr.q.val())
             & ((self.level.val() < 2) | ((self.level.val() == 2) & self.pop.val()));
         self.ram.read_address.next = bit_cast::<AW, AWP1>(self.rd_ptr.q.val());
+        self.ram.read_enable.next = self.issue.val();
         self.ram_valid.d.next = self.issue.val();
         if self.issue.val() {
             self.rd_ptr.d.next = self.rd_ptr.q.val() + 1;

@@ -242,6 +242,13 @@ impl<M: Synth> StreamMonitor<M> {
         port.tready.next = self.ready;
     }
 
+    /// Sets `tready` to a fixed value this cycle instead of a random one
+    /// (for hand-written sequences).
+    pub fn set_ready(&mut self, port: &mut StreamSource<M>, ready: bool) {
+        self.ready = ready;
+        port.tready.next = ready;
+    }
+
     fn flag(&mut self, cycle: u64, what: String) {
         if self.violation.is_none() {
             self.violation = Some(StreamError::Protocol { cycle, what });
@@ -326,8 +333,9 @@ pub struct StreamStats {
     pub beats_out: u64,
 }
 
-/// Runs `sim` until the monitor has `expected` frames (then a few more
-/// cycles to catch extra output) or `max_cycles` pass. `bad` is set on the
+/// Runs `sim` until the driver has sent every frame and the monitor has
+/// `expected` frames (then a few more cycles to catch stray output), or
+/// fails after `max_cycles`. `bad` is set on the
 /// block's drop input, if it has one, from the driver's current frame.
 pub fn run_stream<B: Block, M: Synth>(
     sim: &mut DirectSim<B>,
@@ -385,7 +393,7 @@ pub fn run_stream_with<B: Block, M: Synth>(
             return Err(v);
         }
         let received = monitor.frames().len() - frames_out_start;
-        if received >= expected && drain.is_none() {
+        if received >= expected && driver.done() && drain.is_none() {
             drain = Some(sim.cycle() + DRAIN_CYCLES);
         }
         if drain.is_some_and(|end| sim.cycle() >= end) {

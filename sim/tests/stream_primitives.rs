@@ -1,0 +1,318 @@
+//! SkidBuffer and PacketFifo against the obvious reference (frames out are
+//! the frames in, less the ones that must be dropped) over random frames,
+//! random idle cycles and random back-pressure, plus the frame-size matrix
+//! 1-127, 512, 1500, 9000 under fixed stall patterns.
+
+use overlay_nic_hdl::{PacketFifo, SkidBuffer};
+use overlay_nic_sim::frames::{run_stream, run_stream_with, Frame, StreamDriver, StreamMonitor};
+use overlay_nic_sim::DirectSim;
+use proptest::prelude::*;
+use rust_hdl::prelude::*;
+
+type Meta = Bits<16>;
+type Skid = SkidBuffer<Meta>;
+/// The small FIFO shape `check_fifo::<5, 6, 2, 3>`: 32 beats, 4 frames,
+/// small enough to fill, overflow and run out of frame slots in short tests.
+const SMALL_CAPACITY: usize = 32 * 8;
+/// The default build's FIFO shape: 2048 beats (a 9000-byte frame fits), 32 frames.
+type JumboFifo = PacketFifo<Meta, 11, 12, 5, 6>;
+const JUMBO_CAPACITY: usize = JumboFifo::DEPTH_BEATS * 8;
+
+fn frame(len: usize, tag: u16, bad: bool) -> Frame<Meta> {
+    let data = (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(tag as u8))
+        .collect();
+    Frame {
+        data,
+        meta: (tag as u64).to_bits(),
+        bad,
+    }
+}
+
+/// The frame sizes of the standard matrix.
+fn matrix_sizes() -> Vec<usize> {
+    (1..=127).chain([512, 1500, 9000]).collect()
+}
+
+/// (idle, back-pressure) patterns of the standard matrix.
+const PATTERNS: [(f64, f64); 4] = [(0.0, 0.0), (0.4, 0.0), (0.0, 0.4), (0.5, 0.5)];
+
+fn check_skid(frames: &[Frame<Meta>], seed: u64, idle: f64, bp: f64) {
+    let mut sim = DirectSim::new(Skid::default(), |u| &mut u.clock).unwrap();
+    let mut driver = StreamDriver::new(seed, idle);
+    let mut monitor = StreamMonitor::new(seed ^ 0x5eed, bp);
+    for f in frames {
+        driver.push(f.clone()).unwrap();
+    }
+    let beats: u64 = frames.iter().map(|f| f.data.len().div_ceil(8) as u64).sum();
+    run_stream(
+        &mut sim,
+        |u| &mut u.s_axis,
+        |u| &mut u.m_axis,
+        &mut driver,
+        &mut monitor,
+        frames.len(),
+        beats * 40 + 100,
+    )
+    .unwrap();
+    assert_eq!(monitor.frames().len(), frames.len());
+    for (i, (got, want)) in monitor.frames().iter().zip(frames).enumerate() {
+        assert!(
+            got.data == want.data,
+            "frame {i} ({} bytes) data differs",
+            want.data.len()
+        );
+        assert_eq!(got.meta, want.meta, "frame {i} metadata");
+    }
+}
+
+/// Runs `frames` through a packet FIFO and checks that exactly the frames
+/// neither marked bad nor larger than `capacity` come out, whole, in order,
+/// with their metadata, and that the drop counters agree.
+fn check_fifo<const AW: usize, const AWP1: usize, const FW: usize, const FWP1: usize>(
+    frames: &[Frame<Meta>],
+    capacity: usize,
+    seed: u64,
+    idle: f64,
+    bp: f64,
+) {
+    type Fifo<const A: usize, const B: usize, const C: usize, const D: usize> =
+        PacketFifo<Meta, A, B, C, D>;
+    let mut sim = DirectSim::new(Fifo::<AW, AWP1, FW, FWP1>::default(), |u| &mut u.clock).unwrap();
+    let mut driver = StreamDriver::new(seed, idle);
+    let mut monitor = StreamMonitor::new(seed ^ 0x5eed, bp);
+    for f in frames {
+        driver.push(f.clone()).unwrap();
+    }
+    let expected: Vec<&Frame<Meta>> = frames
+        .iter()
+        .filter(|f| !f.bad && f.data.len() <= capacity)
+        .collect();
+    let beats: u64 = frames.iter().map(|f| f.data.len().div_ceil(8) as u64).sum();
+    run_stream_with(
+        &mut sim,
+        |u| &mut u.s_axis,
+        |u| &mut u.m_axis,
+        &mut driver,
+        &mut monitor,
+        expected.len(),
+        beats * 40 + 200,
+        |u, f| u.s_bad.next = f.is_some_and(|f| f.bad),
+    )
+    .unwrap();
+    assert_eq!(monitor.frames().len(), expected.len(), "frames out");
+    for (i, (got, want)) in monitor.frames().iter().zip(&expected).enumerate() {
+        assert!(
+            got.data == want.data,
+            "frame {i} ({} bytes) data differs",
+            want.data.len()
+        );
+        assert_eq!(got.meta, want.meta, "frame {i} metadata");
+    }
+    let bad = frames
+        .iter()
+        .filter(|f| f.bad && f.data.len() <= capacity)
+        .count() as u64;
+    let oversize = frames.iter().filter(|f| f.data.len() > capacity).count() as u64;
+    let uut = sim.uut();
+    assert_eq!(uut.dropped_bad.val().to_u64(), bad, "dropped_bad");
+    assert_eq!(
+        uut.dropped_oversize.val().to_u64(),
+        oversize,
+        "dropped_oversize"
+    );
+    assert_eq!(uut.ram_collisions(), 0, "block RAM read/write collisions");
+}
+
+fn frames_strategy(max_len: usize, max_frames: usize) -> impl Strategy<Value = Vec<Frame<Meta>>> {
+    prop::collection::vec(
+        (1..=max_len, any::<u16>(), prop::bool::weighted(0.2)),
+        1..max_frames,
+    )
+    .prop_map(|v| {
+        v.into_iter()
+            .map(|(len, tag, bad)| frame(len, tag, bad))
+            .collect()
+    })
+}
+
+fn stall_strategy() -> impl Strategy<Value = f64> {
+    prop_oneof![Just(0.0), 0.0f64..0.8]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    #[test]
+    fn skid_buffer_passes_random_frames(
+        frames in frames_strategy(2000, 12).prop_map(|v| v.into_iter().map(|f| Frame { bad: false, ..f }).collect::<Vec<_>>()),
+        seed in any::<u64>(), idle in stall_strategy(), bp in stall_strategy(),
+    ) {
+        check_skid(&frames, seed, idle, bp);
+    }
+
+    #[test]
+    fn small_packet_fifo_drops_exactly_bad_and_oversize_frames(
+        frames in frames_strategy(SMALL_CAPACITY + 40, 24),
+        seed in any::<u64>(), idle in stall_strategy(), bp in stall_strategy(),
+    ) {
+        check_fifo::<5, 6, 2, 3>(&frames, SMALL_CAPACITY, seed, idle, bp);
+    }
+
+    #[test]
+    fn jumbo_packet_fifo_passes_random_frames(
+        frames in frames_strategy(9600, 6),
+        seed in any::<u64>(), idle in stall_strategy(), bp in stall_strategy(),
+    ) {
+        check_fifo::<11, 12, 5, 6>(&frames, JUMBO_CAPACITY, seed, idle, bp);
+    }
+}
+
+#[test]
+fn skid_buffer_frame_size_matrix() {
+    let frames: Vec<_> = matrix_sizes()
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| frame(n, i as u16, false))
+        .collect();
+    for (k, (idle, bp)) in PATTERNS.into_iter().enumerate() {
+        check_skid(&frames, 100 + k as u64, idle, bp);
+    }
+}
+
+#[test]
+fn packet_fifo_frame_size_matrix() {
+    // Every third frame of the matrix is marked bad as well.
+    let frames: Vec<_> = matrix_sizes()
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| frame(n, i as u16, i % 3 == 2))
+        .collect();
+    for (k, (idle, bp)) in PATTERNS.into_iter().enumerate() {
+        check_fifo::<11, 12, 5, 6>(&frames, JUMBO_CAPACITY, 200 + k as u64, idle, bp);
+    }
+}
+
+#[test]
+fn packet_fifo_survives_frames_larger_than_itself() {
+    // Exactly full, one beat over, far over, and traffic after each.
+    let sizes = [
+        SMALL_CAPACITY,
+        SMALL_CAPACITY + 1,
+        5000,
+        60,
+        SMALL_CAPACITY + 8,
+        1,
+    ];
+    let frames: Vec<_> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| frame(n, i as u16, false))
+        .collect();
+    for (k, (idle, bp)) in PATTERNS.into_iter().enumerate() {
+        check_fifo::<5, 6, 2, 3>(&frames, SMALL_CAPACITY, 300 + k as u64, idle, bp);
+    }
+}
+
+/// With the input always valid and the output always ready, the output
+/// carries a beat every cycle from its first beat to its last, across
+/// back-to-back frames, for the skid buffer and the packet FIFO alike.
+#[test]
+fn no_bubbles_across_back_to_back_frames() {
+    for len in [60, 64, 65, 127, 512, 1500, 9000] {
+        let frames: Vec<_> = (0..6).map(|i| frame(len, i, false)).collect();
+        let beats = 6 * len.div_ceil(8) as u64;
+
+        let mut sim = DirectSim::new(Skid::default(), |u| &mut u.clock).unwrap();
+        let (mut d, mut m) = (StreamDriver::new(1, 0.0), StreamMonitor::new(2, 0.0));
+        frames.iter().for_each(|f| d.push(f.clone()).unwrap());
+        run_stream(
+            &mut sim,
+            |u| &mut u.s_axis,
+            |u| &mut u.m_axis,
+            &mut d,
+            &mut m,
+            6,
+            beats * 4,
+        )
+        .unwrap();
+        let span = m.frames()[5].last_cycle - m.frames()[0].first_cycle + 1;
+        assert_eq!(span, beats, "skid buffer, {len}-byte frames");
+
+        let mut sim = DirectSim::new(JumboFifo::default(), |u| &mut u.clock).unwrap();
+        let (mut d, mut m) = (StreamDriver::new(1, 0.0), StreamMonitor::new(2, 0.0));
+        frames.iter().for_each(|f| d.push(f.clone()).unwrap());
+        run_stream(
+            &mut sim,
+            |u| &mut u.s_axis,
+            |u| &mut u.m_axis,
+            &mut d,
+            &mut m,
+            6,
+            beats * 4,
+        )
+        .unwrap();
+        let span = m.frames()[5].last_cycle - m.frames()[0].first_cycle + 1;
+        assert_eq!(span, beats, "packet FIFO, {len}-byte frames");
+    }
+}
+
+/// The monitor's checks can fail: a stream that breaks each rule is caught.
+#[test]
+fn monitor_catches_protocol_violations() {
+    use overlay_nic_hdl::StreamSource;
+    // Per cycle: (tvalid, tdata, tkeep, tlast, tready).
+    type Cycle = (bool, u64, u8, bool, bool);
+    let cases: [(&str, &[Cycle]); 6] = [
+        ("non-contiguous tkeep", &[(true, 1, 0b0101, true, true)]),
+        ("zero tkeep", &[(true, 1, 0, true, true)]),
+        ("partial beat not last", &[(true, 1, 0x0f, false, true)]),
+        (
+            "data changed while stalled",
+            &[(true, 1, 0xff, true, false), (true, 2, 0xff, true, true)],
+        ),
+        (
+            "tvalid dropped while stalled",
+            &[(true, 1, 0xff, true, false), (false, 1, 0xff, true, true)],
+        ),
+        (
+            "tlast changed while stalled",
+            &[(true, 1, 0xff, false, false), (true, 1, 0xff, true, true)],
+        ),
+    ];
+    for (name, cycles) in cases {
+        let mut port = StreamSource::<Meta>::default();
+        let mut monitor = StreamMonitor::<Meta>::new(0, 0.0);
+        for (cycle, &(valid, data, keep, last, ready)) in cycles.iter().enumerate() {
+            port.tvalid.next = valid;
+            port.tdata.next = data.to_bits();
+            port.tkeep.next = (keep as u64).to_bits();
+            port.tlast.next = last;
+            monitor.set_ready(&mut port, ready);
+            port.update_all();
+            monitor.observe(&port, cycle as u64);
+        }
+        assert!(monitor.violation().is_some(), "{name}: not caught");
+    }
+    // And a clean stream is not flagged.
+    let mut port = StreamSource::<Meta>::default();
+    let mut monitor = StreamMonitor::<Meta>::new(0, 0.0);
+    for (cycle, &(valid, data, keep, last, ready)) in [
+        (true, 1, 0xff, false, false),
+        (true, 1, 0xff, false, true),
+        (true, 2, 0x01, true, true),
+    ]
+    .iter()
+    .enumerate()
+    {
+        port.tvalid.next = valid;
+        port.tdata.next = (data as u64).to_bits();
+        port.tkeep.next = (keep as u64).to_bits();
+        port.tlast.next = last;
+        monitor.set_ready(&mut port, ready);
+        port.update_all();
+        monitor.observe(&port, cycle as u64);
+    }
+    assert!(monitor.violation().is_none(), "{:?}", monitor.violation());
+    assert_eq!(monitor.frames()[0].data, vec![1, 0, 0, 0, 0, 0, 0, 0, 2]);
+}
