@@ -2,10 +2,12 @@
 //! `overlay-nic` command.
 
 pub mod axil;
+pub mod bench;
 pub mod blocks;
 pub mod capture;
 pub mod direct;
 pub mod frames;
 pub mod pipeline;
+pub mod rtl;
 
 pub use direct::{DirectSim, SimError};

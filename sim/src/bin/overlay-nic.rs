@@ -2,6 +2,7 @@
 //! hardware. `overlay-nic --help` lists the subcommands.
 
 use clap::{Parser, Subcommand};
+use overlay_nic_sim::blocks::exported_blocks;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -18,6 +19,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Measure line-rate efficiency, latency and simulation speed of the
+    /// stream blocks; prints Markdown tables.
+    Bench,
+    /// Write the Verilog of every top-level block to DIR (one file each).
+    Verilog {
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print the register-map document (Markdown), or write it to a file.
     Regmap {
         /// Write here instead of standard output (docs/registers.md is this).
@@ -30,6 +39,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Regmap { out } => regmap(out),
+        Command::Verilog { out } => verilog(&out),
+        Command::Bench => bench(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -48,5 +59,22 @@ fn regmap(out: Option<PathBuf>) -> Result<()> {
         Some(path) => std::fs::write(&path, doc).map_err(|e| format!("{}: {e}", path.display()))?,
         None => print!("{doc}"),
     }
+    Ok(())
+}
+
+fn verilog(dir: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for block in exported_blocks() {
+        let path = dir.join(format!("{}.v", block.name));
+        std::fs::write(&path, &block.verilog).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("{:<40} {}", path.display(), block.what);
+    }
+    Ok(())
+}
+
+fn bench() -> Result<()> {
+    let rates = overlay_nic_sim::bench::line_rate_table()?;
+    let speeds = overlay_nic_sim::bench::speed_table()?;
+    print!("{}", overlay_nic_sim::bench::render(&rates, &speeds));
     Ok(())
 }

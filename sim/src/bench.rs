@@ -1,0 +1,213 @@
+//! `overlay-nic bench`: line-rate efficiency, latency and simulation speed
+//! of the stream primitives, measured in cycle-accurate simulation.
+//!
+//! Efficiency is output beats per cycle from a run's first output beat to
+//! its last, with the input always valid and the output always ready; 100%
+//! means no bubble anywhere, between frames included. Latency is counted
+//! with the block empty, from the first frame's first input beat (cycle 0)
+//! and from its last input beat to its first output beat: the second is the
+//! store-and-forward latency (cut-through blocks have none). Simulation speed is wall-clock cycles per second of the direct
+//! loop under random traffic and stalls, so it depends on the machine.
+
+use crate::direct::DirectSim;
+use crate::frames::{run_stream, Frame, StreamDriver, StreamMonitor};
+use crate::pipeline::{PipelineFifo, PipelineMeta, StreamPipeline};
+use overlay_nic_hdl::{SkidBuffer, StreamSink, StreamSource};
+use rust_hdl::prelude::*;
+use std::fmt::Write as _;
+use std::time::Instant;
+
+/// Frame sizes measured.
+pub const SIZES: [usize; 8] = [60, 64, 65, 128, 512, 1500, 4096, 9000];
+
+/// One row: a block at one frame size.
+#[derive(Clone, Debug)]
+pub struct LineRateRow {
+    pub block: &'static str,
+    pub frame_bytes: usize,
+    pub frames: usize,
+    pub beats_out: u64,
+    pub span_cycles: u64,
+    /// Cycles from the first frame's first input beat to its first output beat.
+    pub first_to_first: u64,
+    /// Cycles from the first frame's last input beat to its first output
+    /// beat; `None` for a cut-through block whose output starts earlier.
+    pub last_to_first: Option<u64>,
+}
+
+impl LineRateRow {
+    pub fn efficiency(&self) -> f64 {
+        self.beats_out as f64 / self.span_cycles as f64
+    }
+}
+
+/// One row of simulation speed.
+#[derive(Clone, Debug)]
+pub struct SpeedRow {
+    pub block: &'static str,
+    pub cycles: u64,
+    pub seconds: f64,
+}
+
+type Ports<B> = (
+    fn(&mut B) -> &mut StreamSink<PipelineMeta>,
+    fn(&mut B) -> &mut StreamSource<PipelineMeta>,
+);
+
+fn line_rate<B: Block>(
+    block: &'static str,
+    make: impl Fn() -> B,
+    clock: fn(&mut B) -> &mut Signal<In, Clock>,
+    ports: Ports<B>,
+    frame_bytes: usize,
+) -> Result<LineRateRow, crate::frames::StreamError> {
+    let frames = (200_000 / frame_bytes).clamp(4, 400);
+    let mut sim = DirectSim::new(make(), clock)?;
+    let mut driver = StreamDriver::new(0, 0.0);
+    let mut monitor = StreamMonitor::new(0, 0.0);
+    for i in 0..frames {
+        driver.push(Frame::new(vec![i as u8; frame_bytes], (i as u64).to_bits()))?;
+    }
+    let beats = (frames * frame_bytes.div_ceil(8)) as u64;
+    let stats = run_stream(
+        &mut sim,
+        ports.0,
+        ports.1,
+        &mut driver,
+        &mut monitor,
+        frames,
+        beats * 4 + 100,
+    )?;
+    let got = monitor.frames();
+    let last_input_beat = frame_bytes.div_ceil(8) as u64 - 1;
+    Ok(LineRateRow {
+        block,
+        frame_bytes,
+        frames,
+        beats_out: stats.beats_out,
+        span_cycles: got[frames - 1].last_cycle - got[0].first_cycle + 1,
+        first_to_first: got[0].first_cycle,
+        last_to_first: got[0].first_cycle.checked_sub(last_input_beat),
+    })
+}
+
+/// Efficiency and latency of the skid buffer, the packet FIFO and the
+/// pipeline at every size in [`SIZES`].
+pub fn line_rate_table() -> Result<Vec<LineRateRow>, crate::frames::StreamError> {
+    let mut rows = Vec::new();
+    for &n in &SIZES {
+        rows.push(line_rate(
+            "skid_buffer",
+            SkidBuffer::<PipelineMeta>::default,
+            |u| &mut u.clock,
+            (|u| &mut u.s_axis, |u| &mut u.m_axis),
+            n,
+        )?);
+        rows.push(line_rate(
+            "packet_fifo",
+            PipelineFifo::default,
+            |u| &mut u.clock,
+            (|u| &mut u.s_axis, |u| &mut u.m_axis),
+            n,
+        )?);
+        rows.push(line_rate(
+            "stream_pipeline",
+            StreamPipeline::default,
+            |u| &mut u.clock,
+            (|u| &mut u.s_axis, |u| &mut u.m_axis),
+            n,
+        )?);
+    }
+    Ok(rows)
+}
+
+fn speed<B: Block>(
+    block: &'static str,
+    make: impl Fn() -> B,
+    clock: fn(&mut B) -> &mut Signal<In, Clock>,
+    ports: Ports<B>,
+) -> Result<SpeedRow, crate::frames::StreamError> {
+    let mut sim = DirectSim::new(make(), clock)?;
+    let mut driver = StreamDriver::new(7, 0.3);
+    let mut monitor = StreamMonitor::new(8, 0.3);
+    let frames = 300;
+    for i in 0..frames {
+        driver.push(Frame::new(
+            vec![i as u8; 64 + (i * 37) % 1500],
+            (i as u64).to_bits(),
+        ))?;
+    }
+    let start = Instant::now();
+    let stats = run_stream(
+        &mut sim,
+        ports.0,
+        ports.1,
+        &mut driver,
+        &mut monitor,
+        frames,
+        10_000_000,
+    )?;
+    Ok(SpeedRow {
+        block,
+        cycles: stats.cycles,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Direct-loop simulation speed of each stream block under random stalls.
+pub fn speed_table() -> Result<Vec<SpeedRow>, crate::frames::StreamError> {
+    Ok(vec![
+        speed(
+            "skid_buffer",
+            SkidBuffer::<PipelineMeta>::default,
+            |u| &mut u.clock,
+            (|u| &mut u.s_axis, |u| &mut u.m_axis),
+        )?,
+        speed(
+            "packet_fifo",
+            PipelineFifo::default,
+            |u| &mut u.clock,
+            (|u| &mut u.s_axis, |u| &mut u.m_axis),
+        )?,
+        speed(
+            "stream_pipeline",
+            StreamPipeline::default,
+            |u| &mut u.clock,
+            (|u| &mut u.s_axis, |u| &mut u.m_axis),
+        )?,
+    ])
+}
+
+/// Both tables as Markdown.
+pub fn render(rates: &[LineRateRow], speeds: &[SpeedRow]) -> String {
+    let mut s = String::from(
+        "| block | frame bytes | frames | output beats | cycles, first to last output beat | efficiency | latency, first in to first out | latency, last in to first out |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in rates {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {:.1}% | {} | {} |",
+            r.block,
+            r.frame_bytes,
+            r.frames,
+            r.beats_out,
+            r.span_cycles,
+            100.0 * r.efficiency(),
+            r.first_to_first,
+            r.last_to_first
+                .map_or("cut-through".to_string(), |c| c.to_string()),
+        );
+    }
+    s.push_str("\n| block | cycles simulated | seconds | cycles/s |\n|---|---|---|---|\n");
+    for r in speeds {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.3} | {:.0} |",
+            r.block,
+            r.cycles,
+            r.seconds,
+            r.cycles as f64 / r.seconds
+        );
+    }
+    s
+}
