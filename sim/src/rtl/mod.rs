@@ -13,7 +13,9 @@ pub mod equivalence;
 pub mod tools;
 
 pub use equivalence::{Equivalence, EquivalenceError, EquivalenceReport};
-pub use tools::{iverilog_compile, verilator_lint, write_verilog, yosys_ice40, CellStats, ToolError};
+pub use tools::{
+    iverilog_compile, verilator_lint, write_verilog, yosys_ice40, CellStats, ToolError,
+};
 
 use rust_hdl::core::atom::{Atom, AtomKind};
 use rust_hdl::core::probe::Probe;
