@@ -11,7 +11,7 @@ use overlay_nic_sim::blocks::{exported_blocks, PfRegisterFile};
 use overlay_nic_sim::pipeline::{PipelineFifo, PipelineMeta, StreamPipeline};
 use overlay_nic_sim::rtl::{
     iverilog_compile, ports, verilator_lint, write_verilog, yosys_ice40, Equivalence,
-    EquivalenceError, Port, PortDir,
+    EquivalenceError, Port, PortDir, ToolError,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -519,22 +519,49 @@ fn harness_reports_a_known_rust_hdl_mismatch() {
         .expect_err("the 32-bit literal mismatch must be caught");
     eprintln!("expected mismatch: {err}");
     match err {
-        EquivalenceError::Mismatch {
-            port,
-            rust,
-            verilog,
-            inputs,
-            mismatched_cycles,
-            dir,
-            ..
-        } => {
-            assert_eq!(port, "wraps");
-            assert_eq!((rust.as_str(), verilog.as_str()), ("1", "0"));
-            assert_eq!(inputs, vec![("a".to_owned(), "ff".to_owned())]);
+        EquivalenceError::Mismatch(m) => {
+            assert_eq!(m.port, "wraps");
+            assert_eq!((m.rust.as_str(), m.verilog.as_str()), ("1", "0"));
+            assert_eq!(m.inputs, vec![("a".to_owned(), "ff".to_owned())]);
             // About 2000 / 256 cycles have a = 255, and only those differ.
-            assert!((1..30).contains(&mismatched_cycles), "{mismatched_cycles}");
-            let _ = std::fs::remove_dir_all(dir);
+            assert!(
+                (1..30).contains(&m.mismatched_cycles),
+                "{}",
+                m.mismatched_cycles
+            );
+            let _ = std::fs::remove_dir_all(&m.dir);
         }
         other => panic!("expected a mismatch, got {other}"),
     }
+}
+
+/// The tool wrappers fail on what they must: a latch (yosys, Verilator) and
+/// a syntax error (iverilog).
+#[test]
+fn tool_wrappers_reject_latches_and_errors() {
+    let dir = scratch("bad_verilog");
+    let latch = "module top(input wire en, input wire d, output reg q);\n\
+                 always @(*) begin if (en) q = d; end\nendmodule\n";
+    let path = write_verilog(&dir, "latch", latch).unwrap();
+    let err = yosys_ice40(&path).expect_err("latch accepted by yosys_ice40");
+    assert!(matches!(err, ToolError::Latch { .. }), "{err}");
+    let err = verilator_lint(&path).expect_err("latch accepted by verilator_lint");
+    assert!(err.to_string().contains("LATCH"), "{err}");
+    iverilog_compile(&path).unwrap();
+    let path = write_verilog(&dir, "broken", "module top(; endmodule\n").unwrap();
+    assert!(matches!(
+        iverilog_compile(&path),
+        Err(ToolError::Failed { .. })
+    ));
+    assert!(matches!(yosys_ice40(&path), Err(ToolError::Failed { .. })));
+    // A clean design passes all three with its cells counted.
+    let ok = "module top(input wire clock, input wire [7:0] a, output reg [7:0] q);\n\
+              always @(posedge clock) q <= q + a;\nendmodule\n";
+    let path = write_verilog(&dir, "ok", ok).unwrap();
+    let stats = yosys_ice40(&path).unwrap();
+    assert_eq!(stats.flip_flops(), 8, "{stats}");
+    assert!(stats.luts() > 0 && stats.total >= 16, "{stats}");
+    iverilog_compile(&path).unwrap();
+    verilator_lint(&path).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
 }

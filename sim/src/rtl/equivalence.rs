@@ -42,30 +42,8 @@ pub enum EquivalenceError {
     #[error("unsupported block: {0}")]
     Unsupported(String),
     /// Rust and Verilog disagree on an output.
-    #[error(
-        "Rust and Verilog disagree at cycle {cycle} on output `{port}`: Rust {rust}, Verilog {verilog} \
-         (inputs that cycle: {inputs}; {mismatched_cycles} of {cycles} compared cycles differ; files kept in {dir})",
-        inputs = format_inputs(.inputs),
-        dir = .dir.display()
-    )]
-    Mismatch {
-        /// First differing cycle (clock edges applied before it).
-        cycle: u64,
-        /// Verilog name of the first differing output in that cycle.
-        port: String,
-        /// Rust value, hex as `%h` prints it.
-        rust: String,
-        /// Verilog value, hex (may contain `x`/`z`).
-        verilog: String,
-        /// Every non-clock input `(name, hex)` applied in that cycle.
-        inputs: Vec<(String, String)>,
-        /// How many compared cycles had at least one difference.
-        mismatched_cycles: u64,
-        /// Cycles compared.
-        cycles: u64,
-        /// Directory holding `top.v`, `tb.v`, the input and both output traces.
-        dir: PathBuf,
-    },
+    #[error(transparent)]
+    Mismatch(Box<Mismatch>),
     /// The Verilog trace is short or malformed.
     #[error("Verilog trace unusable at cycle {cycle}: {detail} (files kept in {dir})", dir = .dir.display())]
     Trace {
@@ -76,6 +54,33 @@ pub enum EquivalenceError {
         /// Directory holding the files.
         dir: PathBuf,
     },
+}
+
+/// The first disagreement between the Rust and the Verilog traces.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error(
+    "Rust and Verilog disagree at cycle {cycle} on output `{port}`: Rust {rust}, Verilog {verilog} \
+     (inputs that cycle: {inputs}; {mismatched_cycles} of {cycles} compared cycles differ; files kept in {dir})",
+    inputs = format_inputs(.inputs),
+    dir = .dir.display()
+)]
+pub struct Mismatch {
+    /// First differing cycle (clock edges applied before it).
+    pub cycle: u64,
+    /// Verilog name of the first differing output in that cycle.
+    pub port: String,
+    /// Rust value, hex as `%h` prints it.
+    pub rust: String,
+    /// Verilog value, hex (may contain `x`/`z`).
+    pub verilog: String,
+    /// Every non-clock input `(name, hex)` applied in that cycle.
+    pub inputs: Vec<(String, String)>,
+    /// How many compared cycles had at least one difference.
+    pub mismatched_cycles: u64,
+    /// Cycles compared.
+    pub cycles: u64,
+    /// Directory holding `top.v`, `tb.v`, the input and both output traces.
+    pub dir: PathBuf,
 }
 
 fn format_inputs(inputs: &[(String, String)]) -> String {
@@ -406,7 +411,7 @@ impl Equivalence {
             .zip(line.split_whitespace())
             .map(|(&i, h)| (ports[i].name.clone(), h.to_owned()))
             .collect();
-        Err(EquivalenceError::Mismatch {
+        Err(EquivalenceError::Mismatch(Box::new(Mismatch {
             cycle,
             port,
             rust,
@@ -415,7 +420,7 @@ impl Equivalence {
             mismatched_cycles: mismatched,
             cycles: compared,
             dir: dir.to_owned(),
-        })
+        })))
     }
 }
 

@@ -12,7 +12,7 @@
 pub mod equivalence;
 pub mod tools;
 
-pub use equivalence::{Equivalence, EquivalenceError, EquivalenceReport};
+pub use equivalence::{Equivalence, EquivalenceError, EquivalenceReport, Mismatch};
 pub use tools::{
     iverilog_compile, verilator_lint, write_verilog, yosys_ice40, CellStats, ToolError,
 };
@@ -50,14 +50,15 @@ pub struct Port {
 }
 
 /// Visits the top-level atoms of a block (depth-1 scope, through interface
-/// namespaces and arrays) with their Verilog names.
-struct TopLevel<F: FnMut(&str, &dyn Atom)> {
+/// namespaces and arrays); the callback gets the enclosing namespaces and
+/// the atom's own name, which joined with `$` give its Verilog name.
+struct TopLevel<F: FnMut(&[String], &str, &dyn Atom)> {
     depth: usize,
     namespace: Vec<String>,
     f: F,
 }
 
-impl<F: FnMut(&str, &dyn Atom)> Probe for TopLevel<F> {
+impl<F: FnMut(&[String], &str, &dyn Atom)> Probe for TopLevel<F> {
     fn visit_start_scope(&mut self, _name: &str, _node: &dyn Block) {
         self.depth += 1;
     }
@@ -69,14 +70,8 @@ impl<F: FnMut(&str, &dyn Atom)> Probe for TopLevel<F> {
     }
 
     fn visit_atom(&mut self, name: &str, signal: &dyn Atom) {
-        if self.depth != 1 || !signal.kind().is_parameter() {
-            return;
-        }
-        if self.namespace.is_empty() {
-            (self.f)(name, signal);
-        } else {
-            let full = format!("{}${}", self.namespace.join("$"), name);
-            (self.f)(&full, signal);
+        if self.depth == 1 && signal.kind().is_parameter() {
+            (self.f)(&self.namespace, name, signal);
         }
     }
 
@@ -92,7 +87,7 @@ impl<F: FnMut(&str, &dyn Atom)> Probe for TopLevel<F> {
 }
 
 /// Calls `f` for every top-level port atom of `block`, in declaration order.
-fn for_each_port(block: &dyn Block, f: impl FnMut(&str, &dyn Atom)) {
+fn for_each_port(block: &dyn Block, f: impl FnMut(&[String], &str, &dyn Atom)) {
     let mut probe = TopLevel {
         depth: 0,
         namespace: Vec::new(),
@@ -101,18 +96,30 @@ fn for_each_port(block: &dyn Block, f: impl FnMut(&str, &dyn Atom)) {
     block.accept("top", &mut probe);
 }
 
+/// The Verilog name of an atom: namespaces and name joined with `$`, as
+/// rust-hdl's `ModuleDefines` names module arguments.
+fn verilog_name(namespace: &[String], name: &str) -> String {
+    let mut full = String::new();
+    for n in namespace {
+        full.push_str(n);
+        full.push('$');
+    }
+    full.push_str(name);
+    full
+}
+
 /// The ports of `block` as its exported Verilog `top` declares them, in
 /// declaration order. Sub-block signals, locals and constants are skipped.
 pub fn ports(block: &dyn Block) -> Vec<Port> {
     let mut out = Vec::new();
-    for_each_port(block, |name, atom| {
+    for_each_port(block, |namespace, name, atom| {
         let dir = match atom.kind() {
             AtomKind::InputParameter => PortDir::In,
             AtomKind::InOutParameter => PortDir::InOut,
             _ => PortDir::Out,
         };
         out.push(Port {
-            name: name.to_owned(),
+            name: verilog_name(namespace, name),
             width: atom.bits(),
             dir,
             is_clock: dir == PortDir::In && atom.descriptor().name == "clock",
@@ -174,8 +181,12 @@ impl Sampler {
             unknown,
             z,
         } = self;
-        for_each_port(block, |name, atom| {
-            debug_assert_eq!(ports[index].name, name, "sampler used on another block");
+        for_each_port(block, |namespace, name, atom| {
+            debug_assert_eq!(
+                ports[index].name,
+                verilog_name(namespace, name),
+                "sampler used on another block"
+            );
             let range = offsets[index]..offsets[index + 1];
             let mut cursor = Cursor {
                 bit: 0,
@@ -183,7 +194,15 @@ impl Sampler {
                 unknown: &mut unknown[range.clone()],
                 z: &mut z[range],
             };
-            cursor.push(&atom.vcd(), &atom.descriptor().kind);
+            let value = atom.vcd();
+            match value {
+                // Plain bits need no type information (and fetching the
+                // descriptor allocates): the common, fast case.
+                VCDValue::Single(_) | VCDValue::Vector(_) => {
+                    cursor.push(&value, &TypeKind::Bits(0))
+                }
+                _ => cursor.push(&value, &atom.descriptor().kind),
+            }
             index += 1;
         });
         assert_eq!(index, ports.len(), "sampler used on another block");

@@ -202,7 +202,7 @@ impl fmt::Display for CellStats {
 /// True for a cell type that is a latch (generic yosys or a vendor one).
 fn is_latch_cell(cell: &str) -> bool {
     let c = cell.to_ascii_uppercase();
-    c.contains("DLATCH") || c.contains("LATCH") || c.starts_with("$_SR_") || c == "$SR"
+    c.contains("LATCH") || c.starts_with("$_SR_") || c == "$SR"
 }
 
 /// Synthesizes `path` for iCE40 with top module `top` and returns the final
