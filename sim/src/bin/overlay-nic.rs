@@ -26,6 +26,10 @@ enum Command {
     Verilog {
         #[arg(long)]
         out: PathBuf,
+        /// Also run each file through yosys synth_ice40 (printing its cell
+        /// counts), iverilog -g2005 and verilator --lint-only.
+        #[arg(long)]
+        check: bool,
     },
     /// Print the register-map document (Markdown), or write it to a file.
     Regmap {
@@ -39,7 +43,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Regmap { out } => regmap(out),
-        Command::Verilog { out } => verilog(&out),
+        Command::Verilog { out, check } => verilog(&out, check),
         Command::Bench => bench(),
     };
     match result {
@@ -62,12 +66,34 @@ fn regmap(out: Option<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-fn verilog(dir: &std::path::Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+fn verilog(dir: &std::path::Path, check: bool) -> Result<()> {
+    use overlay_nic_sim::rtl::tools::{
+        iverilog_compile, verilator_lint, write_verilog, yosys_ice40,
+    };
+    if check {
+        println!("| block | file | iCE40 cells | LUT4 | flip-flops | carries | RAM40_4K | iverilog | verilator |");
+        println!("|---|---|---|---|---|---|---|---|---|");
+    }
     for block in exported_blocks() {
-        let path = dir.join(format!("{}.v", block.name));
-        std::fs::write(&path, &block.verilog).map_err(|e| format!("{}: {e}", path.display()))?;
-        println!("{:<40} {}", path.display(), block.what);
+        let path = write_verilog(dir, block.name, &block.verilog)
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        if !check {
+            println!("{:<40} {}", path.display(), block.what);
+            continue;
+        }
+        let stats = yosys_ice40(&path)?;
+        iverilog_compile(&path)?;
+        verilator_lint(&path)?;
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | ok | ok |",
+            block.name,
+            path.display(),
+            stats.total,
+            stats.luts(),
+            stats.flip_flops(),
+            stats.carries(),
+            stats.brams()
+        );
     }
     Ok(())
 }
