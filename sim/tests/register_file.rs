@@ -106,7 +106,7 @@ fn check(ops: &[Op], seed: u64, stall: f64) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
     #[test]
     fn register_file_matches_model(
         ops in prop::collection::vec(op_strategy(), 1..120),

@@ -141,7 +141,7 @@ fn stall_strategy() -> impl Strategy<Value = f64> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(40))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn skid_buffer_passes_random_frames(
