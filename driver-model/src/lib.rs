@@ -1,3 +1,21 @@
-//! placeholder
+//! Hypervisor side of overlay-nic: the software that owns and programs the
+//! NIC, and the golden model the NIC's datapath is checked against.
+//!
+//! - [`vxlan`]: VXLAN (RFC 7348) encapsulation and decapsulation done
+//!   entirely in software. It is the oracle for the HDL encapsulator and
+//!   decap validator, so it shares no code with the `hdl` crate, and it is
+//!   the software (non-offload) path of the driver model.
+//! - [`registers`]: the driver's view of the NIC's register BARs, over a
+//!   bus trait with a behavioural back end here and an HDL one in `sim`.
+//!
+//! The VTEP software, the PF driver and the VF pass-through operations will
+//! be further modules beside these.
 
 pub mod registers;
+pub mod vxlan;
+
+pub use vxlan::{
+    decapsulate, encapsulate, DecapConfig, DecapError, Decapsulated, EncapError, EncapParams,
+    OuterHeaders, OuterVlan, Vni, VniOutOfRange, VxlanHeader, VLAN_TAG_LEN, VXLAN_OVERHEAD,
+    VXLAN_UDP_PORT,
+};
