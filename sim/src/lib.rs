@@ -9,5 +9,6 @@ pub mod direct;
 pub mod frames;
 pub mod pipeline;
 pub mod rtl;
+pub mod run;
 
 pub use direct::{DirectSim, SimError};

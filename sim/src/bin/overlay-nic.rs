@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use overlay_nic_sim::blocks::exported_blocks;
+use overlay_nic_sim::run::{run, RunConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -19,6 +20,34 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Stream a VXLAN capture through the NIC's datapath (HDL simulation):
+    /// the driver programs the VTEP over the register bus, the golden model
+    /// validates each frame, the HDL delivers the valid ones and drops the
+    /// rest whole.
+    Run {
+        /// Capture to stream (Ethernet pcap, no FCS); default: the built-in
+        /// Zeek VXLAN trace.
+        #[arg(long)]
+        pcap: Option<PathBuf>,
+        /// Write the delivered frames to this pcap.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Stream the datapath's waveform to this VCD file.
+        #[arg(long)]
+        vcd: Option<PathBuf>,
+        /// The local VTEP's IPv4 address.
+        #[arg(long, default_value = "192.168.56.12")]
+        vtep_ip: std::net::Ipv4Addr,
+        /// Seed of the random idle and back-pressure patterns.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Probability (0-0.99) of an idle input cycle.
+        #[arg(long, default_value_t = 0.1, value_parser = probability)]
+        idle: f64,
+        /// Probability (0-0.99) of output back-pressure in a cycle.
+        #[arg(long, default_value_t = 0.1, value_parser = probability)]
+        backpressure: f64,
+    },
     /// Measure line-rate efficiency, latency and simulation speed of the
     /// stream blocks; prints Markdown tables.
     Bench,
@@ -43,6 +72,28 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Regmap { out } => regmap(out),
+        Command::Run {
+            pcap,
+            out,
+            vcd,
+            vtep_ip,
+            seed,
+            idle,
+            backpressure,
+        } => {
+            let config = RunConfig {
+                pcap,
+                out,
+                vcd,
+                vtep_ip,
+                seed,
+                idle,
+                backpressure,
+            };
+            run(&config)
+                .map(|report| print!("{}", report.render(&config)))
+                .map_err(Into::into)
+        }
         Command::Verilog { out, check } => verilog(&out, check),
         Command::Bench => bench(),
     };
@@ -64,6 +115,15 @@ fn regmap(out: Option<PathBuf>) -> Result<()> {
         None => print!("{doc}"),
     }
     Ok(())
+}
+
+fn probability(s: &str) -> std::result::Result<f64, String> {
+    let p: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=0.99).contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!("{p} is not a probability in 0..=0.99"))
+    }
 }
 
 fn verilog(dir: &std::path::Path, check: bool) -> Result<()> {
