@@ -10,9 +10,9 @@
 //! loop under random traffic and stalls, so it depends on the machine.
 
 use crate::direct::DirectSim;
-use crate::frames::{run_stream, Frame, StreamDriver, StreamMonitor};
+use crate::frames::{run_stream, Frame, StreamBlock, StreamDriver, StreamMonitor};
 use crate::pipeline::{PipelineFifo, PipelineMeta, StreamPipeline};
-use overlay_nic_hdl::{SkidBuffer, StreamSink, StreamSource};
+use overlay_nic_hdl::SkidBuffer;
 use rust_hdl::prelude::*;
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -49,20 +49,11 @@ pub struct SpeedRow {
     pub seconds: f64,
 }
 
-type Ports<B> = (
-    fn(&mut B) -> &mut StreamSink<PipelineMeta>,
-    fn(&mut B) -> &mut StreamSource<PipelineMeta>,
-);
-
-fn line_rate<B: Block>(
-    block: &'static str,
-    make: impl Fn() -> B,
-    clock: fn(&mut B) -> &mut Signal<In, Clock>,
-    ports: Ports<B>,
+fn line_rate<B: StreamBlock<PipelineMeta>>(
     frame_bytes: usize,
 ) -> Result<LineRateRow, crate::frames::StreamError> {
     let frames = (200_000 / frame_bytes).clamp(4, 400);
-    let mut sim = DirectSim::new(make(), clock)?;
+    let mut sim = DirectSim::new(B::default(), B::clock)?;
     let mut driver = StreamDriver::new(0, 0.0);
     let mut monitor = StreamMonitor::new(0, 0.0);
     for i in 0..frames {
@@ -71,8 +62,8 @@ fn line_rate<B: Block>(
     let beats = (frames * frame_bytes.div_ceil(8)) as u64;
     let stats = run_stream(
         &mut sim,
-        ports.0,
-        ports.1,
+        B::input,
+        B::output,
         &mut driver,
         &mut monitor,
         frames,
@@ -81,7 +72,7 @@ fn line_rate<B: Block>(
     let got = monitor.frames();
     let last_input_beat = frame_bytes.div_ceil(8) as u64 - 1;
     Ok(LineRateRow {
-        block,
+        block: B::NAME,
         frame_bytes,
         frames,
         beats_out: stats.beats_out,
@@ -96,38 +87,15 @@ fn line_rate<B: Block>(
 pub fn line_rate_table() -> Result<Vec<LineRateRow>, crate::frames::StreamError> {
     let mut rows = Vec::new();
     for &n in &SIZES {
-        rows.push(line_rate(
-            "skid_buffer",
-            SkidBuffer::<PipelineMeta>::default,
-            |u| &mut u.clock,
-            (|u| &mut u.s_axis, |u| &mut u.m_axis),
-            n,
-        )?);
-        rows.push(line_rate(
-            "packet_fifo",
-            PipelineFifo::default,
-            |u| &mut u.clock,
-            (|u| &mut u.s_axis, |u| &mut u.m_axis),
-            n,
-        )?);
-        rows.push(line_rate(
-            "stream_pipeline",
-            StreamPipeline::default,
-            |u| &mut u.clock,
-            (|u| &mut u.s_axis, |u| &mut u.m_axis),
-            n,
-        )?);
+        rows.push(line_rate::<SkidBuffer<PipelineMeta>>(n)?);
+        rows.push(line_rate::<PipelineFifo>(n)?);
+        rows.push(line_rate::<StreamPipeline>(n)?);
     }
     Ok(rows)
 }
 
-fn speed<B: Block>(
-    block: &'static str,
-    make: impl Fn() -> B,
-    clock: fn(&mut B) -> &mut Signal<In, Clock>,
-    ports: Ports<B>,
-) -> Result<SpeedRow, crate::frames::StreamError> {
-    let mut sim = DirectSim::new(make(), clock)?;
+fn speed<B: StreamBlock<PipelineMeta>>() -> Result<SpeedRow, crate::frames::StreamError> {
+    let mut sim = DirectSim::new(B::default(), B::clock)?;
     let mut driver = StreamDriver::new(7, 0.3);
     let mut monitor = StreamMonitor::new(8, 0.3);
     let frames = 300;
@@ -140,15 +108,15 @@ fn speed<B: Block>(
     let start = Instant::now();
     let stats = run_stream(
         &mut sim,
-        ports.0,
-        ports.1,
+        B::input,
+        B::output,
         &mut driver,
         &mut monitor,
         frames,
         10_000_000,
     )?;
     Ok(SpeedRow {
-        block,
+        block: B::NAME,
         cycles: stats.cycles,
         seconds: start.elapsed().as_secs_f64(),
     })
@@ -157,24 +125,9 @@ fn speed<B: Block>(
 /// Direct-loop simulation speed of each stream block under random stalls.
 pub fn speed_table() -> Result<Vec<SpeedRow>, crate::frames::StreamError> {
     Ok(vec![
-        speed(
-            "skid_buffer",
-            SkidBuffer::<PipelineMeta>::default,
-            |u| &mut u.clock,
-            (|u| &mut u.s_axis, |u| &mut u.m_axis),
-        )?,
-        speed(
-            "packet_fifo",
-            PipelineFifo::default,
-            |u| &mut u.clock,
-            (|u| &mut u.s_axis, |u| &mut u.m_axis),
-        )?,
-        speed(
-            "stream_pipeline",
-            StreamPipeline::default,
-            |u| &mut u.clock,
-            (|u| &mut u.s_axis, |u| &mut u.m_axis),
-        )?,
+        speed::<SkidBuffer<PipelineMeta>>()?,
+        speed::<PipelineFifo>()?,
+        speed::<StreamPipeline>()?,
     ])
 }
 

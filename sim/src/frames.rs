@@ -23,7 +23,7 @@
 //! ```
 
 use crate::direct::{DirectSim, SimError};
-use overlay_nic_hdl::{StreamSink, StreamSource};
+use overlay_nic_hdl::{PacketFifo, SkidBuffer, StreamSink, StreamSource};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_hdl::prelude::*;
@@ -414,6 +414,44 @@ pub fn run_stream_with<B: Block, M: Synth>(
         beats_in: driver.beats_sent() - beats_in_start,
         beats_out: monitor.beats() - beats_out_start,
     })
+}
+
+/// A block with one packet stream in and one out, so harness code can
+/// take any of them generically.
+pub trait StreamBlock<M: Synth>: Block + Default {
+    /// Name used in reports.
+    const NAME: &'static str;
+    fn clock(&mut self) -> &mut Signal<In, Clock>;
+    fn input(&mut self) -> &mut StreamSink<M>;
+    fn output(&mut self) -> &mut StreamSource<M>;
+}
+
+impl<M: Synth> StreamBlock<M> for SkidBuffer<M> {
+    const NAME: &'static str = "skid_buffer";
+    fn clock(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+    fn input(&mut self) -> &mut StreamSink<M> {
+        &mut self.s_axis
+    }
+    fn output(&mut self) -> &mut StreamSource<M> {
+        &mut self.m_axis
+    }
+}
+
+impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: usize>
+    StreamBlock<M> for PacketFifo<M, AW, AWP1, FW, FWP1>
+{
+    const NAME: &'static str = "packet_fifo";
+    fn clock(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+    fn input(&mut self) -> &mut StreamSink<M> {
+        &mut self.s_axis
+    }
+    fn output(&mut self) -> &mut StreamSource<M> {
+        &mut self.m_axis
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! is registered. `overlay-nic run` streams captures through it with the
 //! golden model deciding which frames are bad.
 
+use crate::frames::StreamBlock;
 use overlay_nic_hdl::{PacketFifo, SkidBuffer, StreamSink, StreamSource};
 use rust_hdl::prelude::*;
 
@@ -37,6 +38,19 @@ impl Logic for StreamPipeline {
         StreamSource::<PipelineMeta>::link(&mut self.m_axis, &mut self.skid.m_axis);
         self.dropped_bad.next = self.fifo.dropped_bad.val();
         self.dropped_oversize.next = self.fifo.dropped_oversize.val();
+    }
+}
+
+impl StreamBlock<PipelineMeta> for StreamPipeline {
+    const NAME: &'static str = "stream_pipeline";
+    fn clock(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+    fn input(&mut self) -> &mut StreamSink<PipelineMeta> {
+        &mut self.s_axis
+    }
+    fn output(&mut self) -> &mut StreamSource<PipelineMeta> {
+        &mut self.m_axis
     }
 }
 

@@ -13,7 +13,7 @@ use crate::axil::{AxiLiteHost, HdlRegisterBus};
 use crate::blocks::PfRegisterFile;
 use crate::capture::{read_frames, read_pcap, CaptureWriter, CapturedFrame, ZEEK_VXLAN_PCAP};
 use crate::direct::DirectSim;
-use crate::frames::{run_stream_with, Frame, StreamDriver, StreamMonitor};
+use crate::frames::{run_stream_with, Frame, StreamBlock, StreamDriver, StreamMonitor};
 use crate::pipeline::{PipelineFifo, StreamPipeline};
 use overlay_nic_driver::registers::Registers;
 use overlay_nic_driver::vxlan::{decapsulate, DecapConfig};
@@ -223,7 +223,7 @@ pub fn run(config: &RunConfig) -> Result<RunReport, RunError> {
         .filter(|r| r.verdict.is_err() && fits(r))
         .count() as u64;
 
-    let mut sim = DirectSim::new(StreamPipeline::default(), |u| &mut u.clock)?;
+    let mut sim = DirectSim::new(StreamPipeline::default(), StreamPipeline::clock)?;
     if let Some(path) = &config.vcd {
         sim.trace_to(path)?;
     }
@@ -231,8 +231,8 @@ pub fn run(config: &RunConfig) -> Result<RunReport, RunError> {
     let total_beats: u64 = frames.iter().map(|f| f.data.len().div_ceil(8) as u64).sum();
     let stats = run_stream_with(
         &mut sim,
-        |u| &mut u.s_axis,
-        |u| &mut u.m_axis,
+        StreamPipeline::input,
+        StreamPipeline::output,
         &mut driver,
         &mut monitor,
         expected.len(),
