@@ -554,6 +554,16 @@ fn tool_wrappers_reject_latches_and_errors() {
         Err(ToolError::Failed { .. })
     ));
     assert!(matches!(yosys_ice40(&path), Err(ToolError::Failed { .. })));
+    // A warning alone (a port width mismatch iverilog only prunes) fails too.
+    let narrow = "module top(input wire [3:0] a, output wire q);\n\
+                  sub s(.x(a), .y(q));\nendmodule\n\
+                  module sub(input wire [1:0] x, output wire y);\n\
+                  assign y = x[0];\nendmodule\n";
+    let path = write_verilog(&dir, "narrow", narrow).unwrap();
+    assert!(matches!(
+        iverilog_compile(&path),
+        Err(ToolError::CompileWarnings { .. })
+    ));
     // A clean design passes all three with its cells counted.
     let ok = "module top(input wire clock, input wire [7:0] a, output reg [7:0] q);\n\
               always @(posedge clock) q <= q + a;\nendmodule\n";
@@ -563,5 +573,37 @@ fn tool_wrappers_reject_latches_and_errors() {
     assert!(stats.luts() > 0 && stats.total >= 16, "{stats}");
     iverilog_compile(&path).unwrap();
     verilator_lint(&path).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An `if` without `else` on a combinational output in a rust-hdl kernel
+/// (RUSTHDL_NOTES: simulates fine, synthesizes a latch) is caught by the
+/// checks every exported block goes through.
+#[test]
+fn latch_in_a_rust_hdl_block_is_refused() {
+    #[derive(LogicBlock, Default)]
+    struct Latchy {
+        en: Signal<In, Bit>,
+        d: Signal<In, Bit>,
+        q: Signal<Out, Bit>,
+    }
+    impl Logic for Latchy {
+        #[hdl_gen]
+        fn update(&mut self) {
+            if self.en.val() {
+                self.q.next = self.d.val();
+            }
+        }
+    }
+    let mut uut = Latchy::default();
+    uut.connect_all();
+    let dir = scratch("latchy");
+    let path = write_verilog(&dir, "latchy", &generate_verilog(&uut)).unwrap();
+    let err = yosys_ice40(&path).expect_err("latch accepted by yosys_ice40");
+    assert!(matches!(err, ToolError::Latch { .. }), "{err}");
+    assert!(
+        verilator_lint(&path).is_err(),
+        "latch accepted by verilator_lint"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

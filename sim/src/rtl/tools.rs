@@ -52,6 +52,16 @@ pub enum ToolError {
         /// Verilator's output.
         stderr: String,
     },
+    /// iverilog compiled the file but printed warnings (port width
+    /// mismatches, pruned bits): the Verilog may not mean what the Rust
+    /// simulation does, so any warning fails the check.
+    #[error("iverilog warnings in {path}:\n{stderr}")]
+    CompileWarnings {
+        /// File that was compiled.
+        path: PathBuf,
+        /// iverilog's output.
+        stderr: String,
+    },
     /// yosys succeeded but its log had no `stat` cell block to parse.
     #[error("could not find a cell count in yosys' stat output for {path}")]
     NoStats {
@@ -256,6 +266,13 @@ pub fn iverilog_compile(path: &Path) -> Result<(), ToolError> {
     )?;
     if !out.status.success() {
         return Err(failed("iverilog", path, &out));
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if !stderr.trim().is_empty() {
+        return Err(ToolError::CompileWarnings {
+            path: path.to_owned(),
+            stderr,
+        });
     }
     Ok(())
 }
