@@ -29,6 +29,9 @@ use rand_chacha::ChaCha8Rng;
 use rust_hdl::prelude::*;
 use std::collections::VecDeque;
 
+/// What the driver puts on `tdata` while `tvalid` is low.
+pub const IDLE_DATA: u64 = 0xdead_beef_dead_beef;
+
 /// A frame with its sideband metadata.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Frame<M> {
@@ -73,6 +76,8 @@ pub enum StreamError {
         received: usize,
         expected: usize,
     },
+    #[error("output beyond the {expected} expected frame(s): {extra_beats} extra beat(s)")]
+    ExtraOutput { expected: usize, extra_beats: u64 },
 }
 
 /// The bytes of one beat: `tdata` with byte i in lane i, and `tkeep`.
@@ -154,9 +159,12 @@ impl<M: Synth> StreamDriver<M> {
                 port.tvalid.next = true;
             }
             _ => {
+                // Junk on the bus while idle: a block that takes data
+                // without looking at tvalid corrupts its output and fails.
                 port.tvalid.next = false;
-                port.tlast.next = false;
-                port.tkeep.next = 0u64.to_bits();
+                port.tdata.next = IDLE_DATA.to_bits();
+                port.tlast.next = true;
+                port.tkeep.next = 0xffu64.to_bits();
             }
         }
     }
@@ -334,8 +342,8 @@ pub struct StreamStats {
 }
 
 /// Runs `sim` until the driver has sent every frame and the monitor has
-/// `expected` frames (then a few more cycles to catch stray output), or
-/// fails after `max_cycles`. `bad` is set on the
+/// `expected` frames, then a few more cycles: any output beyond those
+/// frames is an error, and so is not getting there within `max_cycles`. `bad` is set on the
 /// block's drop input, if it has one, from the driver's current frame.
 pub fn run_stream<B: Block, M: Synth>(
     sim: &mut DirectSim<B>,
@@ -407,12 +415,26 @@ pub fn run_stream_with<B: Block, M: Synth>(
             });
         }
     }
+    // Everything past the expected frames (whole frames or a started one)
+    // is output the block should not have produced.
+    let expected_beats: u64 = monitor.frames()[frames_out_start..]
+        .iter()
+        .take(expected)
+        .map(|f| f.data.len().div_ceil(8) as u64)
+        .sum();
+    let beats_out = monitor.beats() - beats_out_start;
+    if beats_out > expected_beats {
+        return Err(StreamError::ExtraOutput {
+            expected,
+            extra_beats: beats_out - expected_beats,
+        });
+    }
     Ok(StreamStats {
         cycles: sim.cycle() - start,
         frames_in: driver.frames_sent() - frames_in_start,
         frames_out: monitor.frames().len() - frames_out_start,
         beats_in: driver.beats_sent() - beats_in_start,
-        beats_out: monitor.beats() - beats_out_start,
+        beats_out,
     })
 }
 

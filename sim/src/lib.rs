@@ -7,10 +7,8 @@ pub mod blocks;
 pub mod capture;
 pub mod direct;
 pub mod frames;
-pub mod pcap;
 pub mod pipeline;
 pub mod rtl;
 pub mod run;
-pub mod stream;
 
 pub use direct::{DirectSim, SimError};

@@ -4,7 +4,9 @@
 //! 1-127, 512, 1500, 9000 under fixed stall patterns.
 
 use overlay_nic_hdl::{PacketFifo, SkidBuffer};
-use overlay_nic_sim::frames::{run_stream, run_stream_with, Frame, StreamDriver, StreamMonitor};
+use overlay_nic_sim::frames::{
+    run_stream, run_stream_with, Frame, StreamDriver, StreamError, StreamMonitor,
+};
 use overlay_nic_sim::DirectSim;
 use proptest::prelude::*;
 use rust_hdl::prelude::*;
@@ -298,4 +300,92 @@ fn monitor_catches_protocol_violations() {
     }
     assert!(monitor.violation().is_none(), "{:?}", monitor.violation());
     assert_eq!(monitor.frames()[0].data, vec![1, 0, 0, 0, 0, 0, 0, 0, 2]);
+}
+
+/// A block that takes every beat and never sends one.
+#[derive(LogicBlock, Default)]
+struct Sponge {
+    clock: Signal<In, Clock>,
+    s_axis: overlay_nic_hdl::StreamSink<Meta>,
+    m_axis: overlay_nic_hdl::StreamSource<Meta>,
+}
+
+impl Logic for Sponge {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.s_axis.tready.next = true;
+        self.m_axis.tvalid.next = false;
+        self.m_axis.tdata.next = 0.into();
+        self.m_axis.tkeep.next = 0.into();
+        self.m_axis.tlast.next = false;
+        self.m_axis.tuser.next = 0.into();
+    }
+}
+
+/// A wire that ignores tvalid: it forwards whatever is on the bus.
+#[derive(LogicBlock, Default)]
+struct Leaky {
+    clock: Signal<In, Clock>,
+    s_axis: overlay_nic_hdl::StreamSink<Meta>,
+    m_axis: overlay_nic_hdl::StreamSource<Meta>,
+}
+
+impl Logic for Leaky {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.s_axis.tready.next = self.m_axis.tready.val();
+        self.m_axis.tvalid.next = true;
+        self.m_axis.tdata.next = self.s_axis.tdata.val();
+        self.m_axis.tkeep.next = self.s_axis.tkeep.val();
+        self.m_axis.tlast.next = self.s_axis.tlast.val();
+        self.m_axis.tuser.next = self.s_axis.tuser.val();
+    }
+}
+
+#[test]
+fn a_hang_is_a_timeout_not_a_stuck_test() {
+    let mut sim = DirectSim::new(Sponge::default(), |u| &mut u.clock).unwrap();
+    let mut driver = StreamDriver::new(1, 0.0);
+    let mut monitor = StreamMonitor::new(2, 0.0);
+    driver.push(frame(100, 1, false)).unwrap();
+    let err = run_stream(
+        &mut sim,
+        |u| &mut u.s_axis,
+        |u| &mut u.m_axis,
+        &mut driver,
+        &mut monitor,
+        1,
+        500,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StreamError::Timeout {
+                received: 0,
+                expected: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_block_that_ignores_tvalid_is_caught() {
+    let mut sim = DirectSim::new(Leaky::default(), |u| &mut u.clock).unwrap();
+    let mut driver = StreamDriver::new(1, 0.3);
+    let mut monitor = StreamMonitor::new(2, 0.0);
+    driver.push(frame(100, 1, false)).unwrap();
+    let err = run_stream(
+        &mut sim,
+        |u| &mut u.s_axis,
+        |u| &mut u.m_axis,
+        &mut driver,
+        &mut monitor,
+        1,
+        500,
+    )
+    .unwrap_err();
+    assert!(matches!(err, StreamError::ExtraOutput { .. }), "{err}");
 }
