@@ -122,16 +122,6 @@ pub fn validate(table: &[Register]) -> Result<(), String> {
     Ok(())
 }
 
-/// Finds a register by name.
-pub fn by_name<'a>(table: &'a [Register], name: &str) -> Option<&'a Register> {
-    table.iter().find(|r| r.name == name)
-}
-
-/// Finds the register at a byte offset.
-pub fn by_offset(table: &[Register], offset: u32) -> Option<&Register> {
-    table.iter().find(|r| r.offset == offset)
-}
-
 /// The register-map document of `table` as Markdown.
 pub fn markdown(title: &str, table: &[Register]) -> String {
     let mut out = format!(

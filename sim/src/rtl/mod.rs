@@ -22,7 +22,6 @@ use rust_hdl::core::probe::Probe;
 use rust_hdl::core::synth::VCDValue;
 use rust_hdl::core::type_descriptor::TypeKind;
 use rust_hdl::prelude::*;
-use std::fmt::Write as _;
 
 /// Direction of a top-level port, seen from the block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -375,22 +374,3 @@ fn clog2(n: usize) -> usize {
     w.max(1)
 }
 
-/// Formats `ports` as `name[width] dir` for messages.
-pub fn describe_ports(ports: &[Port]) -> String {
-    let mut s = String::new();
-    for p in ports {
-        let _ = write!(
-            s,
-            "{}{}[{}]{} ",
-            match p.dir {
-                PortDir::In => "in ",
-                PortDir::Out => "out ",
-                PortDir::InOut => "inout ",
-            },
-            p.name,
-            p.width,
-            if p.is_clock { " (clock)" } else { "" }
-        );
-    }
-    s.trim_end().to_owned()
-}
