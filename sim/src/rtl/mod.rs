@@ -373,4 +373,3 @@ fn clog2(n: usize) -> usize {
     }
     w.max(1)
 }
-
