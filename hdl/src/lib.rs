@@ -11,6 +11,7 @@ pub mod packet_fifo;
 pub mod register_file;
 pub mod skid_buffer;
 pub mod stream;
+pub mod tx_types;
 
 pub use axi_lite::{AxiLiteMaster, AxiLiteSlave};
 pub use block_ram::BlockRam;
