@@ -157,8 +157,74 @@ pub fn document() -> String {
          either way nothing changes but the bus error count and address. Writes honour \
          the byte strobes.\n\n",
     );
-    out.push_str(&markdown("PF BAR0", pf::TABLE));
+    let build = Build::DEFAULT;
+    out.push_str(&markdown(
+        "PF BAR0: global registers",
+        &pf::table(&build)[..pf::TABLE.len()],
+    ));
+    out.push_str(&format!(
+        "\n## PF BAR0: function blocks\n\nOne block per function at `{:#06x} + {:#x} * f` (f = 0 the PF, 1 + i VF i; \
+         the default build has {} VFs). Offsets below are relative to the block; \
+         registers are named `PF_...`, `VF0_...`, ...\n\n",
+        pf::FUNCTION_BASE,
+        pf::FUNCTION_STRIDE,
+        build.vfs
+    ));
+    out.push_str(
+        &markdown("Function block", pf::function::TABLE).replace("## Function block\n\n", ""),
+    );
     out
+}
+
+/// The size parameters of one hardware build, as the capability registers
+/// report them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Build {
+    /// Virtual functions (the PF is always there).
+    pub vfs: usize,
+    /// Mapping-table entries.
+    pub table_entries: usize,
+    /// Per-VNI records.
+    pub vni_records: usize,
+    /// Event-queue depth.
+    pub event_depth: usize,
+    /// Longest host frame the TX path accepts, in bytes.
+    pub max_frame: usize,
+}
+
+impl Build {
+    /// The default build: 4 VFs, 64 table entries, 16 VNI records, 16
+    /// queued events, 16 KiB frames (its TX buffer holds two).
+    pub const DEFAULT: Build = Build {
+        vfs: 4,
+        table_entries: 64,
+        vni_records: 16,
+        event_depth: 16,
+        max_frame: 16384,
+    };
+
+    /// Number of host functions (PF + VFs).
+    pub const fn functions(&self) -> usize {
+        self.vfs + 1
+    }
+    /// `CAPABILITY`: bit 0 VXLAN TX offload, 15:8 VFs.
+    pub const fn capability(&self) -> u32 {
+        1 | ((self.vfs as u32) << 8)
+    }
+    /// `TABLE_SIZES`: entries 15:0, VNI records 31:16.
+    pub const fn table_sizes(&self) -> u32 {
+        self.table_entries as u32 | ((self.vni_records as u32) << 16)
+    }
+    /// `MAX_FRAME`: max frame 15:0, event depth 31:16.
+    pub const fn max_frame_word(&self) -> u32 {
+        self.max_frame as u32 | ((self.event_depth as u32) << 16)
+    }
+}
+
+impl Default for Build {
+    fn default() -> Self {
+        Build::DEFAULT
+    }
 }
 
 macro_rules! register_table {
@@ -216,6 +282,225 @@ pub mod pf {
         OUTER_IP @ 0x0038 : ReadWrite = 0x00000140, mask 0x000001ff;
         /// Outer 802.1Q tag: enable in bit 16, PCP in 15:13, VID in 11:0.
         OUTER_VLAN @ 0x003c : ReadWrite = 0x00000000, mask 0x0001efff;
+        /// Underlay gateway MAC, bytes 0-1: the outer destination MAC for remote VTEPs outside the local VTEP subnet (seed [0069]).
+        VTEP_GW_MAC_HI @ 0x0040 : ReadWrite = 0x00000000, mask 0x0000ffff;
+        /// Underlay gateway MAC, bytes 2-5.
+        VTEP_GW_MAC_LO @ 0x0044 : ReadWrite = 0x00000000, mask 0xffffffff;
+        /// Capabilities of this build: bit 0 VXLAN TX offload; 15:8 number of VFs. (The table gives the default build's value.)
+        CAPABILITY @ 0x0048 : Constant = 0x00000401, mask 0xffffffff;
+        /// Table sizes of this build: mapping-table entries in 15:0, per-VNI records in 31:16.
+        TABLE_SIZES @ 0x004c : Constant = 0x00100040, mask 0xffffffff;
+        /// Longest host frame the TX path accepts, in bytes, in 15:0; event-queue depth in 31:16.
+        MAX_FRAME @ 0x0050 : Constant = 0x00104000, mask 0xffffffff;
+        /// Mapping-table staging: key VNI in 23:0.
+        MAP_KEY_VNI @ 0x0100 : ReadWrite = 0x00000000, mask 0x00ffffff;
+        /// Mapping-table staging: key inner MAC, bytes 0-1.
+        MAP_KEY_MAC_HI @ 0x0104 : ReadWrite = 0x00000000, mask 0x0000ffff;
+        /// Mapping-table staging: key inner MAC, bytes 2-5.
+        MAP_KEY_MAC_LO @ 0x0108 : ReadWrite = 0x00000000, mask 0xffffffff;
+        /// Mapping-table staging: remote VTEP IPv4 address.
+        MAP_VTEP_IP @ 0x010c : ReadWrite = 0x00000000, mask 0xffffffff;
+        /// Mapping-table staging: remote VTEP MAC, bytes 0-1.
+        MAP_VTEP_MAC_HI @ 0x0110 : ReadWrite = 0x00000000, mask 0x0000ffff;
+        /// Mapping-table staging: remote VTEP MAC, bytes 2-5.
+        MAP_VTEP_MAC_LO @ 0x0114 : ReadWrite = 0x00000000, mask 0xffffffff;
+        /// Mapping-table slot for the READ command.
+        MAP_INDEX @ 0x0118 : ReadWrite = 0x00000000, mask 0x0000ffff;
+        /// Mapping-table command doorbell: 1 ADD (insert, or replace the entry with the staged key), 2 DELETE (by key), 3 READ (slot MAP_INDEX into MAP_RD_*), 4 FIND (by key into MAP_RD_*), 5 CLEAR (all). Takes effect atomically between lookups.
+        MAP_CMD @ 0x011c : WriteOnly = 0x00000000, mask 0x00000007;
+        /// Mapping-table status: 3:0 result of the last command (0 OK, 1 FULL, 2 NOT_FOUND, 3 BAD_INDEX, 4 BAD_COMMAND, 5 BUSY), bit 8 busy, 31:16 entries in use.
+        MAP_STATUS @ 0x0120 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Read-back (READ/FIND): bit 31 slot in use, 23:0 key VNI.
+        MAP_RD_KEY_VNI @ 0x0130 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Read-back: key inner MAC, bytes 0-1.
+        MAP_RD_KEY_MAC_HI @ 0x0134 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Read-back: key inner MAC, bytes 2-5.
+        MAP_RD_KEY_MAC_LO @ 0x0138 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Read-back: remote VTEP IPv4 address.
+        MAP_RD_VTEP_IP @ 0x013c : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Read-back: remote VTEP MAC, bytes 0-1.
+        MAP_RD_VTEP_MAC_HI @ 0x0140 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Read-back: remote VTEP MAC, bytes 2-5.
+        MAP_RD_VTEP_MAC_LO @ 0x0144 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Read-back: the slot read or found.
+        MAP_RD_INDEX @ 0x0148 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Per-VNI record staging: VNI in 23:0.
+        VNI_KEY @ 0x0200 : ReadWrite = 0x00000000, mask 0x00ffffff;
+        /// Per-VNI record staging: multicast group IPv4 address (BUM traffic and the flood miss policy).
+        VNI_MCAST_IP @ 0x0204 : ReadWrite = 0x00000000, mask 0xffffffff;
+        /// Per-VNI record staging: gateway VTEP IPv4 address (the gateway miss policy, seed [0114]).
+        VNI_GW_IP @ 0x0208 : ReadWrite = 0x00000000, mask 0xffffffff;
+        /// Per-VNI record staging: gateway MAC, bytes 0-1.
+        VNI_GW_MAC_HI @ 0x020c : ReadWrite = 0x00000000, mask 0x0000ffff;
+        /// Per-VNI record staging: gateway MAC, bytes 2-5.
+        VNI_GW_MAC_LO @ 0x0210 : ReadWrite = 0x00000000, mask 0xffffffff;
+        /// Per-VNI record staging: miss policy in 1:0 (0 flood to the multicast group, 1 gateway, 2 drop).
+        VNI_POLICY @ 0x0214 : ReadWrite = 0x00000000, mask 0x00000003;
+        /// Per-VNI record slot for the READ command.
+        VNI_INDEX @ 0x0218 : ReadWrite = 0x00000000, mask 0x0000ffff;
+        /// Per-VNI record command doorbell, as MAP_CMD (key = VNI_KEY).
+        VNI_CMD @ 0x021c : WriteOnly = 0x00000000, mask 0x00000007;
+        /// Per-VNI record status, as MAP_STATUS.
+        VNI_STATUS @ 0x0220 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Read-back: bit 31 slot in use, 23:0 VNI.
+        VNI_RD_KEY @ 0x0230 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Read-back: multicast group.
+        VNI_RD_MCAST_IP @ 0x0234 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Read-back: gateway IPv4 address.
+        VNI_RD_GW_IP @ 0x0238 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Read-back: gateway MAC, bytes 0-1.
+        VNI_RD_GW_MAC_HI @ 0x023c : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Read-back: gateway MAC, bytes 2-5.
+        VNI_RD_GW_MAC_LO @ 0x0240 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Read-back: miss policy.
+        VNI_RD_POLICY @ 0x0244 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Read-back: the slot read or found.
+        VNI_RD_INDEX @ 0x0248 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Event queue: events waiting in 15:0.
+        EVENT_STATUS @ 0x0300 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Events discarded because the queue was full (wraps).
+        EVENT_LOST @ 0x0304 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Oldest event: type in 31:24 (0 none, 1 TX miss), VNI in 23:0.
+        EVENT_TYPE_VNI @ 0x0308 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Oldest event: inner MAC, bytes 0-1.
+        EVENT_MAC_HI @ 0x030c : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Oldest event: inner MAC, bytes 2-5.
+        EVENT_MAC_LO @ 0x0310 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Oldest event: VTEP IPv4 address (learn events; 0 for misses).
+        EVENT_VTEP_IP @ 0x0314 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Oldest event: VTEP MAC, bytes 0-1 (learn events).
+        EVENT_VTEP_MAC_HI @ 0x0318 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Oldest event: VTEP MAC, bytes 2-5 (learn events).
+        EVENT_VTEP_MAC_LO @ 0x031c : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Doorbell: discard the oldest event (read it first).
+        EVENT_POP @ 0x0320 : WriteOnly = 0x00000000, mask 0x00000001;
+    }
+
+    /// Mapping-table and VNI-record command codes (`MAP_CMD`, `VNI_CMD`).
+    pub mod cmd {
+        pub const ADD: u32 = 1;
+        pub const DELETE: u32 = 2;
+        pub const READ: u32 = 3;
+        pub const FIND: u32 = 4;
+        pub const CLEAR: u32 = 5;
+    }
+
+    /// Command results (`MAP_STATUS`/`VNI_STATUS` bits 3:0).
+    pub mod result {
+        pub const OK: u32 = 0;
+        pub const FULL: u32 = 1;
+        pub const NOT_FOUND: u32 = 2;
+        pub const BAD_INDEX: u32 = 3;
+        pub const BAD_COMMAND: u32 = 4;
+        pub const BUSY: u32 = 5;
+    }
+
+    /// Event types (`EVENT_TYPE_VNI` bits 31:24).
+    pub mod event {
+        pub const NONE: u32 = 0;
+        pub const TX_MISS: u32 = 1;
+    }
+
+    /// Where function `f`'s block starts (f = 0 the PF, 1 + i VF i).
+    pub const FUNCTION_BASE: u32 = 0x1000;
+    /// Bytes between function blocks.
+    pub const FUNCTION_STRIDE: u32 = 0x100;
+    /// Function ids are 4 bits: the PF and up to 15 VFs.
+    pub const MAX_VFS: usize = 15;
+
+    /// One function's block; offsets are relative to the block
+    /// (see [`function_register`]).
+    pub mod function {
+        use crate::{Access, Register};
+        register_table! {
+            /// The function's MAC address, bytes 0-1. A VF frame with another source MAC is dropped (anti-spoofing).
+            MAC_HI @ 0x0000 : ReadWrite = 0x00000000, mask 0x0000ffff;
+            /// The function's MAC address, bytes 2-5.
+            MAC_LO @ 0x0004 : ReadWrite = 0x00000000, mask 0xffffffff;
+            /// VF overlay segment: bit 31 enable (every frame encapsulated), VNI in 23:0. Ignored for the PF, whose frames carry their own tag.
+            VNI @ 0x0008 : ReadWrite = 0x00000000, mask 0x80ffffff;
+            /// L3 MTU in bytes: a longer frame (excluding its 14- or 18-byte L2 header) is dropped, never fragmented.
+            MTU @ 0x000c : ReadWrite = 0x000005dc, mask 0x0000ffff;
+            /// Frames the function sent to the NIC (wraps).
+            TX_FRAMES @ 0x0040 : ReadOnly = 0x00000000, mask 0xffffffff;
+            /// Bytes of those frames (wraps).
+            TX_BYTES @ 0x0044 : ReadOnly = 0x00000000, mask 0xffffffff;
+            /// Frames sent to the wire encapsulated.
+            TX_ENCAPSULATED @ 0x0048 : ReadOnly = 0x00000000, mask 0xffffffff;
+            /// Dropped: shorter than an Ethernet header.
+            TX_DROP_RUNT @ 0x004c : ReadOnly = 0x00000000, mask 0xffffffff;
+            /// Dropped: VF frame with a source MAC not the VF's.
+            TX_DROP_SPOOFED @ 0x0050 : ReadOnly = 0x00000000, mask 0xffffffff;
+            /// Dropped: longer than the MTU or than MAX_FRAME.
+            TX_DROP_MTU @ 0x0054 : ReadOnly = 0x00000000, mask 0xffffffff;
+            /// Dropped: the frame's VNI has no per-VNI record.
+            TX_DROP_NO_VNI @ 0x0058 : ReadOnly = 0x00000000, mask 0xffffffff;
+            /// Dropped: mapping-table miss with the drop policy.
+            TX_DROP_MISS @ 0x005c : ReadOnly = 0x00000000, mask 0xffffffff;
+            /// Mapping-table misses, whatever the policy.
+            TX_MISSES @ 0x0060 : ReadOnly = 0x00000000, mask 0xffffffff;
+        }
+    }
+
+    /// Register `r` of [`function`]'s block, placed in function `f`'s block
+    /// and named with its function (`PF_MTU`, `VF2_TX_FRAMES`).
+    pub fn function_register(f: usize, r: &Register) -> Register {
+        assert!(f <= MAX_VFS, "function {f} beyond the PF and {MAX_VFS} VFs");
+        static NAMES: std::sync::OnceLock<Vec<Vec<&'static str>>> = std::sync::OnceLock::new();
+        let names = NAMES.get_or_init(|| {
+            (0..=MAX_VFS)
+                .map(|f| {
+                    function::TABLE
+                        .iter()
+                        .map(|r| {
+                            let prefix = if f == 0 {
+                                "PF".to_string()
+                            } else {
+                                format!("VF{}", f - 1)
+                            };
+                            // Leaked once per (function, register): a bounded, static set.
+                            &*Box::leak(format!("{prefix}_{}", r.name).into_boxed_str())
+                        })
+                        .collect()
+                })
+                .collect()
+        });
+        let i = function::TABLE
+            .iter()
+            .position(|x| x.offset == r.offset)
+            .expect("a register of pf::function");
+        Register {
+            name: names[f][i],
+            offset: FUNCTION_BASE + FUNCTION_STRIDE * f as u32 + r.offset,
+            ..*r
+        }
+    }
+
+    /// The whole BAR0 of a build: the global registers (with the build's
+    /// capability words) and one block per function.
+    pub fn table(build: &crate::Build) -> Vec<Register> {
+        let mut out: Vec<Register> = TABLE
+            .iter()
+            .map(|r| match r.name {
+                "CAPABILITY" => Register {
+                    reset: build.capability(),
+                    ..*r
+                },
+                "TABLE_SIZES" => Register {
+                    reset: build.table_sizes(),
+                    ..*r
+                },
+                "MAX_FRAME" => Register {
+                    reset: build.max_frame_word(),
+                    ..*r
+                },
+                _ => *r,
+            })
+            .collect();
+        for f in 0..=build.vfs {
+            out.extend(function::TABLE.iter().map(|r| function_register(f, r)));
+        }
+        out
     }
 }
 
@@ -232,6 +517,39 @@ mod tests {
         assert_eq!(pf::UDP_SRC_PORT_RANGE.reset >> 16, 65535);
         assert_eq!(pf::OUTER_IP.reset & 0xff, 64);
         assert_eq!(pf::OUTER_IP.reset >> 8 & 1, 1, "DF set by default");
+    }
+
+    #[test]
+    fn build_tables_are_valid() {
+        for vfs in [0, 1, 4, pf::MAX_VFS] {
+            let build = Build {
+                vfs,
+                ..Build::DEFAULT
+            };
+            let table = pf::table(&build);
+            validate(&table).unwrap();
+            assert_eq!(
+                table.len(),
+                pf::TABLE.len() + (vfs + 1) * pf::function::TABLE.len()
+            );
+        }
+        // The static table documents the default build.
+        let t = pf::table(&Build::DEFAULT);
+        assert_eq!(t[..pf::TABLE.len()], *pf::TABLE);
+        let r = pf::function_register(3, &pf::function::TX_FRAMES);
+        assert_eq!(r.name, "VF2_TX_FRAMES");
+        assert_eq!(r.offset, 0x1340);
+        assert_eq!(pf::function_register(0, &pf::function::MTU).name, "PF_MTU");
+    }
+
+    #[test]
+    fn function_block_fits_its_stride() {
+        for r in pf::function::TABLE {
+            assert!(r.offset < pf::FUNCTION_STRIDE, "{}", r.name);
+        }
+        for r in pf::TABLE {
+            assert!(r.offset < pf::FUNCTION_BASE, "{}", r.name);
+        }
     }
 
     #[test]
