@@ -14,6 +14,10 @@
 //!
 //! Metadata (`tuser`) is held per frame, not per beat, in a small FIFO of
 //! `2^FW` entries: it bounds how many frames can be waiting, not their size.
+//! By default it is taken from the frame's first beat, as the stream
+//! convention says. A FIFO built with [`PacketFifo::with_tail_meta`] takes it
+//! from the last beat instead: for a writer that works the descriptor out
+//! while the frame streams in (the TX classifier), so nothing has to wait.
 //!
 //! ```text
 //!  s_axis ─▶ [write: wr_ptr (speculative), commit_ptr] ─▶ BlockRam ─▶ [2-beat queue] ─▶ m_axis
@@ -70,6 +74,7 @@ pub struct PacketFifo<
     b_beat: DFF<Beat>,
     depth: Constant<Bits<AWP1>>,
     meta_zero: Constant<M>,
+    tail_meta: Constant<Bit>,
     used: Signal<Local, Bits<AWP1>>,
     full: Signal<Local, Bit>,
     hopeless: Signal<Local, Bit>,
@@ -116,6 +121,7 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             b_beat: Default::default(),
             depth: Constant::new((1u64 << AW).to_bits()),
             meta_zero: Constant::new(M::default()),
+            tail_meta: Constant::new(false),
             used: Default::default(),
             full: Default::default(),
             hopeless: Default::default(),
@@ -133,6 +139,15 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
 impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: usize>
     PacketFifo<M, AW, AWP1, FW, FWP1>
 {
+    /// A FIFO that stores each frame's `tuser` as it is on the frame's last
+    /// beat (see the module docs).
+    pub fn with_tail_meta() -> Self {
+        Self {
+            tail_meta: Constant::new(true),
+            ..Default::default()
+        }
+    }
+
     /// Capacity in beats: the longest frame it can pass is `8 * depth` bytes.
     pub const DEPTH_BEATS: usize = 1 << AW;
 
@@ -193,7 +208,7 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         self.ram.write_enable.next = false;
         self.meta.write.next = false;
         self.meta.data_in.next = self.meta_hold.q.val();
-        if !self.in_frame.q.val() {
+        if (!self.in_frame.q.val()) | self.tail_meta.val() {
             self.meta.data_in.next = self.s_axis.tuser.val();
         }
         if self.accept.val() {

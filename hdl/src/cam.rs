@@ -1,0 +1,444 @@
+//! Content-addressable table: keys in registers, values in block RAM, one
+//! pipelined lookup per clock, programmed by commands.
+//!
+//! The NIC's mapping table ((VNI, inner MAC) → remote VTEP) and its per-VNI
+//! records are both this block with different key widths and value types.
+//!
+//! ```text
+//!            cycle t                 t+1                    t+2
+//! lookup ─▶ compare key with all  ─▶ read value RAM at   ─▶ result_valid,
+//!           valid entries,            the hit slot           result_hit,
+//!           register hit + slot                              result_value
+//! ```
+//!
+//! Every entry is compared in parallel (registers, not RAM, hold the keys), so
+//! a lookup costs the same for any table size, and a new lookup can start
+//! every cycle. Values live in block RAM and are read with the registered
+//! hit slot, which keeps the comparator tree and the RAM address in
+//! different cycles.
+//!
+//! Programming (from the register slave): the host stages a key, a value and
+//! a slot, then rings `cmd` with a command code (see `regmap::pf::cmd`):
+//!
+//! | code | command | effect |
+//! |---|---|---|
+//! | 1 | ADD | replace the entry with this key, else take the lowest free slot (FULL if none) |
+//! | 2 | DELETE | free the entry with this key (NOT_FOUND if none) |
+//! | 3 | READ | copy slot `cmd_index` to the `rd_*` outputs (BAD_INDEX past the end) |
+//! | 4 | FIND | copy the entry with this key to `rd_*` (NOT_FOUND if none) |
+//! | 5 | CLEAR | free every slot |
+//!
+//! Atomicity: a command writes key, valid bit and value in one clock edge,
+//! and never in the two cycles of a lookup in flight, so a lookup sees the
+//! entry wholly old or wholly new, never a key of one and a value of another.
+//! Commands borrow the comparator only in cycles without a lookup, so the
+//! datapath never waits for the host. A command takes 3-4 cycles; one rung
+//! while another runs is refused with BUSY.
+
+use crate::block_ram::BlockRam;
+use rust_hdl::prelude::*;
+
+/// Command-progress states.
+#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
+pub enum CamCommandState {
+    Idle,
+    Find,
+    Exec,
+    ReadBack,
+}
+
+/// Parameters: `KW` key width in bits; `V` the value record; `E` entries;
+/// `AW` slot-index width (`E <= 2^AW`, rust-hdl cannot compute it).
+#[derive(LogicBlock)]
+pub struct Cam<const KW: usize, V: Synth, const E: usize, const AW: usize> {
+    pub clock: Signal<In, Clock>,
+    // ---- Lookup port ----
+    /// Look `lookup_key` up this cycle.
+    pub lookup: Signal<In, Bit>,
+    pub lookup_key: Signal<In, Bits<KW>>,
+    /// High two cycles after `lookup`, with its result.
+    pub result_valid: Signal<Out, Bit>,
+    pub result_hit: Signal<Out, Bit>,
+    /// The hit entry's value (undefined on a miss).
+    pub result_value: Signal<Out, V>,
+    // ---- Command port ----
+    /// Doorbell: run command `cmd_code` (held inputs sampled now).
+    pub cmd: Signal<In, Bit>,
+    pub cmd_code: Signal<In, Bits<3>>,
+    pub cmd_key: Signal<In, Bits<KW>>,
+    pub cmd_value: Signal<In, V>,
+    pub cmd_index: Signal<In, Bits<16>>,
+    /// 3:0 last result, bit 8 busy, 31:16 entries in use.
+    pub status: Signal<Out, Bits<32>>,
+    /// Read-back of READ/FIND: slot in use, key, value, slot.
+    pub rd_valid: Signal<Out, Bit>,
+    pub rd_key: Signal<Out, Bits<KW>>,
+    pub rd_value: Signal<Out, V>,
+    pub rd_index: Signal<Out, Bits<16>>,
+    // ---- Storage ----
+    keys: [DFF<Bits<KW>>; E],
+    used: [DFF<Bit>; E],
+    values: BlockRam<V, AW>,
+    /// Keys again, for read-back by slot without a wide register mux.
+    key_copy: BlockRam<Bits<KW>, AW>,
+    slot_id: [Constant<Bits<AW>>; E],
+    entries: Constant<Bits<16>>,
+    // ---- Lookup pipeline ----
+    s1_valid: DFF<Bit>,
+    s1_hit: DFF<Bit>,
+    s1_slot: DFF<Bits<AW>>,
+    s2_valid: DFF<Bit>,
+    s2_hit: DFF<Bit>,
+    // ---- Command state ----
+    state: DFF<CamCommandState>,
+    c_code: DFF<Bits<3>>,
+    c_key: DFF<Bits<KW>>,
+    c_value: DFF<V>,
+    c_index: DFF<Bits<16>>,
+    p_hit: DFF<Bit>,
+    p_slot: DFF<Bits<AW>>,
+    p_free: DFF<Bit>,
+    p_free_slot: DFF<Bits<AW>>,
+    result: DFF<Bits<4>>,
+    count: DFF<Bits<16>>,
+    rd_valid_q: DFF<Bit>,
+    rd_key_q: DFF<Bits<KW>>,
+    rd_value_q: DFF<V>,
+    rd_index_q: DFF<Bits<16>>,
+    rd_used: DFF<Bit>,
+    // ---- Combinational ----
+    probe_key: Signal<Local, Bits<KW>>,
+    hit: Signal<Local, Bit>,
+    hit_slot: Signal<Local, Bits<AW>>,
+    free: Signal<Local, Bit>,
+    free_slot: Signal<Local, Bits<AW>>,
+    quiet: Signal<Local, Bit>,
+    busy_bit: Signal<Local, Bits<32>>,
+    busy_flag: Constant<Bits<32>>,
+    write_slot: Signal<Local, Bits<AW>>,
+    write_now: Signal<Local, Bit>,
+    index_slot: Signal<Local, Bits<AW>>,
+    index_used: Signal<Local, Bit>,
+    ram_addr: Signal<Local, Bits<AW>>,
+    ram_read: Signal<Local, Bit>,
+    code_add: Constant<Bits<3>>,
+    code_delete: Constant<Bits<3>>,
+    code_read: Constant<Bits<3>>,
+    code_find: Constant<Bits<3>>,
+    code_clear: Constant<Bits<3>>,
+    res_ok: Constant<Bits<4>>,
+    res_full: Constant<Bits<4>>,
+    res_not_found: Constant<Bits<4>>,
+    res_bad_index: Constant<Bits<4>>,
+    res_bad_command: Constant<Bits<4>>,
+    res_busy: Constant<Bits<4>>,
+}
+
+impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Default for Cam<KW, V, E, AW> {
+    fn default() -> Self {
+        assert!(E >= 1 && E <= (1 << AW), "Cam: {E} entries need AW >= log2({E})");
+        assert!(AW <= 12, "Cam: AW {AW} too large for a register CAM");
+        assert!(KW >= 1 && KW <= 128, "Cam: key width {KW} out of range");
+        Self {
+            clock: Default::default(),
+            lookup: Default::default(),
+            lookup_key: Default::default(),
+            result_valid: Default::default(),
+            result_hit: Default::default(),
+            result_value: Default::default(),
+            cmd: Default::default(),
+            cmd_code: Default::default(),
+            cmd_key: Default::default(),
+            cmd_value: Default::default(),
+            cmd_index: Default::default(),
+            status: Default::default(),
+            rd_valid: Default::default(),
+            rd_key: Default::default(),
+            rd_value: Default::default(),
+            rd_index: Default::default(),
+            keys: std::array::from_fn(|_| Default::default()),
+            used: std::array::from_fn(|_| Default::default()),
+            values: Default::default(),
+            key_copy: Default::default(),
+            slot_id: std::array::from_fn(|i| Constant::new((i as u64).to_bits())),
+            entries: Constant::new((E as u64).to_bits()),
+            s1_valid: Default::default(),
+            s1_hit: Default::default(),
+            s1_slot: Default::default(),
+            s2_valid: Default::default(),
+            s2_hit: Default::default(),
+            state: Default::default(),
+            c_code: Default::default(),
+            c_key: Default::default(),
+            c_value: Default::default(),
+            c_index: Default::default(),
+            p_hit: Default::default(),
+            p_slot: Default::default(),
+            p_free: Default::default(),
+            p_free_slot: Default::default(),
+            result: Default::default(),
+            count: Default::default(),
+            rd_valid_q: Default::default(),
+            rd_key_q: Default::default(),
+            rd_value_q: Default::default(),
+            rd_index_q: Default::default(),
+            rd_used: Default::default(),
+            probe_key: Default::default(),
+            hit: Default::default(),
+            hit_slot: Default::default(),
+            free: Default::default(),
+            free_slot: Default::default(),
+            quiet: Default::default(),
+            busy_bit: Default::default(),
+            busy_flag: Constant::new(256.into()),
+            write_slot: Default::default(),
+            write_now: Default::default(),
+            index_slot: Default::default(),
+            index_used: Default::default(),
+            ram_addr: Default::default(),
+            ram_read: Default::default(),
+            code_add: Constant::new(1.into()),
+            code_delete: Constant::new(2.into()),
+            code_read: Constant::new(3.into()),
+            code_find: Constant::new(4.into()),
+            code_clear: Constant::new(5.into()),
+            res_ok: Constant::new(0.into()),
+            res_full: Constant::new(1.into()),
+            res_not_found: Constant::new(2.into()),
+            res_bad_index: Constant::new(3.into()),
+            res_bad_command: Constant::new(4.into()),
+            res_busy: Constant::new(5.into()),
+        }
+    }
+}
+
+impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Cam<KW, V, E, AW> {
+    /// Value-RAM read/write collisions seen in simulation (must stay zero).
+    pub fn ram_collisions(&self) -> u64 {
+        self.values.collisions() + self.key_copy.collisions()
+    }
+}
+
+impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<KW, V, E, AW> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            s1_valid,
+            s1_hit,
+            s1_slot,
+            s2_valid,
+            s2_hit,
+            state,
+            c_code,
+            c_key,
+            c_value,
+            c_index,
+            p_hit,
+            p_slot,
+            p_free,
+            p_free_slot,
+            result,
+            count,
+            rd_valid_q,
+            rd_key_q,
+            rd_value_q,
+            rd_index_q,
+            rd_used
+        );
+        clock!(self, clock, values, key_copy);
+        for i in 0..E {
+            self.keys[i].clock.next = self.clock.val();
+            self.keys[i].d.next = self.keys[i].q.val();
+            self.used[i].clock.next = self.clock.val();
+            self.used[i].d.next = self.used[i].q.val();
+        }
+
+        // ---- Outputs ----
+        self.result_valid.next = self.s2_valid.q.val();
+        self.result_hit.next = self.s2_hit.q.val();
+        self.result_value.next = self.values.read_data.val();
+        self.busy_bit.next = 0.into();
+        if self.state.q.val() != CamCommandState::Idle {
+            self.busy_bit.next = self.busy_flag.val();
+        }
+        self.status.next = (bit_cast::<32, 16>(self.count.q.val()) << 16)
+            | self.busy_bit.val()
+            | bit_cast::<32, 4>(self.result.q.val());
+        self.rd_valid.next = self.rd_valid_q.q.val();
+        self.rd_key.next = self.rd_key_q.q.val();
+        self.rd_value.next = self.rd_value_q.q.val();
+        self.rd_index.next = self.rd_index_q.q.val();
+
+        // ---- Comparator: the datapath's key, or the command's when idle ----
+        self.probe_key.next = self.c_key.q.val();
+        if self.lookup.val() {
+            self.probe_key.next = self.lookup_key.val();
+        }
+        self.hit.next = false;
+        self.hit_slot.next = 0.into();
+        self.free.next = false;
+        self.free_slot.next = 0.into();
+        for i in 0..E {
+            if self.used[i].q.val() & (self.keys[i].q.val() == self.probe_key.val()) {
+                self.hit.next = true;
+                self.hit_slot.next = self.slot_id[i].val();
+            }
+        }
+        // Lowest free slot: the first one the scan meets.
+        for i in 0..E {
+            if !self.used[i].q.val() & !self.free.val() {
+                self.free.next = true;
+                self.free_slot.next = self.slot_id[i].val();
+            }
+        }
+
+        // ---- Lookup pipeline ----
+        self.s1_valid.d.next = self.lookup.val();
+        self.s1_hit.d.next = self.hit.val();
+        self.s2_valid.d.next = self.s1_valid.q.val();
+        self.s2_hit.d.next = self.s1_hit.q.val();
+        // The value RAM serves the lookup in flight first.
+        self.s1_slot.d.next = self.hit_slot.val();
+        self.ram_addr.next = self.s1_slot.q.val();
+        self.ram_read.next = self.s1_valid.q.val();
+
+        // ---- Commands ----
+        // No command may touch keys or RAM while a lookup is between its
+        // compare (t) and its RAM read (t+1).
+        self.quiet.next = !self.lookup.val() & !self.s1_valid.q.val();
+        self.write_now.next = false;
+        self.write_slot.next = self.p_free_slot.q.val();
+        if self.p_hit.q.val() {
+            self.write_slot.next = self.p_slot.q.val();
+        }
+        self.index_slot.next = bit_cast::<AW, 16>(self.c_index.q.val());
+        self.index_used.next = false;
+        for i in 0..E {
+            if self.index_slot.val() == self.slot_id[i].val() {
+                self.index_used.next = self.used[i].q.val();
+            }
+        }
+        self.values.write_address.next = self.write_slot.val();
+        self.values.write_data.next = self.c_value.q.val();
+        self.key_copy.write_address.next = self.write_slot.val();
+        self.key_copy.write_data.next = self.c_key.q.val();
+        self.key_copy.read_address.next = self.ram_addr.val();
+        self.key_copy.read_enable.next = false;
+
+        match self.state.q.val() {
+            CamCommandState::Idle => {
+                if self.cmd.val() {
+                    self.c_code.d.next = self.cmd_code.val();
+                    self.c_key.d.next = self.cmd_key.val();
+                    self.c_value.d.next = self.cmd_value.val();
+                    self.c_index.d.next = self.cmd_index.val();
+                    self.state.d.next = CamCommandState::Find;
+                }
+            }
+            CamCommandState::Find => {
+                if !self.lookup.val() {
+                    self.p_hit.d.next = self.hit.val();
+                    self.p_slot.d.next = self.hit_slot.val();
+                    self.p_free.d.next = self.free.val();
+                    self.p_free_slot.d.next = self.free_slot.val();
+                    self.state.d.next = CamCommandState::Exec;
+                }
+            }
+            CamCommandState::Exec => {
+                if self.quiet.val() {
+                    self.state.d.next = CamCommandState::Idle;
+                    self.result.d.next = self.res_ok.val();
+                    if self.c_code.q.val() == self.code_add.val() {
+                        if self.p_hit.q.val() | self.p_free.q.val() {
+                            self.write_now.next = true;
+                            if !self.p_hit.q.val() {
+                                self.count.d.next = self.count.q.val() + 1;
+                            }
+                        } else {
+                            self.result.d.next = self.res_full.val();
+                        }
+                    } else if self.c_code.q.val() == self.code_delete.val() {
+                        if self.p_hit.q.val() {
+                            for i in 0..E {
+                                if self.p_slot.q.val() == self.slot_id[i].val() {
+                                    self.used[i].d.next = false;
+                                }
+                            }
+                            self.count.d.next = self.count.q.val() - 1;
+                        } else {
+                            self.result.d.next = self.res_not_found.val();
+                        }
+                    } else if self.c_code.q.val() == self.code_read.val() {
+                        if self.c_index.q.val() < self.entries.val() {
+                            self.ram_addr.next = self.index_slot.val();
+                            self.ram_read.next = true;
+                            self.rd_used.d.next = self.index_used.val();
+                            self.state.d.next = CamCommandState::ReadBack;
+                        } else {
+                            self.result.d.next = self.res_bad_index.val();
+                            self.rd_valid_q.d.next = false;
+                        }
+                    } else if self.c_code.q.val() == self.code_find.val() {
+                        if self.p_hit.q.val() {
+                            self.c_index.d.next = bit_cast::<16, AW>(self.p_slot.q.val());
+                            self.ram_addr.next = self.p_slot.q.val();
+                            self.ram_read.next = true;
+                            self.rd_used.d.next = true;
+                            self.state.d.next = CamCommandState::ReadBack;
+                        } else {
+                            self.result.d.next = self.res_not_found.val();
+                            self.rd_valid_q.d.next = false;
+                        }
+                    } else if self.c_code.q.val() == self.code_clear.val() {
+                        for i in 0..E {
+                            self.used[i].d.next = false;
+                        }
+                        self.count.d.next = 0.into();
+                    } else {
+                        self.result.d.next = self.res_bad_command.val();
+                    }
+                }
+            }
+            CamCommandState::ReadBack => {
+                self.rd_valid_q.d.next = self.rd_used.q.val();
+                self.rd_key_q.d.next = self.key_copy.read_data.val();
+                self.rd_value_q.d.next = self.values.read_data.val();
+                self.rd_index_q.d.next = self.c_index.q.val();
+                self.state.d.next = CamCommandState::Idle;
+            }
+            _ => {
+                self.state.d.next = CamCommandState::Idle;
+            }
+        }
+        if self.cmd.val() & (self.state.q.val() != CamCommandState::Idle) {
+            self.result.d.next = self.res_busy.val();
+        }
+        if self.write_now.val() {
+            for i in 0..E {
+                if self.write_slot.val() == self.slot_id[i].val() {
+                    self.keys[i].d.next = self.c_key.q.val();
+                    self.used[i].d.next = true;
+                }
+            }
+        }
+        self.values.write_enable.next = self.write_now.val();
+        self.key_copy.write_enable.next = self.write_now.val();
+        self.values.read_address.next = self.ram_addr.val();
+        self.values.read_enable.next = self.ram_read.val();
+        self.key_copy.read_enable.next = self.ram_read.val() & !self.s1_valid.q.val();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cam_is_synthesizable() {
+        let mut uut = Cam::<72, Bits<80>, 8, 3>::default();
+        uut.connect_all();
+        yosys_validate("cam", &generate_verilog(&uut)).unwrap();
+    }
+}
