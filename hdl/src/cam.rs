@@ -136,7 +136,10 @@ pub struct Cam<const KW: usize, V: Synth, const E: usize, const AW: usize> {
 
 impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Default for Cam<KW, V, E, AW> {
     fn default() -> Self {
-        assert!(E >= 1 && E <= (1 << AW), "Cam: {E} entries need AW >= log2({E})");
+        assert!(
+            E >= 1 && E <= (1 << AW),
+            "Cam: {E} entries need AW >= log2({E})"
+        );
         assert!(AW <= 12, "Cam: AW {AW} too large for a register CAM");
         assert!(KW >= 1 && KW <= 128, "Cam: key width {KW} out of range");
         Self {
@@ -324,8 +327,6 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
         self.values.write_data.next = self.c_value.q.val();
         self.key_copy.write_address.next = self.write_slot.val();
         self.key_copy.write_data.next = self.c_key.q.val();
-        self.key_copy.read_address.next = self.ram_addr.val();
-        self.key_copy.read_enable.next = false;
 
         match self.state.q.val() {
             CamCommandState::Idle => {
@@ -426,6 +427,7 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
         self.values.write_enable.next = self.write_now.val();
         self.key_copy.write_enable.next = self.write_now.val();
         self.values.read_address.next = self.ram_addr.val();
+        self.key_copy.read_address.next = self.ram_addr.val();
         self.values.read_enable.next = self.ram_read.val();
         self.key_copy.read_enable.next = self.ram_read.val() & !self.s1_valid.q.val();
     }

@@ -1,0 +1,876 @@
+//! The TX offload path: host function streams in, wire frames out.
+//!
+//! Seed FIG. 7 and FIG. 13; the behaviour is specified in `docs/tx-path.md`.
+//!
+//! ```text
+//!  s_host[0] (PF) ─┐
+//!  s_host[1] (VF0)─┼─▶ TxArbiter ─▶ classifier ─────────────▶ PacketFifo ─▶ Encapsulator ─▶ m_wire
+//!  ...            ─┘   (frame RR)    │ HeaderParser (tap)      (store and     (50/54-byte header
+//!                                    │ lookups at first beat    forward,       inserted while
+//!                                    │ checks + descriptor      drops bad)     streaming)
+//!                                    ▼ at the last beat
+//!                      Cam (mapping table), Cam (VNI records), counters, EventQueue
+//!                                    ▲
+//!  axil ──────────────────▶ RegisterFile (PF BAR0: config, table commands, counters, events)
+//! ```
+//!
+//! The classifier looks up (VNI, inner dst MAC) and the VNI's record as soon
+//! as a frame's first beat is offered, so the results are back before the
+//! frame ends (frames of three beats or more never wait). Parser results
+//! come one cycle after the last beat, so the frame passes through two
+//! pipeline registers and its descriptor and drop decision are ready exactly
+//! when its last beat reaches the packet buffer, which takes the descriptor
+//! from that beat (`PacketFifo::with_tail_meta`). The buffer holds two
+//! maximum frames, so the encapsulator always has the next frame whole when
+//! the previous one ends: the wire sees no gap between frames.
+//!
+//! Register slave indices: the register file's array holds the function
+//! blocks first (function `f`'s register `r` at `f * 13 + r`), then the
+//! global registers. rust-hdl's Verilog generator evaluates array indices
+//! with nothing but loop variables in scope, so function indices are
+//! written as literals (checked against the table in `new`) and global ones
+//! through one-iteration loops over Rust constants.
+
+use crate::cam::Cam;
+use crate::encapsulator::Encapsulator;
+use crate::event_queue::{EventQueue, EventRecord};
+use crate::header_parser::HeaderParser;
+use crate::packet_fifo::PacketFifo;
+use crate::register_file::RegisterFile;
+use crate::stream::{StreamSink, StreamSource};
+use crate::tx_arbiter::TxArbiter;
+use crate::tx_types::{MapValue, TxDescriptor, TxHostMeta, TxTagged, VniRecord, VtepConfig};
+use overlay_nic_regmap::{pf, Build, Register};
+use rust_hdl::prelude::*;
+
+/// Registers per function block (`regmap::pf::function::TABLE`).
+pub const FUNCTION_REGISTERS: usize = 13;
+
+const fn global(r: &Register) -> usize {
+    let mut i = 0;
+    while i < pf::TABLE.len() {
+        if pf::TABLE[i].offset == r.offset {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("not a global register");
+}
+
+const G_VTEP_MAC_HI: usize = global(&pf::VTEP_MAC_HI);
+const G_VTEP_MAC_LO: usize = global(&pf::VTEP_MAC_LO);
+const G_VTEP_IP: usize = global(&pf::VTEP_IP);
+const G_VTEP_NETMASK: usize = global(&pf::VTEP_NETMASK);
+const G_VXLAN_UDP_PORT: usize = global(&pf::VXLAN_UDP_PORT);
+const G_UDP_SRC_PORT_RANGE: usize = global(&pf::UDP_SRC_PORT_RANGE);
+const G_OUTER_IP: usize = global(&pf::OUTER_IP);
+const G_OUTER_VLAN: usize = global(&pf::OUTER_VLAN);
+const G_VTEP_GW_MAC_HI: usize = global(&pf::VTEP_GW_MAC_HI);
+const G_VTEP_GW_MAC_LO: usize = global(&pf::VTEP_GW_MAC_LO);
+const G_MAP_KEY_VNI: usize = global(&pf::MAP_KEY_VNI);
+const G_MAP_KEY_MAC_HI: usize = global(&pf::MAP_KEY_MAC_HI);
+const G_MAP_KEY_MAC_LO: usize = global(&pf::MAP_KEY_MAC_LO);
+const G_MAP_VTEP_IP: usize = global(&pf::MAP_VTEP_IP);
+const G_MAP_VTEP_MAC_HI: usize = global(&pf::MAP_VTEP_MAC_HI);
+const G_MAP_VTEP_MAC_LO: usize = global(&pf::MAP_VTEP_MAC_LO);
+const G_MAP_INDEX: usize = global(&pf::MAP_INDEX);
+const G_MAP_CMD: usize = global(&pf::MAP_CMD);
+const G_MAP_STATUS: usize = global(&pf::MAP_STATUS);
+const G_MAP_RD_KEY_VNI: usize = global(&pf::MAP_RD_KEY_VNI);
+const G_MAP_RD_KEY_MAC_HI: usize = global(&pf::MAP_RD_KEY_MAC_HI);
+const G_MAP_RD_KEY_MAC_LO: usize = global(&pf::MAP_RD_KEY_MAC_LO);
+const G_MAP_RD_VTEP_IP: usize = global(&pf::MAP_RD_VTEP_IP);
+const G_MAP_RD_VTEP_MAC_HI: usize = global(&pf::MAP_RD_VTEP_MAC_HI);
+const G_MAP_RD_VTEP_MAC_LO: usize = global(&pf::MAP_RD_VTEP_MAC_LO);
+const G_MAP_RD_INDEX: usize = global(&pf::MAP_RD_INDEX);
+const G_VNI_KEY: usize = global(&pf::VNI_KEY);
+const G_VNI_MCAST_IP: usize = global(&pf::VNI_MCAST_IP);
+const G_VNI_GW_IP: usize = global(&pf::VNI_GW_IP);
+const G_VNI_GW_MAC_HI: usize = global(&pf::VNI_GW_MAC_HI);
+const G_VNI_GW_MAC_LO: usize = global(&pf::VNI_GW_MAC_LO);
+const G_VNI_POLICY: usize = global(&pf::VNI_POLICY);
+const G_VNI_INDEX: usize = global(&pf::VNI_INDEX);
+const G_VNI_CMD: usize = global(&pf::VNI_CMD);
+const G_VNI_STATUS: usize = global(&pf::VNI_STATUS);
+const G_VNI_RD_KEY: usize = global(&pf::VNI_RD_KEY);
+const G_VNI_RD_MCAST_IP: usize = global(&pf::VNI_RD_MCAST_IP);
+const G_VNI_RD_GW_IP: usize = global(&pf::VNI_RD_GW_IP);
+const G_VNI_RD_GW_MAC_HI: usize = global(&pf::VNI_RD_GW_MAC_HI);
+const G_VNI_RD_GW_MAC_LO: usize = global(&pf::VNI_RD_GW_MAC_LO);
+const G_VNI_RD_POLICY: usize = global(&pf::VNI_RD_POLICY);
+const G_VNI_RD_INDEX: usize = global(&pf::VNI_RD_INDEX);
+const G_EVENT_STATUS: usize = global(&pf::EVENT_STATUS);
+const G_EVENT_LOST: usize = global(&pf::EVENT_LOST);
+const G_EVENT_TYPE_VNI: usize = global(&pf::EVENT_TYPE_VNI);
+const G_EVENT_MAC_HI: usize = global(&pf::EVENT_MAC_HI);
+const G_EVENT_MAC_LO: usize = global(&pf::EVENT_MAC_LO);
+const G_EVENT_VTEP_IP: usize = global(&pf::EVENT_VTEP_IP);
+const G_EVENT_VTEP_MAC_HI: usize = global(&pf::EVENT_VTEP_MAC_HI);
+const G_EVENT_VTEP_MAC_LO: usize = global(&pf::EVENT_VTEP_MAC_LO);
+const G_EVENT_POP: usize = global(&pf::EVENT_POP);
+
+/// The register table in the order the TX path's register file holds it:
+/// function blocks first, then the globals.
+pub fn tx_register_table(build: &Build) -> Vec<Register> {
+    let full = pf::table(build);
+    let globals = pf::TABLE.len();
+    let mut out: Vec<Register> = full[globals..].to_vec();
+    out.extend_from_slice(&full[..globals]);
+    out
+}
+
+/// Register count of a build's TX register file (the `NR` parameter).
+pub const fn tx_register_count(vfs: usize) -> usize {
+    pf::TABLE.len() + (vfs + 1) * FUNCTION_REGISTERS
+}
+
+/// Parameters (rust-hdl needs each as a constant; [`TxPath::new`] checks
+/// them against a [`Build`]): `NF` functions (PF + VFs); `NR` registers
+/// ([`tx_register_count`]); `E`/`EAW` mapping-table entries and slot bits;
+/// `V`/`VAW` VNI records and slot bits; `BAW`/`BAWP1` log2 of the TX buffer
+/// in beats and one more.
+#[derive(LogicBlock)]
+pub struct TxPath<
+    const NF: usize,
+    const NR: usize,
+    const E: usize,
+    const EAW: usize,
+    const V: usize,
+    const VAW: usize,
+    const BAW: usize,
+    const BAWP1: usize,
+> {
+    pub clock: Signal<In, Clock>,
+    /// Host frames, one stream per function (0 = PF, 1 + i = VF i).
+    pub s_host: [StreamSink<TxHostMeta>; NF],
+    /// Frames to the MAC (no FCS).
+    pub m_wire: StreamSource<Bit>,
+    /// PF BAR0.
+    pub axil: crate::axi_lite::AxiLiteSlave,
+    /// Events are waiting in the queue (interrupt status).
+    pub irq: Signal<Out, Bit>,
+    arbiter: TxArbiter<NF>,
+    parser: HeaderParser,
+    map: Cam<72, MapValue, E, EAW>,
+    vnis: Cam<24, VniRecord, V, VAW>,
+    buffer: PacketFifo<TxDescriptor, BAW, BAWP1, 5, 6>,
+    encap: Encapsulator,
+    events: EventQueue<4, 5>,
+    regs: RegisterFile<NR>,
+    // ---- Configuration, decoded from registers ----
+    vtep: Signal<Local, VtepConfig>,
+    netmask: Signal<Local, Bits<32>>,
+    gw_mac: Signal<Local, Bits<48>>,
+    port_lo: Signal<Local, Bits<16>>,
+    port_hi: Signal<Local, Bits<16>>,
+    fn_mac: [Signal<Local, Bits<48>>; NF],
+    fn_vni: [Signal<Local, Bits<24>>; NF],
+    fn_overlay: [Signal<Local, Bit>; NF],
+    fn_mtu: [Signal<Local, Bits<16>>; NF],
+    fn_id: [Constant<Bits<4>>; NF],
+    max_frame: Constant<Bits<16>>,
+    mcast_mac_base: Constant<Bits<48>>,
+    group_mask: Constant<Bits<32>>,
+    // ---- Input side: lookups at the first beat ----
+    in_frame: DFF<Bit>,
+    pending: DFF<Bit>,
+    looked: DFF<Bit>,
+    l_map_hit: DFF<Bit>,
+    l_map: DFF<MapValue>,
+    l_vni_hit: DFF<Bit>,
+    l_vni: DFF<VniRecord>,
+    a_map_hit: DFF<Bit>,
+    a_map: DFF<MapValue>,
+    a_vni_hit: DFF<Bit>,
+    a_vni: DFF<VniRecord>,
+    in_user: Signal<Local, TxTagged>,
+    key_vni: Signal<Local, Bits<24>>,
+    key_mac: Signal<Local, Bits<48>>,
+    issue: Signal<Local, Bit>,
+    have_result: Signal<Local, Bit>,
+    in_ready: Signal<Local, Bit>,
+    take: Signal<Local, Bit>,
+    advance: Signal<Local, Bit>,
+    // ---- Pipeline registers ----
+    r1_valid: DFF<Bit>,
+    r1_data: DFF<Bits<64>>,
+    r1_keep: DFF<Bits<8>>,
+    r1_last: DFF<Bit>,
+    r1_user: DFF<TxTagged>,
+    r2_valid: DFF<Bit>,
+    r2_data: DFF<Bits<64>>,
+    r2_keep: DFF<Bits<8>>,
+    r2_last: DFF<Bit>,
+    // ---- Decision, registered with the last beat into r2 ----
+    desc: DFF<TxDescriptor>,
+    bad: DFF<Bit>,
+    d_fn: DFF<Bits<4>>,
+    d_length: DFF<Bits<16>>,
+    d_runt: DFF<Bit>,
+    d_spoofed: DFF<Bit>,
+    d_mtu: DFF<Bit>,
+    d_no_vni: DFF<Bit>,
+    d_miss_drop: DFF<Bit>,
+    d_miss: DFF<Bit>,
+    d_encap: DFF<Bit>,
+    d_dst_mac: DFF<Bits<48>>,
+    // ---- Decision logic ----
+    c_fn: Signal<Local, Bits<4>>,
+    c_mac: Signal<Local, Bits<48>>,
+    c_overlay: Signal<Local, Bit>,
+    c_mtu: Signal<Local, Bits<16>>,
+    c_vni: Signal<Local, Bits<24>>,
+    c_encap: Signal<Local, Bit>,
+    c_payload: Signal<Local, Bits<16>>,
+    c_runt: Signal<Local, Bit>,
+    c_spoofed: Signal<Local, Bit>,
+    c_mtu_bad: Signal<Local, Bit>,
+    c_dropped_early: Signal<Local, Bit>,
+    c_no_vni: Signal<Local, Bit>,
+    c_bum: Signal<Local, Bit>,
+    c_miss: Signal<Local, Bit>,
+    c_flood: Signal<Local, Bit>,
+    c_gateway: Signal<Local, Bit>,
+    c_miss_drop: Signal<Local, Bit>,
+    c_dst_ip: Signal<Local, Bits<32>>,
+    c_dst_mac: Signal<Local, Bits<48>>,
+    c_off_subnet: Signal<Local, Bit>,
+    c_span: Signal<Local, Bits<16>>,
+    c_scaled: Signal<Local, Bits<32>>,
+    c_port: Signal<Local, Bits<16>>,
+    // ---- Accounting ----
+    done: Signal<Local, Bit>,
+    cnt_frames: [DFF<Bits<32>>; NF],
+    cnt_bytes: [DFF<Bits<32>>; NF],
+    cnt_encap: [DFF<Bits<32>>; NF],
+    cnt_runt: [DFF<Bits<32>>; NF],
+    cnt_spoofed: [DFF<Bits<32>>; NF],
+    cnt_mtu: [DFF<Bits<32>>; NF],
+    cnt_no_vni: [DFF<Bits<32>>; NF],
+    cnt_miss_drop: [DFF<Bits<32>>; NF],
+    cnt_misses: [DFF<Bits<32>>; NF],
+    event: Signal<Local, EventRecord>,
+    map_key: Signal<Local, Bits<72>>,
+    map_val: Signal<Local, MapValue>,
+    vni_val: Signal<Local, VniRecord>,
+    map_used: Signal<Local, Bits<32>>,
+    vni_used: Signal<Local, Bits<32>>,
+    top_bit: Constant<Bits<32>>,
+    miss_kind: Constant<Bits<8>>,
+}
+
+impl<
+        const NF: usize,
+        const NR: usize,
+        const E: usize,
+        const EAW: usize,
+        const V: usize,
+        const VAW: usize,
+        const BAW: usize,
+        const BAWP1: usize,
+    > TxPath<NF, NR, E, EAW, V, VAW, BAW, BAWP1>
+{
+    /// Builds the TX path for `build`; panics when the type parameters do
+    /// not match it (a build-configuration error, caught at elaboration).
+    pub fn new(build: &Build) -> Self {
+        assert_eq!(NF, build.functions(), "TxPath: NF must be VFs + 1");
+        assert_eq!(NR, tx_register_count(build.vfs), "TxPath: NR must be tx_register_count(vfs)");
+        assert_eq!(E, build.table_entries, "TxPath: E must be the table size");
+        assert_eq!(V, build.vni_records, "TxPath: V must be the VNI-record count");
+        assert_eq!(build.event_depth, 16, "TxPath: the event queue is 16 deep");
+        assert!(build.max_frame <= 65535 && build.max_frame >= 64, "TxPath: max_frame out of range");
+        assert!(
+            2 * build.max_frame <= 8 << BAW,
+            "TxPath: the TX buffer must hold two maximum frames"
+        );
+        // The literal function-register indices in the kernel.
+        let expect = [
+            (0usize, &pf::function::MAC_HI),
+            (1, &pf::function::MAC_LO),
+            (2, &pf::function::VNI),
+            (3, &pf::function::MTU),
+            (4, &pf::function::TX_FRAMES),
+            (5, &pf::function::TX_BYTES),
+            (6, &pf::function::TX_ENCAPSULATED),
+            (7, &pf::function::TX_DROP_RUNT),
+            (8, &pf::function::TX_DROP_SPOOFED),
+            (9, &pf::function::TX_DROP_MTU),
+            (10, &pf::function::TX_DROP_NO_VNI),
+            (11, &pf::function::TX_DROP_MISS),
+            (12, &pf::function::TX_MISSES),
+        ];
+        assert_eq!(pf::function::TABLE.len(), FUNCTION_REGISTERS);
+        for (i, r) in expect {
+            assert_eq!(pf::function::TABLE[i].offset, r.offset, "function register {i}");
+        }
+        Self {
+            clock: Default::default(),
+            s_host: std::array::from_fn(|_| Default::default()),
+            m_wire: Default::default(),
+            axil: Default::default(),
+            irq: Default::default(),
+            arbiter: Default::default(),
+            parser: Default::default(),
+            map: Default::default(),
+            vnis: Default::default(),
+            buffer: PacketFifo::with_tail_meta(),
+            encap: Default::default(),
+            events: Default::default(),
+            regs: RegisterFile::new(&tx_register_table(build)),
+            vtep: Default::default(),
+            netmask: Default::default(),
+            gw_mac: Default::default(),
+            port_lo: Default::default(),
+            port_hi: Default::default(),
+            fn_mac: std::array::from_fn(|_| Default::default()),
+            fn_vni: std::array::from_fn(|_| Default::default()),
+            fn_overlay: std::array::from_fn(|_| Default::default()),
+            fn_mtu: std::array::from_fn(|_| Default::default()),
+            fn_id: std::array::from_fn(|i| Constant::new((i as u64).to_bits())),
+            max_frame: Constant::new((build.max_frame as u64).to_bits()),
+            mcast_mac_base: Constant::new(0x0100_5e00_0000u64.to_bits()),
+            group_mask: Constant::new(0x007f_ffffu64.to_bits()),
+            in_frame: Default::default(),
+            pending: Default::default(),
+            looked: Default::default(),
+            l_map_hit: Default::default(),
+            l_map: Default::default(),
+            l_vni_hit: Default::default(),
+            l_vni: Default::default(),
+            a_map_hit: Default::default(),
+            a_map: Default::default(),
+            a_vni_hit: Default::default(),
+            a_vni: Default::default(),
+            in_user: Default::default(),
+            key_vni: Default::default(),
+            key_mac: Default::default(),
+            issue: Default::default(),
+            have_result: Default::default(),
+            in_ready: Default::default(),
+            take: Default::default(),
+            advance: Default::default(),
+            r1_valid: Default::default(),
+            r1_data: Default::default(),
+            r1_keep: Default::default(),
+            r1_last: Default::default(),
+            r1_user: Default::default(),
+            r2_valid: Default::default(),
+            r2_data: Default::default(),
+            r2_keep: Default::default(),
+            r2_last: Default::default(),
+            desc: Default::default(),
+            bad: Default::default(),
+            d_fn: Default::default(),
+            d_length: Default::default(),
+            d_runt: Default::default(),
+            d_spoofed: Default::default(),
+            d_mtu: Default::default(),
+            d_no_vni: Default::default(),
+            d_miss_drop: Default::default(),
+            d_miss: Default::default(),
+            d_encap: Default::default(),
+            d_dst_mac: Default::default(),
+            c_fn: Default::default(),
+            c_mac: Default::default(),
+            c_overlay: Default::default(),
+            c_mtu: Default::default(),
+            c_vni: Default::default(),
+            c_encap: Default::default(),
+            c_payload: Default::default(),
+            c_runt: Default::default(),
+            c_spoofed: Default::default(),
+            c_mtu_bad: Default::default(),
+            c_dropped_early: Default::default(),
+            c_no_vni: Default::default(),
+            c_bum: Default::default(),
+            c_miss: Default::default(),
+            c_flood: Default::default(),
+            c_gateway: Default::default(),
+            c_miss_drop: Default::default(),
+            c_dst_ip: Default::default(),
+            c_dst_mac: Default::default(),
+            c_off_subnet: Default::default(),
+            c_span: Default::default(),
+            c_scaled: Default::default(),
+            c_port: Default::default(),
+            done: Default::default(),
+            cnt_frames: std::array::from_fn(|_| Default::default()),
+            cnt_bytes: std::array::from_fn(|_| Default::default()),
+            cnt_encap: std::array::from_fn(|_| Default::default()),
+            cnt_runt: std::array::from_fn(|_| Default::default()),
+            cnt_spoofed: std::array::from_fn(|_| Default::default()),
+            cnt_mtu: std::array::from_fn(|_| Default::default()),
+            cnt_no_vni: std::array::from_fn(|_| Default::default()),
+            cnt_miss_drop: std::array::from_fn(|_| Default::default()),
+            cnt_misses: std::array::from_fn(|_| Default::default()),
+            event: Default::default(),
+            map_key: Default::default(),
+            map_val: Default::default(),
+            vni_val: Default::default(),
+            map_used: Default::default(),
+            vni_used: Default::default(),
+            top_bit: Constant::new(0x8000_0000u64.to_bits()),
+            miss_kind: Constant::new(1.into()),
+        }
+    }
+
+    /// RAM read/write collisions in simulation (must stay zero).
+    pub fn ram_collisions(&self) -> u64 {
+        self.map.ram_collisions() + self.vnis.ram_collisions() + self.buffer.ram_collisions()
+    }
+}
+
+impl<
+        const NF: usize,
+        const NR: usize,
+        const E: usize,
+        const EAW: usize,
+        const V: usize,
+        const VAW: usize,
+        const BAW: usize,
+        const BAWP1: usize,
+    > Logic for TxPath<NF, NR, E, EAW, V, VAW, BAW, BAWP1>
+{
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clock, in_frame, pending, looked, l_map_hit, l_map, l_vni_hit, l_vni, a_map_hit,
+            a_map, a_vni_hit, a_vni, r1_valid, r1_data, r1_keep, r1_last, r1_user, r2_valid,
+            r2_data, r2_keep, r2_last, desc, bad, d_fn, d_length, d_runt, d_spoofed, d_mtu,
+            d_no_vni, d_miss_drop, d_miss, d_encap, d_dst_mac
+        );
+        clock!(self, clock, arbiter, parser, map, vnis, buffer, encap, events, regs);
+        for f in 0..NF {
+            self.cnt_frames[f].clock.next = self.clock.val();
+            self.cnt_frames[f].d.next = self.cnt_frames[f].q.val();
+            self.cnt_bytes[f].clock.next = self.clock.val();
+            self.cnt_bytes[f].d.next = self.cnt_bytes[f].q.val();
+            self.cnt_encap[f].clock.next = self.clock.val();
+            self.cnt_encap[f].d.next = self.cnt_encap[f].q.val();
+            self.cnt_runt[f].clock.next = self.clock.val();
+            self.cnt_runt[f].d.next = self.cnt_runt[f].q.val();
+            self.cnt_spoofed[f].clock.next = self.clock.val();
+            self.cnt_spoofed[f].d.next = self.cnt_spoofed[f].q.val();
+            self.cnt_mtu[f].clock.next = self.clock.val();
+            self.cnt_mtu[f].d.next = self.cnt_mtu[f].q.val();
+            self.cnt_no_vni[f].clock.next = self.clock.val();
+            self.cnt_no_vni[f].d.next = self.cnt_no_vni[f].q.val();
+            self.cnt_miss_drop[f].clock.next = self.clock.val();
+            self.cnt_miss_drop[f].d.next = self.cnt_miss_drop[f].q.val();
+            self.cnt_misses[f].clock.next = self.clock.val();
+            self.cnt_misses[f].d.next = self.cnt_misses[f].q.val();
+        }
+
+        // ---- Host ports and register slave ----
+        for i in 0..NF {
+            StreamSink::<TxHostMeta>::link(&mut self.s_host[i], &mut self.arbiter.s_axis[i]);
+        }
+        crate::axi_lite::AxiLiteSlave::link(&mut self.axil, &mut self.regs.axil);
+        for i in 0..NR {
+            self.regs.status[i].next = 0.into();
+        }
+
+        // ---- Configuration ----
+        for i in (G_VTEP_MAC_HI + NF * 13)..(G_VTEP_MAC_HI + NF * 13 + 1) {
+            self.vtep.next.mac = bit_cast::<48, 32>(self.regs.value[i].val()) << 32;
+        }
+        for i in (G_VTEP_MAC_LO + NF * 13)..(G_VTEP_MAC_LO + NF * 13 + 1) {
+            self.vtep.next.mac = self.vtep.val().mac | bit_cast::<48, 32>(self.regs.value[i].val());
+        }
+        for i in (G_VTEP_IP + NF * 13)..(G_VTEP_IP + NF * 13 + 1) {
+            self.vtep.next.ip = self.regs.value[i].val();
+        }
+        for i in (G_VXLAN_UDP_PORT + NF * 13)..(G_VXLAN_UDP_PORT + NF * 13 + 1) {
+            self.vtep.next.udp_port = self.regs.value[i].val().get_bits::<16>(0);
+        }
+        for i in (G_OUTER_IP + NF * 13)..(G_OUTER_IP + NF * 13 + 1) {
+            self.vtep.next.ttl = self.regs.value[i].val().get_bits::<8>(0);
+            self.vtep.next.df = self.regs.value[i].val().get_bit(8);
+        }
+        for i in (G_OUTER_VLAN + NF * 13)..(G_OUTER_VLAN + NF * 13 + 1) {
+            self.vtep.next.vlan_enable = self.regs.value[i].val().get_bit(16);
+            self.vtep.next.vlan_tci = self.regs.value[i].val().get_bits::<16>(0);
+        }
+        for i in (G_VTEP_NETMASK + NF * 13)..(G_VTEP_NETMASK + NF * 13 + 1) {
+            self.netmask.next = self.regs.value[i].val();
+        }
+        for i in (G_UDP_SRC_PORT_RANGE + NF * 13)..(G_UDP_SRC_PORT_RANGE + NF * 13 + 1) {
+            self.port_lo.next = self.regs.value[i].val().get_bits::<16>(0);
+            self.port_hi.next = self.regs.value[i].val().get_bits::<16>(16);
+        }
+        for i in (G_VTEP_GW_MAC_HI + NF * 13)..(G_VTEP_GW_MAC_HI + NF * 13 + 1) {
+            self.gw_mac.next = bit_cast::<48, 32>(self.regs.value[i].val()) << 32;
+        }
+        for i in (G_VTEP_GW_MAC_LO + NF * 13)..(G_VTEP_GW_MAC_LO + NF * 13 + 1) {
+            self.gw_mac.next = self.gw_mac.val() | bit_cast::<48, 32>(self.regs.value[i].val());
+        }
+        for f in 0..NF {
+            self.fn_mac[f].next = (bit_cast::<48, 32>(self.regs.value[f * 13].val()) << 32)
+                | bit_cast::<48, 32>(self.regs.value[f * 13 + 1].val());
+            self.fn_vni[f].next = self.regs.value[f * 13 + 2].val().get_bits::<24>(0);
+            self.fn_overlay[f].next = self.regs.value[f * 13 + 2].val().get_bit(31);
+            self.fn_mtu[f].next = self.regs.value[f * 13 + 3].val().get_bits::<16>(0);
+        }
+        self.encap.vtep.next = self.vtep.val();
+
+        // ---- Mapping table and VNI records: commands from registers ----
+        self.map_used.next = 0.into();
+        if self.map.rd_valid.val() {
+            self.map_used.next = self.top_bit.val();
+        }
+        self.vni_used.next = 0.into();
+        if self.vnis.rd_valid.val() {
+            self.vni_used.next = self.top_bit.val();
+        }
+        for i in (G_MAP_KEY_VNI + NF * 13)..(G_MAP_KEY_VNI + NF * 13 + 1) {
+            self.map_key.next = bit_cast::<72, 32>(self.regs.value[i].val()) << 48;
+        }
+        for i in (G_MAP_KEY_MAC_HI + NF * 13)..(G_MAP_KEY_MAC_HI + NF * 13 + 1) {
+            self.map_key.next = self.map_key.val() | (bit_cast::<72, 32>(self.regs.value[i].val()) << 32);
+        }
+        for i in (G_MAP_KEY_MAC_LO + NF * 13)..(G_MAP_KEY_MAC_LO + NF * 13 + 1) {
+            self.map_key.next = self.map_key.val() | bit_cast::<72, 32>(self.regs.value[i].val());
+        }
+        for i in (G_MAP_VTEP_IP + NF * 13)..(G_MAP_VTEP_IP + NF * 13 + 1) {
+            self.map_val.next.vtep_ip = self.regs.value[i].val();
+        }
+        for i in (G_MAP_VTEP_MAC_HI + NF * 13)..(G_MAP_VTEP_MAC_HI + NF * 13 + 1) {
+            self.map_val.next.vtep_mac = bit_cast::<48, 32>(self.regs.value[i].val()) << 32;
+        }
+        for i in (G_MAP_VTEP_MAC_LO + NF * 13)..(G_MAP_VTEP_MAC_LO + NF * 13 + 1) {
+            self.map_val.next.vtep_mac = self.map_val.val().vtep_mac | bit_cast::<48, 32>(self.regs.value[i].val());
+        }
+        for i in (G_MAP_INDEX + NF * 13)..(G_MAP_INDEX + NF * 13 + 1) {
+            self.map.cmd_index.next = self.regs.value[i].val().get_bits::<16>(0);
+        }
+        for i in (G_MAP_CMD + NF * 13)..(G_MAP_CMD + NF * 13 + 1) {
+            self.map.cmd.next = self.regs.write_pulse[i].val();
+            self.map.cmd_code.next = self.regs.value[i].val().get_bits::<3>(0);
+        }
+        for i in (G_MAP_STATUS + NF * 13)..(G_MAP_STATUS + NF * 13 + 1) {
+            self.regs.status[i].next = self.map.status.val();
+        }
+        for i in (G_MAP_RD_KEY_VNI + NF * 13)..(G_MAP_RD_KEY_VNI + NF * 13 + 1) {
+            self.regs.status[i].next =
+                bit_cast::<32, 24>(self.map.rd_key.val().get_bits::<24>(48)) | self.map_used.val();
+        }
+        for i in (G_MAP_RD_KEY_MAC_HI + NF * 13)..(G_MAP_RD_KEY_MAC_HI + NF * 13 + 1) {
+            self.regs.status[i].next = bit_cast::<32, 16>(self.map.rd_key.val().get_bits::<16>(32));
+        }
+        for i in (G_MAP_RD_KEY_MAC_LO + NF * 13)..(G_MAP_RD_KEY_MAC_LO + NF * 13 + 1) {
+            self.regs.status[i].next = self.map.rd_key.val().get_bits::<32>(0);
+        }
+        for i in (G_MAP_RD_VTEP_IP + NF * 13)..(G_MAP_RD_VTEP_IP + NF * 13 + 1) {
+            self.regs.status[i].next = self.map.rd_value.val().vtep_ip;
+        }
+        for i in (G_MAP_RD_VTEP_MAC_HI + NF * 13)..(G_MAP_RD_VTEP_MAC_HI + NF * 13 + 1) {
+            self.regs.status[i].next = bit_cast::<32, 16>(self.map.rd_value.val().vtep_mac.get_bits::<16>(32));
+        }
+        for i in (G_MAP_RD_VTEP_MAC_LO + NF * 13)..(G_MAP_RD_VTEP_MAC_LO + NF * 13 + 1) {
+            self.regs.status[i].next = self.map.rd_value.val().vtep_mac.get_bits::<32>(0);
+        }
+        for i in (G_MAP_RD_INDEX + NF * 13)..(G_MAP_RD_INDEX + NF * 13 + 1) {
+            self.regs.status[i].next = bit_cast::<32, 16>(self.map.rd_index.val());
+        }
+        for i in (G_VNI_KEY + NF * 13)..(G_VNI_KEY + NF * 13 + 1) {
+            self.vnis.cmd_key.next = self.regs.value[i].val().get_bits::<24>(0);
+        }
+        for i in (G_VNI_MCAST_IP + NF * 13)..(G_VNI_MCAST_IP + NF * 13 + 1) {
+            self.vni_val.next.mcast_ip = self.regs.value[i].val();
+        }
+        for i in (G_VNI_GW_IP + NF * 13)..(G_VNI_GW_IP + NF * 13 + 1) {
+            self.vni_val.next.gw_ip = self.regs.value[i].val();
+        }
+        for i in (G_VNI_GW_MAC_HI + NF * 13)..(G_VNI_GW_MAC_HI + NF * 13 + 1) {
+            self.vni_val.next.gw_mac = bit_cast::<48, 32>(self.regs.value[i].val()) << 32;
+        }
+        for i in (G_VNI_GW_MAC_LO + NF * 13)..(G_VNI_GW_MAC_LO + NF * 13 + 1) {
+            self.vni_val.next.gw_mac = self.vni_val.val().gw_mac | bit_cast::<48, 32>(self.regs.value[i].val());
+        }
+        for i in (G_VNI_POLICY + NF * 13)..(G_VNI_POLICY + NF * 13 + 1) {
+            self.vni_val.next.policy = self.regs.value[i].val().get_bits::<2>(0);
+        }
+        for i in (G_VNI_INDEX + NF * 13)..(G_VNI_INDEX + NF * 13 + 1) {
+            self.vnis.cmd_index.next = self.regs.value[i].val().get_bits::<16>(0);
+        }
+        for i in (G_VNI_CMD + NF * 13)..(G_VNI_CMD + NF * 13 + 1) {
+            self.vnis.cmd.next = self.regs.write_pulse[i].val();
+            self.vnis.cmd_code.next = self.regs.value[i].val().get_bits::<3>(0);
+        }
+        self.map.cmd_key.next = self.map_key.val();
+        self.map.cmd_value.next = self.map_val.val();
+        self.vnis.cmd_value.next = self.vni_val.val();
+        for i in (G_VNI_STATUS + NF * 13)..(G_VNI_STATUS + NF * 13 + 1) {
+            self.regs.status[i].next = self.vnis.status.val();
+        }
+        for i in (G_VNI_RD_KEY + NF * 13)..(G_VNI_RD_KEY + NF * 13 + 1) {
+            self.regs.status[i].next = bit_cast::<32, 24>(self.vnis.rd_key.val()) | self.vni_used.val();
+        }
+        for i in (G_VNI_RD_MCAST_IP + NF * 13)..(G_VNI_RD_MCAST_IP + NF * 13 + 1) {
+            self.regs.status[i].next = self.vnis.rd_value.val().mcast_ip;
+        }
+        for i in (G_VNI_RD_GW_IP + NF * 13)..(G_VNI_RD_GW_IP + NF * 13 + 1) {
+            self.regs.status[i].next = self.vnis.rd_value.val().gw_ip;
+        }
+        for i in (G_VNI_RD_GW_MAC_HI + NF * 13)..(G_VNI_RD_GW_MAC_HI + NF * 13 + 1) {
+            self.regs.status[i].next = bit_cast::<32, 16>(self.vnis.rd_value.val().gw_mac.get_bits::<16>(32));
+        }
+        for i in (G_VNI_RD_GW_MAC_LO + NF * 13)..(G_VNI_RD_GW_MAC_LO + NF * 13 + 1) {
+            self.regs.status[i].next = self.vnis.rd_value.val().gw_mac.get_bits::<32>(0);
+        }
+        for i in (G_VNI_RD_POLICY + NF * 13)..(G_VNI_RD_POLICY + NF * 13 + 1) {
+            self.regs.status[i].next = bit_cast::<32, 2>(self.vnis.rd_value.val().policy);
+        }
+        for i in (G_VNI_RD_INDEX + NF * 13)..(G_VNI_RD_INDEX + NF * 13 + 1) {
+            self.regs.status[i].next = bit_cast::<32, 16>(self.vnis.rd_index.val());
+        }
+
+        // ---- Event queue ----
+        for i in (G_EVENT_STATUS + NF * 13)..(G_EVENT_STATUS + NF * 13 + 1) {
+            self.regs.status[i].next = bit_cast::<32, 16>(self.events.count.val());
+        }
+        for i in (G_EVENT_LOST + NF * 13)..(G_EVENT_LOST + NF * 13 + 1) {
+            self.regs.status[i].next = self.events.lost.val();
+        }
+        for i in (G_EVENT_TYPE_VNI + NF * 13)..(G_EVENT_TYPE_VNI + NF * 13 + 1) {
+            self.regs.status[i].next = (bit_cast::<32, 8>(self.events.head.val().kind) << 24)
+                | bit_cast::<32, 24>(self.events.head.val().vni);
+        }
+        for i in (G_EVENT_MAC_HI + NF * 13)..(G_EVENT_MAC_HI + NF * 13 + 1) {
+            self.regs.status[i].next = bit_cast::<32, 16>(self.events.head.val().mac.get_bits::<16>(32));
+        }
+        for i in (G_EVENT_MAC_LO + NF * 13)..(G_EVENT_MAC_LO + NF * 13 + 1) {
+            self.regs.status[i].next = self.events.head.val().mac.get_bits::<32>(0);
+        }
+        for i in (G_EVENT_VTEP_IP + NF * 13)..(G_EVENT_VTEP_IP + NF * 13 + 1) {
+            self.regs.status[i].next = self.events.head.val().vtep_ip;
+        }
+        for i in (G_EVENT_VTEP_MAC_HI + NF * 13)..(G_EVENT_VTEP_MAC_HI + NF * 13 + 1) {
+            self.regs.status[i].next = bit_cast::<32, 16>(self.events.head.val().vtep_mac.get_bits::<16>(32));
+        }
+        for i in (G_EVENT_VTEP_MAC_LO + NF * 13)..(G_EVENT_VTEP_MAC_LO + NF * 13 + 1) {
+            self.regs.status[i].next = self.events.head.val().vtep_mac.get_bits::<32>(0);
+        }
+        for i in (G_EVENT_POP + NF * 13)..(G_EVENT_POP + NF * 13 + 1) {
+            self.events.pop.next = self.regs.write_pulse[i].val();
+        }
+        self.irq.next = self.events.count.val() != 0;
+
+        // ---- Input: look up at the first beat ----
+        self.in_user.next = self.arbiter.m_axis.tuser.val();
+        self.key_vni.next = self.in_user.val().vni;
+        for f in 1..NF {
+            if self.in_user.val().function == self.fn_id[f].val() {
+                self.key_vni.next = self.fn_vni[f].val();
+            }
+        }
+        self.key_mac.next = (bit_cast::<48, 8>(self.arbiter.m_axis.tdata.val().get_bits::<8>(0)) << 40)
+            | (bit_cast::<48, 8>(self.arbiter.m_axis.tdata.val().get_bits::<8>(8)) << 32)
+            | (bit_cast::<48, 8>(self.arbiter.m_axis.tdata.val().get_bits::<8>(16)) << 24)
+            | (bit_cast::<48, 8>(self.arbiter.m_axis.tdata.val().get_bits::<8>(24)) << 16)
+            | (bit_cast::<48, 8>(self.arbiter.m_axis.tdata.val().get_bits::<8>(32)) << 8)
+            | bit_cast::<48, 8>(self.arbiter.m_axis.tdata.val().get_bits::<8>(40));
+        // Issued when the first beat is offered, not when it is taken: the
+        // result is then back two cycles later however the beat is held.
+        self.issue.next = self.arbiter.m_axis.tvalid.val()
+            & !self.in_frame.q.val()
+            & !self.pending.q.val()
+            & !self.looked.q.val();
+        self.map.lookup.next = self.issue.val();
+        self.map.lookup_key.next = (bit_cast::<72, 24>(self.key_vni.val()) << 48)
+            | bit_cast::<72, 48>(self.key_mac.val());
+        self.vnis.lookup.next = self.issue.val();
+        self.vnis.lookup_key.next = self.key_vni.val();
+        if self.issue.val() {
+            self.pending.d.next = true;
+        }
+        self.have_result.next = self.looked.q.val() | self.map.result_valid.val();
+        if self.map.result_valid.val() {
+            self.pending.d.next = false;
+            self.looked.d.next = true;
+            self.l_map_hit.d.next = self.map.result_hit.val();
+            self.l_map.d.next = self.map.result_value.val();
+            self.l_vni_hit.d.next = self.vnis.result_hit.val();
+            self.l_vni.d.next = self.vnis.result_value.val();
+        }
+
+        // ---- Two pipeline registers between the input and the buffer ----
+        self.advance.next = !self.r2_valid.q.val() | self.buffer.s_axis.tready.val();
+        // A frame's last beat waits for its lookup result.
+        self.in_ready.next = self.advance.val()
+            & (!self.arbiter.m_axis.tlast.val() | self.have_result.val());
+        self.arbiter.m_axis.tready.next = self.in_ready.val();
+        self.take.next = self.arbiter.m_axis.tvalid.val() & self.in_ready.val();
+        self.parser.tdata.next = self.arbiter.m_axis.tdata.val();
+        self.parser.tkeep.next = self.arbiter.m_axis.tkeep.val();
+        self.parser.tlast.next = self.arbiter.m_axis.tlast.val();
+        self.parser.beat.next = self.take.val();
+        if self.take.val() {
+            self.in_frame.d.next = !self.arbiter.m_axis.tlast.val();
+            if self.arbiter.m_axis.tlast.val() {
+                self.looked.d.next = false;
+                // Keep this frame's results until its descriptor is made.
+                self.a_map_hit.d.next = self.l_map_hit.q.val();
+                self.a_map.d.next = self.l_map.q.val();
+                self.a_vni_hit.d.next = self.l_vni_hit.q.val();
+                self.a_vni.d.next = self.l_vni.q.val();
+                if self.map.result_valid.val() {
+                    self.a_map_hit.d.next = self.map.result_hit.val();
+                    self.a_map.d.next = self.map.result_value.val();
+                    self.a_vni_hit.d.next = self.vnis.result_hit.val();
+                    self.a_vni.d.next = self.vnis.result_value.val();
+                }
+            }
+        }
+        if self.advance.val() {
+            self.r1_valid.d.next = self.take.val();
+            self.r1_data.d.next = self.arbiter.m_axis.tdata.val();
+            self.r1_keep.d.next = self.arbiter.m_axis.tkeep.val();
+            self.r1_last.d.next = self.arbiter.m_axis.tlast.val();
+            self.r1_user.d.next = self.in_user.val();
+            self.r2_valid.d.next = self.r1_valid.q.val();
+            self.r2_data.d.next = self.r1_data.q.val();
+            self.r2_keep.d.next = self.r1_keep.q.val();
+            self.r2_last.d.next = self.r1_last.q.val();
+        }
+
+        // ---- Decision for the frame whose last beat is in r1 ----
+        // (the parser's results are this frame's from now until the next
+        // frame's last beat is taken, which cannot happen before r1 moves)
+        self.c_fn.next = self.r1_user.q.val().function;
+        self.c_mac.next = self.fn_mac[0].val();
+        self.c_overlay.next = false;
+        self.c_mtu.next = self.fn_mtu[0].val();
+        self.c_vni.next = self.r1_user.q.val().vni;
+        self.c_encap.next = self.r1_user.q.val().encap;
+        for f in 1..NF {
+            if self.c_fn.val() == self.fn_id[f].val() {
+                self.c_mac.next = self.fn_mac[f].val();
+                self.c_overlay.next = self.fn_overlay[f].val();
+                self.c_mtu.next = self.fn_mtu[f].val();
+                self.c_vni.next = self.fn_vni[f].val();
+                self.c_encap.next = self.fn_overlay[f].val();
+            }
+        }
+        self.c_runt.next = self.parser.fields.val().runt;
+        self.c_spoofed.next = (self.c_fn.val() != 0) & (self.parser.fields.val().src_mac != self.c_mac.val());
+        self.c_payload.next = self.parser.fields.val().length - 14;
+        if self.parser.fields.val().vlan {
+            self.c_payload.next = self.parser.fields.val().length - 18;
+        }
+        self.c_mtu_bad.next = (self.parser.fields.val().length > self.max_frame.val())
+            | (self.c_payload.val() > self.c_mtu.val());
+        self.c_dropped_early.next = self.c_runt.val() | self.c_spoofed.val() | self.c_mtu_bad.val();
+        self.c_no_vni.next = self.c_encap.val() & !self.c_dropped_early.val() & !self.a_vni_hit.q.val();
+        self.c_bum.next = self.parser.fields.val().dst_mac.get_bit(40);
+        self.c_miss.next = self.c_encap.val()
+            & !self.c_dropped_early.val()
+            & self.a_vni_hit.q.val()
+            & !self.c_bum.val()
+            & !self.a_map_hit.q.val();
+        self.c_flood.next = self.c_bum.val() | (self.c_miss.val() & (self.a_vni.q.val().policy == 0));
+        self.c_gateway.next = self.c_miss.val() & (self.a_vni.q.val().policy == 1);
+        self.c_miss_drop.next = self.c_miss.val() & !self.c_flood.val() & !self.c_gateway.val();
+        self.c_dst_ip.next = self.a_map.q.val().vtep_ip;
+        self.c_dst_mac.next = self.a_map.q.val().vtep_mac;
+        if self.c_gateway.val() {
+            self.c_dst_ip.next = self.a_vni.q.val().gw_ip;
+            self.c_dst_mac.next = self.a_vni.q.val().gw_mac;
+        }
+        self.c_off_subnet.next = ((self.c_dst_ip.val() ^ self.vtep.val().ip) & self.netmask.val()) != 0;
+        if self.c_off_subnet.val() {
+            self.c_dst_mac.next = self.gw_mac.val();
+        }
+        if self.c_flood.val() {
+            self.c_dst_ip.next = self.a_vni.q.val().mcast_ip;
+            self.c_dst_mac.next = self.mcast_mac_base.val()
+                | bit_cast::<48, 32>(self.a_vni.q.val().mcast_ip & self.group_mask.val());
+        }
+        // Linux's udp_flow_src_port scaling: lo + (h * (hi - lo + 1)) >> 16.
+        self.c_span.next = self.port_hi.val() - self.port_lo.val();
+        self.c_scaled.next = (self.parser.fields.val().flow_hash * self.c_span.val())
+            + bit_cast::<32, 16>(self.parser.fields.val().flow_hash);
+        self.c_port.next = self.port_lo.val() + self.c_scaled.val().get_bits::<16>(16);
+        if self.port_hi.val() < self.port_lo.val() {
+            self.c_port.next = self.port_lo.val();
+        }
+        if self.advance.val() & self.r1_valid.q.val() & self.r1_last.q.val() {
+            self.desc.d.next.encap = self.c_encap.val();
+            self.desc.d.next.vni = self.c_vni.val();
+            self.desc.d.next.dst_ip = self.c_dst_ip.val();
+            self.desc.d.next.dst_mac = self.c_dst_mac.val();
+            self.desc.d.next.src_port = self.c_port.val();
+            self.desc.d.next.length = self.parser.fields.val().length;
+            self.bad.d.next = self.c_dropped_early.val() | self.c_no_vni.val() | self.c_miss_drop.val();
+            self.d_fn.d.next = self.c_fn.val();
+            self.d_length.d.next = self.parser.fields.val().length;
+            self.d_runt.d.next = self.c_runt.val();
+            self.d_spoofed.d.next = !self.c_runt.val() & self.c_spoofed.val();
+            self.d_mtu.d.next = !self.c_runt.val() & !self.c_spoofed.val() & self.c_mtu_bad.val();
+            self.d_no_vni.d.next = self.c_no_vni.val();
+            self.d_miss_drop.d.next = self.c_miss_drop.val();
+            self.d_miss.d.next = self.c_miss.val();
+            self.d_encap.d.next = self.c_encap.val()
+                & !self.c_dropped_early.val()
+                & !self.c_no_vni.val()
+                & !self.c_miss_drop.val();
+            self.d_dst_mac.d.next = self.parser.fields.val().dst_mac;
+        }
+
+        // ---- Into the buffer ----
+        self.buffer.s_axis.tvalid.next = self.r2_valid.q.val();
+        self.buffer.s_axis.tdata.next = self.r2_data.q.val();
+        self.buffer.s_axis.tkeep.next = self.r2_keep.q.val();
+        self.buffer.s_axis.tlast.next = self.r2_last.q.val();
+        self.buffer.s_axis.tuser.next = self.desc.q.val();
+        self.buffer.s_bad.next = self.bad.q.val();
+        StreamSource::<TxDescriptor>::join(&mut self.buffer.m_axis, &mut self.encap.s_axis);
+        StreamSource::<Bit>::link(&mut self.m_wire, &mut self.encap.m_axis);
+
+        // ---- Accounting, when a frame's last beat enters the buffer ----
+        self.done.next = self.r2_valid.q.val() & self.r2_last.q.val() & self.buffer.s_axis.tready.val();
+        for f in 0..NF {
+            if self.done.val() & (self.d_fn.q.val() == self.fn_id[f].val()) {
+                self.cnt_frames[f].d.next = self.cnt_frames[f].q.val() + 1;
+                self.cnt_bytes[f].d.next = self.cnt_bytes[f].q.val() + bit_cast::<32, 16>(self.d_length.q.val());
+                if self.d_encap.q.val() {
+                    self.cnt_encap[f].d.next = self.cnt_encap[f].q.val() + 1;
+                }
+                if self.d_runt.q.val() {
+                    self.cnt_runt[f].d.next = self.cnt_runt[f].q.val() + 1;
+                }
+                if self.d_spoofed.q.val() {
+                    self.cnt_spoofed[f].d.next = self.cnt_spoofed[f].q.val() + 1;
+                }
+                if self.d_mtu.q.val() {
+                    self.cnt_mtu[f].d.next = self.cnt_mtu[f].q.val() + 1;
+                }
+                if self.d_no_vni.q.val() {
+                    self.cnt_no_vni[f].d.next = self.cnt_no_vni[f].q.val() + 1;
+                }
+                if self.d_miss_drop.q.val() {
+                    self.cnt_miss_drop[f].d.next = self.cnt_miss_drop[f].q.val() + 1;
+                }
+                if self.d_miss.q.val() {
+                    self.cnt_misses[f].d.next = self.cnt_misses[f].q.val() + 1;
+                }
+            }
+            self.regs.status[f * 13 + 4].next = self.cnt_frames[f].q.val();
+            self.regs.status[f * 13 + 5].next = self.cnt_bytes[f].q.val();
+            self.regs.status[f * 13 + 6].next = self.cnt_encap[f].q.val();
+            self.regs.status[f * 13 + 7].next = self.cnt_runt[f].q.val();
+            self.regs.status[f * 13 + 8].next = self.cnt_spoofed[f].q.val();
+            self.regs.status[f * 13 + 9].next = self.cnt_mtu[f].q.val();
+            self.regs.status[f * 13 + 10].next = self.cnt_no_vni[f].q.val();
+            self.regs.status[f * 13 + 11].next = self.cnt_miss_drop[f].q.val();
+            self.regs.status[f * 13 + 12].next = self.cnt_misses[f].q.val();
+        }
+        self.event.next.kind = self.miss_kind.val();
+        self.event.next.vni = self.desc.q.val().vni;
+        self.event.next.mac = self.d_dst_mac.q.val();
+        self.event.next.vtep_ip = 0.into();
+        self.event.next.vtep_mac = 0.into();
+        self.events.event.next = self.event.val();
+        self.events.push.next = self.done.val() & self.d_miss.q.val();
+    }
+}
