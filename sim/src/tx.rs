@@ -1,0 +1,577 @@
+//! The TX path under simulation, driven the way the host drives it.
+//!
+//! [`TxSim`] owns a cycle-accurate [`TxPath`] (default build): it programs
+//! the NIC from a [`NicConfig`] through the register slave only (AXI4-Lite
+//! transactions with random stalls), streams host frames into the
+//! functions' ports with seeded idle cycles, collects the wire with seeded
+//! back-pressure, and reads counters and events back through registers.
+//!
+//! ```no_run
+//! use overlay_nic_driver::nic_config::NicConfig;
+//! use overlay_nic_driver::tx::Function;
+//! use overlay_nic_sim::tx::{HostFrame, Traffic, TxSim};
+//!
+//! let config = NicConfig::from_toml(include_str!("../../examples/nic.toml")).unwrap();
+//! let mut nic = TxSim::new(1).unwrap();
+//! nic.program(&config).unwrap();
+//! let frame = HostFrame { function: Function::Vf(0), data: vec![0; 60], tag: None };
+//! let run = nic.run(&[frame], Traffic::default(), 1).unwrap();
+//! println!("{} frame(s) on the wire", run.wire.len());
+//! ```
+
+use crate::axil::{AxiLiteHost, HdlRegisterBus};
+use crate::direct::{DirectSim, SimError};
+use crate::frames::{Frame, StreamDriver, StreamError, StreamMonitor};
+use overlay_nic_driver::nic_config::{MacAddr, MissPolicy, NicConfig};
+use overlay_nic_driver::registers::{RegisterError, Registers};
+use overlay_nic_driver::tx::{Function, FunctionCounters, NicEvent};
+use overlay_nic_driver::vxlan::Vni;
+use overlay_nic_hdl::tx_path::{tx_register_count, TxPath};
+use overlay_nic_hdl::tx_types::TxHostMeta;
+use overlay_nic_regmap::pf::{self, cmd, function as fr, result};
+use overlay_nic_regmap::{Build, Register};
+use rust_hdl::prelude::*;
+use std::path::Path;
+
+/// The default build's TX path: PF + 4 VFs, 64 table entries, 16 VNI
+/// records, a 4096-beat (32 KiB) TX buffer.
+pub type DefaultTxPath = TxPath<5, { tx_register_count(4) }, 64, 6, 16, 4, 12, 13>;
+
+/// A new default-build TX path.
+pub fn default_tx_path() -> DefaultTxPath {
+    TxPath::new(&Build::DEFAULT)
+}
+
+/// A frame a host function hands the NIC.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostFrame {
+    pub function: Function,
+    pub data: Vec<u8>,
+    /// PF only: `Some(vni)` tags the frame for encapsulation with `vni`.
+    pub tag: Option<Vni>,
+}
+
+/// Stream stalls for a run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Traffic {
+    pub seed: u64,
+    /// Probability that a host port offers nothing in a cycle.
+    pub idle: f64,
+    /// Probability that the wire refuses a beat in a cycle.
+    pub backpressure: f64,
+}
+
+impl Default for Traffic {
+    fn default() -> Self {
+        Traffic {
+            seed: 1,
+            idle: 0.0,
+            backpressure: 0.0,
+        }
+    }
+}
+
+/// One frame as it left on the wire.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WireFrame {
+    pub data: Vec<u8>,
+    /// Cycles of its first and last beat.
+    pub first_cycle: u64,
+    pub last_cycle: u64,
+}
+
+/// What a run produced.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TxRun {
+    pub wire: Vec<WireFrame>,
+    /// Cycle each host frame's last beat was taken, in the order given.
+    pub last_in_cycle: Vec<u64>,
+    pub cycles: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TxSimError {
+    #[error(transparent)]
+    Sim(#[from] SimError),
+    #[error(transparent)]
+    Stream(#[from] StreamError),
+    #[error(transparent)]
+    Register(#[from] RegisterError),
+    #[error("function {0:?} is not in this build (PF and {1} VFs)")]
+    NoSuchFunction(Function, usize),
+    #[error("the {table} command {code} for {what} answered result {result}")]
+    Command {
+        table: &'static str,
+        code: u32,
+        what: String,
+        result: u32,
+    },
+    #[error("the {0} table stayed busy")]
+    Busy(&'static str),
+    #[error("an empty frame cannot be sent")]
+    EmptyFrame,
+    #[error("golden model: {0}")]
+    Model(String),
+}
+
+fn mac_hi(m: &MacAddr) -> u32 {
+    u32::from(m.0[0]) << 8 | u32::from(m.0[1])
+}
+
+fn mac_lo(m: &MacAddr) -> u32 {
+    u32::from_be_bytes([m.0[2], m.0[3], m.0[4], m.0[5]])
+}
+
+fn mac_of(hi: u32, lo: u32) -> MacAddr {
+    let l = lo.to_be_bytes();
+    MacAddr([(hi >> 8) as u8, hi as u8, l[0], l[1], l[2], l[3]])
+}
+
+/// The default-build TX path and a register session on it.
+pub struct TxSim {
+    regs: Registers<HdlRegisterBus<DefaultTxPath>>,
+    build: Build,
+}
+
+impl TxSim {
+    /// A NIC fresh from reset; `seed` drives the register bus's stalls.
+    pub fn new(seed: u64) -> Result<Self, TxSimError> {
+        let sim = DirectSim::new(default_tx_path(), |u| &mut u.clock)?;
+        let host = AxiLiteHost::new(|u: &mut DefaultTxPath| &mut u.axil, seed, 0.2);
+        Ok(TxSim {
+            regs: Registers::new(HdlRegisterBus::new(sim, host)),
+            build: Build::DEFAULT,
+        })
+    }
+
+    /// The build simulated.
+    pub fn build(&self) -> &Build {
+        &self.build
+    }
+
+    /// Streams the waveform to `path` from now on.
+    pub fn trace_to(&mut self, path: &Path) -> Result<(), TxSimError> {
+        Ok(self.regs.bus().sim().trace_to(path)?)
+    }
+
+    /// The simulation, for tests that look inside.
+    pub fn sim(&mut self) -> &mut DirectSim<DefaultTxPath> {
+        self.regs.bus().sim()
+    }
+
+    /// The register session.
+    pub fn registers(&mut self) -> &mut Registers<HdlRegisterBus<DefaultTxPath>> {
+        &mut self.regs
+    }
+
+    fn function_index(&self, f: Function) -> Result<usize, TxSimError> {
+        let i = match f {
+            Function::Pf => 0,
+            Function::Vf(i) => i + 1,
+        };
+        if i > self.build.vfs {
+            return Err(TxSimError::NoSuchFunction(f, self.build.vfs));
+        }
+        Ok(i)
+    }
+
+    /// Programs the whole configuration: local VTEP, functions, per-VNI
+    /// records and mapping-table entries.
+    pub fn program(&mut self, config: &NicConfig) -> Result<(), TxSimError> {
+        let v = &config.vtep;
+        let r = &mut self.regs;
+        r.write(&pf::VTEP_MAC_HI, mac_hi(&v.mac))?;
+        r.write(&pf::VTEP_MAC_LO, mac_lo(&v.mac))?;
+        r.write(&pf::VTEP_IP, u32::from(v.ip))?;
+        r.write(&pf::VTEP_NETMASK, u32::from(v.netmask))?;
+        r.write(&pf::VTEP_GW_MAC_HI, mac_hi(&v.gateway_mac))?;
+        r.write(&pf::VTEP_GW_MAC_LO, mac_lo(&v.gateway_mac))?;
+        r.write(&pf::VXLAN_UDP_PORT, u32::from(v.udp_port))?;
+        r.write(
+            &pf::UDP_SRC_PORT_RANGE,
+            u32::from(v.src_port_range.lo) | u32::from(v.src_port_range.hi) << 16,
+        )?;
+        r.write(&pf::OUTER_IP, u32::from(v.ttl) | u32::from(v.dont_fragment) << 8)?;
+        let vlan = match &v.vlan {
+            Some(t) => 1 << 16 | u32::from(t.pcp) << 13 | u32::from(t.vid),
+            None => 0,
+        };
+        r.write(&pf::OUTER_VLAN, vlan)?;
+        if let Some(mac) = &config.pf.mac {
+            self.write_function(0, &fr::MAC_HI, mac_hi(mac))?;
+            self.write_function(0, &fr::MAC_LO, mac_lo(mac))?;
+        }
+        self.write_function(0, &fr::MTU, config.pf.mtu)?;
+        for (i, vf) in config.vfs.iter().enumerate() {
+            let f = self.function_index(Function::Vf(i))?;
+            self.write_function(f, &fr::MAC_HI, mac_hi(&vf.mac))?;
+            self.write_function(f, &fr::MAC_LO, mac_lo(&vf.mac))?;
+            let vni = vf.vni.map_or(0, |v| 1 << 31 | v.get());
+            self.write_function(f, &fr::VNI, vni)?;
+            self.write_function(f, &fr::MTU, vf.mtu)?;
+        }
+        for rec in &config.vnis {
+            let r = &mut self.regs;
+            r.write(&pf::VNI_KEY, rec.vni.get())?;
+            r.write(&pf::VNI_MCAST_IP, u32::from(rec.multicast_group))?;
+            r.write(&pf::VNI_GW_IP, u32::from(rec.gateway_ip))?;
+            r.write(&pf::VNI_GW_MAC_HI, mac_hi(&rec.gateway_mac))?;
+            r.write(&pf::VNI_GW_MAC_LO, mac_lo(&rec.gateway_mac))?;
+            let policy = match rec.miss_policy {
+                MissPolicy::Flood => 0,
+                MissPolicy::Gateway => 1,
+                MissPolicy::Drop => 2,
+            };
+            r.write(&pf::VNI_POLICY, policy)?;
+            self.command("VNI", &pf::VNI_CMD, &pf::VNI_STATUS, cmd::ADD, || {
+                format!("VNI {}", rec.vni.get())
+            })?;
+        }
+        for e in &config.entries {
+            self.add_entry(e.vni, &e.mac, e.vtep_ip.into(), &e.vtep_mac)?;
+        }
+        Ok(())
+    }
+
+    /// Adds or replaces the mapping-table entry for (`vni`, `mac`).
+    pub fn add_entry(
+        &mut self,
+        vni: Vni,
+        mac: &MacAddr,
+        vtep_ip: u32,
+        vtep_mac: &MacAddr,
+    ) -> Result<(), TxSimError> {
+        self.stage_key(vni, mac)?;
+        self.regs.write(&pf::MAP_VTEP_IP, vtep_ip)?;
+        self.regs.write(&pf::MAP_VTEP_MAC_HI, mac_hi(vtep_mac))?;
+        self.regs.write(&pf::MAP_VTEP_MAC_LO, mac_lo(vtep_mac))?;
+        self.command("mapping", &pf::MAP_CMD, &pf::MAP_STATUS, cmd::ADD, || {
+            format!("VNI {} MAC {mac}", vni.get())
+        })
+    }
+
+    /// Deletes the mapping-table entry for (`vni`, `mac`).
+    pub fn delete_entry(&mut self, vni: Vni, mac: &MacAddr) -> Result<(), TxSimError> {
+        self.stage_key(vni, mac)?;
+        self.command("mapping", &pf::MAP_CMD, &pf::MAP_STATUS, cmd::DELETE, || {
+            format!("VNI {} MAC {mac}", vni.get())
+        })
+    }
+
+    /// Reads the entry for (`vni`, `mac`) back: `(slot, VTEP IP, VTEP MAC)`.
+    pub fn find_entry(
+        &mut self,
+        vni: Vni,
+        mac: &MacAddr,
+    ) -> Result<Option<(u16, u32, MacAddr)>, TxSimError> {
+        self.stage_key(vni, mac)?;
+        match self.command("mapping", &pf::MAP_CMD, &pf::MAP_STATUS, cmd::FIND, String::new) {
+            Ok(()) => {}
+            Err(TxSimError::Command {
+                result: result::NOT_FOUND,
+                ..
+            }) => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        let slot = self.regs.read(&pf::MAP_RD_INDEX)? as u16;
+        let ip = self.regs.read(&pf::MAP_RD_VTEP_IP)?;
+        let hi = self.regs.read(&pf::MAP_RD_VTEP_MAC_HI)?;
+        let lo = self.regs.read(&pf::MAP_RD_VTEP_MAC_LO)?;
+        Ok(Some((slot, ip, mac_of(hi, lo))))
+    }
+
+    /// Entries in use in the mapping table.
+    pub fn entries_in_use(&mut self) -> Result<u32, TxSimError> {
+        Ok(self.regs.read(&pf::MAP_STATUS)? >> 16)
+    }
+
+    fn stage_key(&mut self, vni: Vni, mac: &MacAddr) -> Result<(), TxSimError> {
+        self.regs.write(&pf::MAP_KEY_VNI, vni.get())?;
+        self.regs.write(&pf::MAP_KEY_MAC_HI, mac_hi(mac))?;
+        self.regs.write(&pf::MAP_KEY_MAC_LO, mac_lo(mac))?;
+        Ok(())
+    }
+
+    fn write_function(&mut self, f: usize, r: &Register, value: u32) -> Result<(), TxSimError> {
+        Ok(self.regs.write(&pf::function_register(f, r), value)?)
+    }
+
+    /// Rings a table's doorbell and waits for the result.
+    fn command(
+        &mut self,
+        table: &'static str,
+        doorbell: &Register,
+        status: &Register,
+        code: u32,
+        what: impl Fn() -> String,
+    ) -> Result<(), TxSimError> {
+        self.regs.write(doorbell, code)?;
+        for _ in 0..16 {
+            let s = self.regs.read(status)?;
+            if s & 0x100 == 0 {
+                return match s & 0xf {
+                    result::OK => Ok(()),
+                    r => Err(TxSimError::Command {
+                        table,
+                        code,
+                        what: what(),
+                        result: r,
+                    }),
+                };
+            }
+        }
+        Err(TxSimError::Busy(table))
+    }
+
+    /// Streams `frames` in (each function's frames in the order given,
+    /// functions in parallel) and runs until `expect` frames have left on
+    /// the wire and the host ports are idle, plus a drain window in which
+    /// any further output is an error.
+    pub fn run(
+        &mut self,
+        frames: &[HostFrame],
+        traffic: Traffic,
+        expect: usize,
+    ) -> Result<TxRun, TxSimError> {
+        const DRAIN_CYCLES: u64 = 64;
+        let nf = self.build.functions();
+        let mut drivers: Vec<StreamDriver<TxHostMeta>> = (0..nf)
+            .map(|f| StreamDriver::new(traffic.seed.wrapping_add(f as u64 * 7919), traffic.idle))
+            .collect();
+        // Which input frame each driver's n-th frame is.
+        let mut order: Vec<Vec<usize>> = vec![Vec::new(); nf];
+        for (i, h) in frames.iter().enumerate() {
+            if h.data.is_empty() {
+                return Err(TxSimError::EmptyFrame);
+            }
+            let f = self.function_index(h.function)?;
+            let meta = TxHostMeta {
+                encap: h.tag.is_some(),
+                vni: (h.tag.map_or(0, |v| v.get()) as u64).to_bits(),
+            };
+            drivers[f].push(Frame::new(h.data.clone(), meta))?;
+            order[f].push(i);
+        }
+        let mut monitor: StreamMonitor<Bit> =
+            StreamMonitor::new(traffic.seed ^ 0x5eed, traffic.backpressure);
+        let mut last_in_cycle = vec![0u64; frames.len()];
+        let sim = self.regs.bus().sim();
+        let start = sim.cycle();
+        // Generous: every beat stalled as often as the traffic allows.
+        let beats: u64 = frames.iter().map(|h| h.data.len() as u64 / 8 + 16).sum();
+        let slowdown = 1.0 / ((1.0 - traffic.backpressure) * (1.0 - traffic.idle)).max(0.01);
+        let max_cycles = 10_000 + (4.0 * beats as f64 * slowdown) as u64;
+        let mut drain: Option<u64> = None;
+        loop {
+            let cycle = sim.cycle();
+            for (f, d) in drivers.iter_mut().enumerate() {
+                d.drive(&mut sim.uut().s_host[f]);
+            }
+            monitor.drive(&mut sim.uut().m_wire);
+            sim.settle()?;
+            for (f, d) in drivers.iter_mut().enumerate() {
+                let before = d.frames_sent();
+                d.observe(&sim.uut().s_host[f]);
+                if d.frames_sent() > before {
+                    last_in_cycle[order[f][before as usize]] = cycle;
+                }
+            }
+            monitor.observe(&sim.uut().m_wire, cycle);
+            sim.tick()?;
+            if let Some(v) = monitor.violation() {
+                return Err(StreamError::Protocol {
+                    cycle,
+                    what: v.to_string(),
+                }
+                .into());
+            }
+            let all_in = drivers.iter().all(|d| d.done());
+            if drain.is_none() && all_in && monitor.frames().len() >= expect {
+                drain = Some(sim.cycle() + DRAIN_CYCLES);
+            }
+            if drain.is_some_and(|end| sim.cycle() >= end) {
+                break;
+            }
+            if sim.cycle() - start > max_cycles {
+                return Err(StreamError::Timeout {
+                    cycles: max_cycles,
+                    received: monitor.frames().len(),
+                    expected: expect,
+                }
+                .into());
+            }
+        }
+        // Leave the wire ready and the ports idle for register traffic.
+        monitor.set_ready(&mut sim.uut().m_wire, true);
+        let whole: u64 = monitor
+            .frames()
+            .iter()
+            .map(|f| f.data.len().div_ceil(8) as u64)
+            .sum();
+        if monitor.frames().len() > expect || monitor.beats() > whole {
+            return Err(StreamError::ExtraOutput {
+                expected: expect,
+                extra_beats: monitor.beats() - whole.min(monitor.beats()),
+            }
+            .into());
+        }
+        Ok(TxRun {
+            wire: monitor
+                .frames()
+                .iter()
+                .map(|r| WireFrame {
+                    data: r.data.clone(),
+                    first_cycle: r.first_cycle,
+                    last_cycle: r.last_cycle,
+                })
+                .collect(),
+            last_in_cycle,
+            cycles: sim.cycle() - start,
+        })
+    }
+
+    /// A function's counters, read through the register slave.
+    pub fn counters(&mut self, function: Function) -> Result<FunctionCounters, TxSimError> {
+        let f = self.function_index(function)?;
+        let mut read = |r: &Register| self.regs.read(&pf::function_register(f, r));
+        Ok(FunctionCounters {
+            frames: read(&fr::TX_FRAMES)?,
+            bytes: read(&fr::TX_BYTES)?,
+            encapsulated: read(&fr::TX_ENCAPSULATED)?,
+            drop_runt: read(&fr::TX_DROP_RUNT)?,
+            drop_spoofed: read(&fr::TX_DROP_SPOOFED)?,
+            drop_mtu: read(&fr::TX_DROP_MTU)?,
+            drop_no_vni: read(&fr::TX_DROP_NO_VNI)?,
+            drop_miss: read(&fr::TX_DROP_MISS)?,
+            misses: read(&fr::TX_MISSES)?,
+        })
+    }
+
+    /// Reads and pops every queued event.
+    pub fn drain_events(&mut self) -> Result<Vec<NicEvent>, TxSimError> {
+        let mut out = Vec::new();
+        let n = self.regs.read(&pf::EVENT_STATUS)? & 0xffff;
+        for _ in 0..n {
+            let tv = self.regs.read(&pf::EVENT_TYPE_VNI)?;
+            let hi = self.regs.read(&pf::EVENT_MAC_HI)?;
+            let lo = self.regs.read(&pf::EVENT_MAC_LO)?;
+            self.regs.write(&pf::EVENT_POP, 1)?;
+            if tv >> 24 == pf::event::TX_MISS {
+                out.push(NicEvent::TxMiss {
+                    vni: Vni::new(tv & 0xff_ffff).expect("24-bit VNI"),
+                    mac: mac_of(hi, lo),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Events the queue discarded because it was full.
+    pub fn events_lost(&mut self) -> Result<u32, TxSimError> {
+        Ok(self.regs.read(&pf::EVENT_LOST)?)
+    }
+}
+
+/// The configuration the TX benchmarks run with: the PF sends frames
+/// tagged with VNI 5001 to an inner MAC in the table, on the local subnet;
+/// the PF's MTU allows the build's largest frame.
+pub fn bench_config(vlan: bool) -> NicConfig {
+    use overlay_nic_driver::nic_config::{MapEntry, VlanTag, VniRecord, VtepConfig};
+    use std::net::Ipv4Addr;
+    let mut vtep = VtepConfig::new(
+        MacAddr([2, 0, 10, 0, 0, 1]),
+        Ipv4Addr::new(10, 0, 0, 1),
+        Ipv4Addr::new(255, 255, 255, 0),
+        MacAddr([2, 0, 10, 0, 0, 0xfe]),
+    );
+    if vlan {
+        vtep.vlan = Some(VlanTag { vid: 100, pcp: 0 });
+    }
+    let mut config = NicConfig::new(vtep);
+    config.pf.mtu = (Build::DEFAULT.max_frame - 18) as u32;
+    let vni = Vni::new(5001).expect("VNI");
+    config.vnis.push(VniRecord {
+        vni,
+        multicast_group: Ipv4Addr::new(239, 1, 1, 1),
+        gateway_ip: Ipv4Addr::new(10, 0, 0, 254),
+        gateway_mac: MacAddr([2, 0, 10, 0, 0, 0xfe]),
+        miss_policy: MissPolicy::Flood,
+    });
+    config.entries.push(MapEntry {
+        vni,
+        mac: BENCH_DST,
+        vtep_ip: Ipv4Addr::new(10, 0, 0, 2),
+        vtep_mac: MacAddr([2, 0, 10, 0, 0, 2]),
+    });
+    config
+}
+
+/// The inner destination MAC of benchmark frames (in the table).
+pub const BENCH_DST: MacAddr = MacAddr([2, 0, 0, 0, 1, 1]);
+
+/// A benchmark frame of `len` bytes: inner Ethernet to [`BENCH_DST`].
+pub fn bench_frame(len: usize, seq: usize) -> Vec<u8> {
+    let mut f = vec![(seq % 251) as u8; len];
+    let head = [2, 0, 0, 0, 1, 1, 2, 0, 0, 0, 1, 0, 0x88, 0xb5];
+    let n = head.len().min(len);
+    f[..n].copy_from_slice(&head[..n]);
+    f
+}
+
+/// One row of the TX line-rate benchmark.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TxLineRate {
+    pub frame_bytes: usize,
+    /// Outer header bytes inserted (0: passthrough).
+    pub header: usize,
+    pub frames: usize,
+    /// Cycles from the first frame's first wire beat to the last frame's last.
+    pub span_cycles: u64,
+    /// The same if every cycle carried a beat: sum of ceil((len + header) / 8).
+    pub ideal_cycles: u64,
+    /// Cycles from the first frame's last host beat to its first wire beat.
+    pub latency: u64,
+}
+
+impl TxLineRate {
+    pub fn efficiency(&self) -> f64 {
+        self.ideal_cycles as f64 / self.span_cycles as f64
+    }
+}
+
+impl TxSim {
+    /// Sends `frames` back-to-back frames of `len` bytes (PF, tagged for
+    /// encapsulation when `encap`) with the host always offering and the
+    /// wire always ready, and measures the wire.
+    pub fn line_rate(
+        &mut self,
+        len: usize,
+        frames: usize,
+        encap: bool,
+    ) -> Result<TxLineRate, TxSimError> {
+        let vni = Vni::new(5001).expect("VNI");
+        let host: Vec<HostFrame> = (0..frames)
+            .map(|i| HostFrame {
+                function: Function::Pf,
+                data: bench_frame(len, i),
+                tag: encap.then_some(vni),
+            })
+            .collect();
+        let vlan = self.regs.read(&pf::OUTER_VLAN)? >> 16 & 1 == 1;
+        let header = match (encap, vlan) {
+            (false, _) => 0,
+            (true, false) => 50,
+            (true, true) => 54,
+        };
+        let run = self.run(&host, Traffic::default(), frames)?;
+        let ideal_cycles = (frames * (len + header).div_ceil(8)) as u64;
+        Ok(TxLineRate {
+            frame_bytes: len,
+            header,
+            frames,
+            span_cycles: run.wire[frames - 1].last_cycle - run.wire[0].first_cycle + 1,
+            ideal_cycles,
+            latency: run.wire[0].first_cycle - run.last_in_cycle[0],
+        })
+    }
+}
