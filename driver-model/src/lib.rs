@@ -7,12 +7,28 @@
 //!   the software (non-offload) path of the driver model.
 //! - [`registers`]: the driver's view of the NIC's register BARs, over a
 //!   bus trait with a behavioural back end here and an HDL one in `sim`.
+//! - [`nic_config`]: the whole NIC configuration (local VTEP, functions,
+//!   per-VNI records, mapping table), read from TOML and checked against a
+//!   build's limits.
+//! - [`tx`]: the golden model of the TX path (`docs/tx-path.md`): checks,
+//!   outer destination, flow hash, encapsulation, counters and events.
 //!
 //! The VTEP software, the PF driver and the VF pass-through operations will
 //! be further modules beside these.
 
+pub mod nic_config;
 pub mod registers;
+pub mod tx;
 pub mod vxlan;
+
+pub use nic_config::{
+    BuildLimits, ConfigError, MacAddr, MapEntry, MissPolicy, NicConfig, PfConfig, PortRange,
+    VfConfig, VlanTag, VniRecord, VtepConfig,
+};
+pub use tx::{
+    flow_hash, udp_src_port, Function, FunctionCounters, NicEvent, TxDrop, TxError, TxModel,
+    TxOutcome,
+};
 
 pub use vxlan::{
     decapsulate, encapsulate, DecapConfig, DecapError, Decapsulated, EncapError, EncapParams,
