@@ -359,14 +359,15 @@ impl TxModel {
         if let TxOutcome::Dropped(reason) = outcome {
             c.count_drop(reason);
         }
-        if let Some(vni) = encapsulated {
+        if encapsulated.is_some() {
             c.encapsulated = c.encapsulated.wrapping_add(1);
-            // A dropped frame raises no miss event, whatever dropped it (the
-            // `drop` policy included; the miss is still counted above).
-            if missed {
-                let mac = MacAddr(dst_mac(frame));
-                self.raise(NicEvent::TxMiss { vni, mac });
-            }
+        }
+        // A miss raises an event whatever the policy, `drop` included: that
+        // is how the host learns what to program. (Frames dropped before the
+        // lookup never miss.)
+        if let (true, Some(vni)) = (missed, vni) {
+            let mac = MacAddr(dst_mac(frame));
+            self.raise(NicEvent::TxMiss { vni, mac });
         }
         Ok(outcome)
     }

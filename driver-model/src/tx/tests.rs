@@ -474,7 +474,7 @@ fn miss_with_gateway_goes_to_the_vni_gateway() {
 }
 
 #[test]
-fn miss_with_drop_is_dropped_counted_and_raises_no_event() {
+fn miss_with_drop_is_dropped_counted_and_still_raises_an_event() {
     let mut nic = model();
     let inner = plain(UNKNOWN, VF_MAC[3]);
     let out = send(&mut nic, Function::Vf(3), &inner, None);
@@ -489,6 +489,13 @@ fn miss_with_drop_is_dropped_counted_and_raises_no_event() {
             misses: 1,
             ..FunctionCounters::ZERO
         }
+    );
+    assert_eq!(
+        nic.pop_event(),
+        Some(NicEvent::TxMiss {
+            vni: vni(5003),
+            mac: MacAddr(UNKNOWN)
+        })
     );
     assert_eq!(nic.pop_event(), None);
     assert_eq!(nic.next_ip_id(), 0);
