@@ -45,7 +45,11 @@
 //! registers load only then.
 //!
 //! The output goes through a [`SkidBuffer`], so `m_axis` comes from
-//! flip-flops and `s_axis.tready` never depends on `m_axis.tready`.
+//! flip-flops and `s_axis.tready` never depends on `m_axis.tready`. Between
+//! frames `s_axis.tready` does depend on `s_axis.tvalid` and the
+//! descriptor's `encap` (an encapsulated frame's first beat waits through
+//! the header), which AXI4-Stream allows: a source's `tvalid` never waits
+//! for `tready`.
 
 use crate::skid_buffer::SkidBuffer;
 use crate::stream::{StreamSink, StreamSource};
@@ -104,7 +108,8 @@ pub struct Encapsulator {
     tail_keep: DFF<Bits<8>>,
     // Fields, computed every cycle. No value of 32 bits or fewer is shifted
     // here: rust-hdl shifts those (and takes their `get_bits`) through
-    // heap-allocated big integers, which made the simulation 5 times slower.
+    // heap-allocated big integers, which made the simulation 5 to 7 times
+    // slower.
     // Byte lanes are assembled only in the state (and header beat) that
     // sends them.
     ready: Signal<Local, Bit>,
