@@ -8,6 +8,7 @@
 pub mod axi_lite;
 pub mod block_ram;
 pub mod cam;
+pub mod encapsulator;
 pub mod event_queue;
 pub mod packet_fifo;
 pub mod register_file;
@@ -18,6 +19,7 @@ pub mod tx_types;
 pub use axi_lite::{AxiLiteMaster, AxiLiteSlave};
 pub use block_ram::BlockRam;
 pub use cam::Cam;
+pub use encapsulator::{EncapState, Encapsulator};
 pub use packet_fifo::PacketFifo;
 pub use register_file::RegisterFile;
 pub use skid_buffer::SkidBuffer;

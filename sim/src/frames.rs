@@ -345,12 +345,14 @@ pub struct StreamStats {
 /// `expected` frames, then a few more cycles: any output beyond those
 /// frames is an error, and so is not getting there within `max_cycles`. `bad` is set on the
 /// block's drop input, if it has one, from the driver's current frame.
-pub fn run_stream<B: Block, M: Synth>(
+/// The input's and the output's metadata types (`M`, `N`) may differ, for
+/// blocks that consume a descriptor (the encapsulator).
+pub fn run_stream<B: Block, M: Synth, N: Synth>(
     sim: &mut DirectSim<B>,
     input: fn(&mut B) -> &mut StreamSink<M>,
-    output: fn(&mut B) -> &mut StreamSource<M>,
+    output: fn(&mut B) -> &mut StreamSource<N>,
     driver: &mut StreamDriver<M>,
-    monitor: &mut StreamMonitor<M>,
+    monitor: &mut StreamMonitor<N>,
     expected: usize,
     max_cycles: u64,
 ) -> Result<StreamStats, StreamError> {
@@ -370,12 +372,12 @@ pub fn run_stream<B: Block, M: Synth>(
 /// inputs, given the frame being offered (to drive side inputs such as a
 /// drop flag).
 #[allow(clippy::too_many_arguments)]
-pub fn run_stream_with<B: Block, M: Synth>(
+pub fn run_stream_with<B: Block, M: Synth, N: Synth>(
     sim: &mut DirectSim<B>,
     input: fn(&mut B) -> &mut StreamSink<M>,
-    output: fn(&mut B) -> &mut StreamSource<M>,
+    output: fn(&mut B) -> &mut StreamSource<N>,
     driver: &mut StreamDriver<M>,
-    monitor: &mut StreamMonitor<M>,
+    monitor: &mut StreamMonitor<N>,
     expected: usize,
     max_cycles: u64,
     mut side: impl FnMut(&mut B, Option<&Frame<M>>),
