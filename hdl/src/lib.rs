@@ -7,6 +7,7 @@
 
 pub mod axi_lite;
 pub mod block_ram;
+pub mod header_parser;
 pub mod packet_fifo;
 pub mod register_file;
 pub mod skid_buffer;
@@ -15,6 +16,7 @@ pub mod tx_types;
 
 pub use axi_lite::{AxiLiteMaster, AxiLiteSlave};
 pub use block_ram::BlockRam;
+pub use header_parser::{HeaderParser, ParsedHeader};
 pub use packet_fifo::PacketFifo;
 pub use register_file::RegisterFile;
 pub use skid_buffer::SkidBuffer;

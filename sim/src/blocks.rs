@@ -3,7 +3,7 @@
 //! tests check.
 
 use crate::pipeline::{PipelineFifo, PipelineMeta, StreamPipeline};
-use overlay_nic_hdl::{RegisterFile, SkidBuffer};
+use overlay_nic_hdl::{HeaderParser, RegisterFile, SkidBuffer};
 use overlay_nic_regmap::pf;
 use rust_hdl::prelude::*;
 
@@ -51,6 +51,11 @@ pub fn exported_blocks() -> Vec<ExportedBlock> {
             "stream_pipeline",
             "packet FIFO into skid buffer",
             StreamPipeline::default(),
+        ),
+        export(
+            "header_parser",
+            "header parser tap: L2/L3/L4 fields and TX flow hash",
+            HeaderParser::default(),
         ),
     ]
 }
