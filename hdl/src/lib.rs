@@ -12,6 +12,7 @@ pub mod packet_fifo;
 pub mod register_file;
 pub mod skid_buffer;
 pub mod stream;
+pub mod tx_arbiter;
 pub mod tx_types;
 
 pub use axi_lite::{AxiLiteMaster, AxiLiteSlave};
@@ -21,3 +22,4 @@ pub use packet_fifo::PacketFifo;
 pub use register_file::RegisterFile;
 pub use skid_buffer::SkidBuffer;
 pub use stream::{StreamSink, StreamSource};
+pub use tx_arbiter::TxArbiter;
