@@ -3,7 +3,8 @@
 //! tests check.
 
 use crate::pipeline::{PipelineFifo, PipelineMeta, StreamPipeline};
-use overlay_nic_hdl::{Encapsulator, RegisterFile, SkidBuffer};
+use overlay_nic_hdl::tx_arbiter::DEFAULT_FUNCTIONS;
+use overlay_nic_hdl::{Encapsulator, HeaderParser, RegisterFile, SkidBuffer, TxArbiter};
 use overlay_nic_regmap::pf;
 use rust_hdl::prelude::*;
 
@@ -12,6 +13,9 @@ pub const PF_REGISTERS: usize = pf::TABLE.len();
 
 /// The PF BAR0 register slave.
 pub type PfRegisterFile = RegisterFile<PF_REGISTERS>;
+
+/// The TX arbiter in the default build: the PF and 4 VFs.
+pub type DefaultTxArbiter = TxArbiter<DEFAULT_FUNCTIONS>;
 
 /// A block ready for export: its file name and its Verilog.
 pub struct ExportedBlock {
@@ -56,6 +60,16 @@ pub fn exported_blocks() -> Vec<ExportedBlock> {
             "encapsulator",
             "VXLAN header inserter, 64-bit stream, zero bubbles",
             Encapsulator::default(),
+        ),
+        export(
+            "header_parser",
+            "header parser tap: L2/L3/L4 fields and TX flow hash",
+            HeaderParser::default(),
+        ),
+        export(
+            "tx_arbiter",
+            "TX frame round-robin arbiter, PF + 4 VFs",
+            DefaultTxArbiter::default(),
         ),
     ]
 }
