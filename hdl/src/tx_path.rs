@@ -270,6 +270,12 @@ pub struct TxPath<
     d_dst_mac: DFF<Bits<48>>,
     // ---- Decision logic ----
     c_fn: Signal<Local, Bits<4>>,
+    rd_map_mac: Signal<Local, Bits<48>>,
+    rd_gw_mac: Signal<Local, Bits<48>>,
+    ev_mac: Signal<Local, Bits<48>>,
+    ev_vtep_mac: Signal<Local, Bits<48>>,
+    p_src_mac: Signal<Local, Bits<48>>,
+    p_dst_mac: Signal<Local, Bits<48>>,
     c_mac_hi: Signal<Local, Bits<16>>,
     c_mac_lo: Signal<Local, Bits<32>>,
     c_overlay: Signal<Local, Bit>,
@@ -328,11 +334,21 @@ impl<
     /// not match it (a build-configuration error, caught at elaboration).
     pub fn new(build: &Build) -> Self {
         assert_eq!(NF, build.functions(), "TxPath: NF must be VFs + 1");
-        assert_eq!(NR, tx_register_count(build.vfs), "TxPath: NR must be tx_register_count(vfs)");
+        assert_eq!(
+            NR,
+            tx_register_count(build.vfs),
+            "TxPath: NR must be tx_register_count(vfs)"
+        );
         assert_eq!(E, build.table_entries, "TxPath: E must be the table size");
-        assert_eq!(V, build.vni_records, "TxPath: V must be the VNI-record count");
+        assert_eq!(
+            V, build.vni_records,
+            "TxPath: V must be the VNI-record count"
+        );
         assert_eq!(build.event_depth, 16, "TxPath: the event queue is 16 deep");
-        assert!(build.max_frame <= 65535 && build.max_frame >= 64, "TxPath: max_frame out of range");
+        assert!(
+            build.max_frame <= 65535 && build.max_frame >= 64,
+            "TxPath: max_frame out of range"
+        );
         assert!(
             2 * build.max_frame <= 8 << BAW,
             "TxPath: the TX buffer must hold two maximum frames"
@@ -355,7 +371,11 @@ impl<
         ];
         assert_eq!(pf::function::TABLE.len(), FUNCTION_REGISTERS);
         for (i, r) in expect {
-            assert_eq!(pf::function::TABLE[i].offset, r.offset, "function register {i}");
+            assert_eq!(
+                pf::function::TABLE[i].offset,
+                r.offset,
+                "function register {i}"
+            );
         }
         Self {
             clock: Default::default(),
@@ -479,6 +499,12 @@ impl<
             d_encap: Default::default(),
             d_dst_mac: Default::default(),
             c_fn: Default::default(),
+            rd_map_mac: Default::default(),
+            rd_gw_mac: Default::default(),
+            ev_mac: Default::default(),
+            ev_vtep_mac: Default::default(),
+            p_src_mac: Default::default(),
+            p_dst_mac: Default::default(),
             c_mac_hi: Default::default(),
             c_mac_lo: Default::default(),
             c_overlay: Default::default(),
@@ -542,10 +568,40 @@ impl<
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, in_frame, pending, looked, l_map_hit, l_map, l_vni_hit, l_vni, a_map_hit,
-            a_map, a_vni_hit, a_vni, r1_valid, r1_data, r1_keep, r1_last, r1_user, r2_valid,
-            r2_data, r2_keep, r2_last, desc, bad, d_fn, d_length, d_runt, d_spoofed, d_mtu,
-            d_no_vni, d_miss_drop, d_miss, d_encap, d_dst_mac
+            self,
+            clock,
+            in_frame,
+            pending,
+            looked,
+            l_map_hit,
+            l_map,
+            l_vni_hit,
+            l_vni,
+            a_map_hit,
+            a_map,
+            a_vni_hit,
+            a_vni,
+            r1_valid,
+            r1_data,
+            r1_keep,
+            r1_last,
+            r1_user,
+            r2_valid,
+            r2_data,
+            r2_keep,
+            r2_last,
+            desc,
+            bad,
+            d_fn,
+            d_length,
+            d_runt,
+            d_spoofed,
+            d_mtu,
+            d_no_vni,
+            d_miss_drop,
+            d_miss,
+            d_encap,
+            d_dst_mac
         );
         clock!(self, clock, arbiter, parser, map, vnis, buffer, encap, events, regs);
         for f in 0..NF {
@@ -707,15 +763,20 @@ impl<
         if self.map.rd_valid.val() {
             self.map_used.next = self.top_bit.val();
         }
+        self.rd_map_mac.next = self.map.rd_value.val().vtep_mac;
+        self.rd_gw_mac.next = self.vnis.rd_value.val().gw_mac;
+        self.ev_mac.next = self.events.head.val().mac;
+        self.ev_vtep_mac.next = self.events.head.val().vtep_mac;
         self.s_map_status.next = self.map.status.val();
         self.s_map_rd_key_vni.next =
             bit_cast::<32, 24>(self.map.rd_key.val().get_bits::<24>(48)) | self.map_used.val();
-        self.s_map_rd_key_mac_hi.next = bit_cast::<32, 16>(self.map.rd_key.val().get_bits::<16>(32));
+        self.s_map_rd_key_mac_hi.next =
+            bit_cast::<32, 16>(self.map.rd_key.val().get_bits::<16>(32));
         self.s_map_rd_key_mac_lo.next = self.map.rd_key.val().get_bits::<32>(0);
         self.s_map_rd_vtep_ip.next = self.map.rd_value.val().vtep_ip;
         self.s_map_rd_vtep_mac_hi.next =
-            bit_cast::<32, 16>(self.map.rd_value.val().vtep_mac.get_bits::<16>(32));
-        self.s_map_rd_vtep_mac_lo.next = self.map.rd_value.val().vtep_mac.get_bits::<32>(0);
+            bit_cast::<32, 16>(self.rd_map_mac.val().get_bits::<16>(32));
+        self.s_map_rd_vtep_mac_lo.next = self.rd_map_mac.val().get_bits::<32>(0);
         self.s_map_rd_index.next = bit_cast::<32, 16>(self.map.rd_index.val());
 
         self.vnis.cmd_key.next = self.g_vni_key.val().get_bits::<24>(0);
@@ -736,9 +797,8 @@ impl<
         self.s_vni_rd_key.next = bit_cast::<32, 24>(self.vnis.rd_key.val()) | self.vni_used.val();
         self.s_vni_rd_mcast_ip.next = self.vnis.rd_value.val().mcast_ip;
         self.s_vni_rd_gw_ip.next = self.vnis.rd_value.val().gw_ip;
-        self.s_vni_rd_gw_mac_hi.next =
-            bit_cast::<32, 16>(self.vnis.rd_value.val().gw_mac.get_bits::<16>(32));
-        self.s_vni_rd_gw_mac_lo.next = self.vnis.rd_value.val().gw_mac.get_bits::<32>(0);
+        self.s_vni_rd_gw_mac_hi.next = bit_cast::<32, 16>(self.rd_gw_mac.val().get_bits::<16>(32));
+        self.s_vni_rd_gw_mac_lo.next = self.rd_gw_mac.val().get_bits::<32>(0);
         self.s_vni_rd_policy.next = bit_cast::<32, 2>(self.vnis.rd_value.val().policy);
         self.s_vni_rd_index.next = bit_cast::<32, 16>(self.vnis.rd_index.val());
 
@@ -747,12 +807,12 @@ impl<
         self.s_event_lost.next = self.events.lost.val();
         self.s_event_type_vni.next = (bit_cast::<32, 8>(self.events.head.val().kind) << 24)
             | bit_cast::<32, 24>(self.events.head.val().vni);
-        self.s_event_mac_hi.next = bit_cast::<32, 16>(self.events.head.val().mac.get_bits::<16>(32));
-        self.s_event_mac_lo.next = self.events.head.val().mac.get_bits::<32>(0);
+        self.s_event_mac_hi.next = bit_cast::<32, 16>(self.ev_mac.val().get_bits::<16>(32));
+        self.s_event_mac_lo.next = self.ev_mac.val().get_bits::<32>(0);
         self.s_event_vtep_ip.next = self.events.head.val().vtep_ip;
         self.s_event_vtep_mac_hi.next =
-            bit_cast::<32, 16>(self.events.head.val().vtep_mac.get_bits::<16>(32));
-        self.s_event_vtep_mac_lo.next = self.events.head.val().vtep_mac.get_bits::<32>(0);
+            bit_cast::<32, 16>(self.ev_vtep_mac.val().get_bits::<16>(32));
+        self.s_event_vtep_mac_lo.next = self.ev_vtep_mac.val().get_bits::<32>(0);
         self.events.pop.next = self.p_event_pop.val();
         self.irq.next = self.events.count.val() != 0;
 
@@ -764,7 +824,8 @@ impl<
                 self.key_vni.next = self.fn_vni[f].val();
             }
         }
-        self.key_mac.next = (bit_cast::<48, 8>(self.arbiter.m_axis.tdata.val().get_bits::<8>(0)) << 40)
+        self.key_mac.next = (bit_cast::<48, 8>(self.arbiter.m_axis.tdata.val().get_bits::<8>(0))
+            << 40)
             | (bit_cast::<48, 8>(self.arbiter.m_axis.tdata.val().get_bits::<8>(8)) << 32)
             | (bit_cast::<48, 8>(self.arbiter.m_axis.tdata.val().get_bits::<8>(16)) << 24)
             | (bit_cast::<48, 8>(self.arbiter.m_axis.tdata.val().get_bits::<8>(24)) << 16)
@@ -777,8 +838,8 @@ impl<
             & !self.pending.q.val()
             & !self.looked.q.val();
         self.map.lookup.next = self.issue.val();
-        self.map.lookup_key.next = (bit_cast::<72, 24>(self.key_vni.val()) << 48)
-            | bit_cast::<72, 48>(self.key_mac.val());
+        self.map.lookup_key.next =
+            (bit_cast::<72, 24>(self.key_vni.val()) << 48) | bit_cast::<72, 48>(self.key_mac.val());
         self.vnis.lookup.next = self.issue.val();
         self.vnis.lookup_key.next = self.key_vni.val();
         if self.issue.val() {
@@ -797,8 +858,8 @@ impl<
         // ---- Two pipeline registers between the input and the buffer ----
         self.advance.next = !self.r2_valid.q.val() | self.buffer.s_axis.tready.val();
         // A frame's last beat waits for its lookup result.
-        self.in_ready.next = self.advance.val()
-            & (!self.arbiter.m_axis.tlast.val() | self.have_result.val());
+        self.in_ready.next =
+            self.advance.val() & (!self.arbiter.m_axis.tlast.val() | self.have_result.val());
         self.arbiter.m_axis.tready.next = self.in_ready.val();
         self.take.next = self.arbiter.m_axis.tvalid.val() & self.in_ready.val();
         self.parser.tdata.next = self.arbiter.m_axis.tdata.val();
@@ -854,10 +915,12 @@ impl<
                 self.c_encap.next = self.fn_overlay[f].val();
             }
         }
+        self.p_src_mac.next = self.parser.fields.val().src_mac;
+        self.p_dst_mac.next = self.parser.fields.val().dst_mac;
         self.c_runt.next = self.parser.fields.val().runt;
         self.c_spoofed.next = (self.c_fn.val() != 0)
-            & ((self.parser.fields.val().src_mac.get_bits::<16>(32) != self.c_mac_hi.val())
-                | (self.parser.fields.val().src_mac.get_bits::<32>(0) != self.c_mac_lo.val()));
+            & ((self.p_src_mac.val().get_bits::<16>(32) != self.c_mac_hi.val())
+                | (self.p_src_mac.val().get_bits::<32>(0) != self.c_mac_lo.val()));
         self.c_payload.next = self.parser.fields.val().length - 14;
         if self.parser.fields.val().vlan {
             self.c_payload.next = self.parser.fields.val().length - 18;
@@ -865,14 +928,16 @@ impl<
         self.c_mtu_bad.next = (self.parser.fields.val().length > self.max_frame.val())
             | (self.c_payload.val() > self.c_mtu.val());
         self.c_dropped_early.next = self.c_runt.val() | self.c_spoofed.val() | self.c_mtu_bad.val();
-        self.c_no_vni.next = self.c_encap.val() & !self.c_dropped_early.val() & !self.a_vni_hit.q.val();
-        self.c_bum.next = self.parser.fields.val().dst_mac.get_bit(40);
+        self.c_no_vni.next =
+            self.c_encap.val() & !self.c_dropped_early.val() & !self.a_vni_hit.q.val();
+        self.c_bum.next = self.p_dst_mac.val().get_bit(40);
         self.c_miss.next = self.c_encap.val()
             & !self.c_dropped_early.val()
             & self.a_vni_hit.q.val()
             & !self.c_bum.val()
             & !self.a_map_hit.q.val();
-        self.c_flood.next = self.c_bum.val() | (self.c_miss.val() & (self.a_vni.q.val().policy == 0));
+        self.c_flood.next =
+            self.c_bum.val() | (self.c_miss.val() & (self.a_vni.q.val().policy == 0));
         self.c_gateway.next = self.c_miss.val() & (self.a_vni.q.val().policy == 1);
         self.c_miss_drop.next = self.c_miss.val() & !self.c_flood.val() & !self.c_gateway.val();
         self.c_dst_ip.next = self.a_map.q.val().vtep_ip;
@@ -881,7 +946,8 @@ impl<
             self.c_dst_ip.next = self.a_vni.q.val().gw_ip;
             self.c_dst_mac.next = self.a_vni.q.val().gw_mac;
         }
-        self.c_off_subnet.next = ((self.c_dst_ip.val() ^ self.vtep.val().ip) & self.netmask.val()) != 0;
+        self.c_off_subnet.next =
+            ((self.c_dst_ip.val() ^ self.vtep.val().ip) & self.netmask.val()) != 0;
         if self.c_off_subnet.val() {
             self.c_dst_mac.next = self.gw_mac.val();
         }
@@ -905,7 +971,8 @@ impl<
             self.desc.d.next.dst_mac = self.c_dst_mac.val();
             self.desc.d.next.src_port = self.c_port.val();
             self.desc.d.next.length = self.parser.fields.val().length;
-            self.bad.d.next = self.c_dropped_early.val() | self.c_no_vni.val() | self.c_miss_drop.val();
+            self.bad.d.next =
+                self.c_dropped_early.val() | self.c_no_vni.val() | self.c_miss_drop.val();
             self.d_fn.d.next = self.c_fn.val();
             self.d_length.d.next = self.parser.fields.val().length;
             self.d_runt.d.next = self.c_runt.val();
@@ -932,11 +999,13 @@ impl<
         StreamSource::<Bit>::link(&mut self.m_wire, &mut self.encap.m_axis);
 
         // ---- Accounting, when a frame's last beat enters the buffer ----
-        self.done.next = self.r2_valid.q.val() & self.r2_last.q.val() & self.buffer.s_axis.tready.val();
+        self.done.next =
+            self.r2_valid.q.val() & self.r2_last.q.val() & self.buffer.s_axis.tready.val();
         for f in 0..NF {
             if self.done.val() & (self.d_fn.q.val() == self.fn_id[f].val()) {
                 self.cnt_frames[f].d.next = self.cnt_frames[f].q.val() + 1;
-                self.cnt_bytes[f].d.next = self.cnt_bytes[f].q.val() + bit_cast::<32, 16>(self.d_length.q.val());
+                self.cnt_bytes[f].d.next =
+                    self.cnt_bytes[f].q.val() + bit_cast::<32, 16>(self.d_length.q.val());
                 if self.d_encap.q.val() {
                     self.cnt_encap[f].d.next = self.cnt_encap[f].q.val() + 1;
                 }

@@ -50,10 +50,7 @@ pub enum EncapError {
         source: std::io::Error,
     },
     #[error("{path}: {source}")]
-    Config {
-        path: PathBuf,
-        source: ConfigError,
-    },
+    Config { path: PathBuf, source: ConfigError },
     #[error(transparent)]
     Capture(#[from] crate::capture::CaptureError),
     #[error(transparent)]
@@ -104,12 +101,11 @@ pub fn encap(args: &EncapArgs) -> Result<EncapReport, EncapError> {
 
     // The golden model's verdict for each frame (one function: wire order
     // is input order).
-    let mut model = TxModel::new(config.clone(), limits, 16).map_err(|source| {
-        EncapError::Config {
+    let mut model =
+        TxModel::new(config.clone(), limits, 16).map_err(|source| EncapError::Config {
             path: args.config.clone(),
             source,
-        }
-    })?;
+        })?;
     let mut expected = Vec::new();
     for h in &frames {
         let out = model

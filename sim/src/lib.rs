@@ -10,5 +10,7 @@ pub mod frames;
 pub mod pipeline;
 pub mod rtl;
 pub mod run;
+pub mod tx;
+pub mod encap;
 
 pub use direct::{DirectSim, SimError};

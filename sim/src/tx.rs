@@ -191,7 +191,10 @@ impl TxSim {
             &pf::UDP_SRC_PORT_RANGE,
             u32::from(v.src_port_range.lo) | u32::from(v.src_port_range.hi) << 16,
         )?;
-        r.write(&pf::OUTER_IP, u32::from(v.ttl) | u32::from(v.dont_fragment) << 8)?;
+        r.write(
+            &pf::OUTER_IP,
+            u32::from(v.ttl) | u32::from(v.dont_fragment) << 8,
+        )?;
         let vlan = match &v.vlan {
             Some(t) => 1 << 16 | u32::from(t.pcp) << 13 | u32::from(t.vid),
             None => 0,
@@ -253,9 +256,13 @@ impl TxSim {
     /// Deletes the mapping-table entry for (`vni`, `mac`).
     pub fn delete_entry(&mut self, vni: Vni, mac: &MacAddr) -> Result<(), TxSimError> {
         self.stage_key(vni, mac)?;
-        self.command("mapping", &pf::MAP_CMD, &pf::MAP_STATUS, cmd::DELETE, || {
-            format!("VNI {} MAC {mac}", vni.get())
-        })
+        self.command(
+            "mapping",
+            &pf::MAP_CMD,
+            &pf::MAP_STATUS,
+            cmd::DELETE,
+            || format!("VNI {} MAC {mac}", vni.get()),
+        )
     }
 
     /// Reads the entry for (`vni`, `mac`) back: `(slot, VTEP IP, VTEP MAC)`.
@@ -265,7 +272,13 @@ impl TxSim {
         mac: &MacAddr,
     ) -> Result<Option<(u16, u32, MacAddr)>, TxSimError> {
         self.stage_key(vni, mac)?;
-        match self.command("mapping", &pf::MAP_CMD, &pf::MAP_STATUS, cmd::FIND, String::new) {
+        match self.command(
+            "mapping",
+            &pf::MAP_CMD,
+            &pf::MAP_STATUS,
+            cmd::FIND,
+            String::new,
+        ) {
             Ok(()) => {}
             Err(TxSimError::Command {
                 result: result::NOT_FOUND,
