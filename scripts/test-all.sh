@@ -10,6 +10,8 @@ need=()
 command -v yosys >/dev/null || need+=(yosys)
 command -v iverilog >/dev/null || need+=(iverilog)
 command -v verilator >/dev/null || need+=(verilator)
+# Output pcaps are dissected with tshark (checksums, VXLAN).
+command -v tshark >/dev/null || need+=(tshark)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing ${need[*]} (apt-get)"
     sudo=""
@@ -20,6 +22,7 @@ fi
 yosys -V
 iverilog -V 2>/dev/null | head -n 1
 verilator --version
+tshark --version | head -n 1
 
 # Tests are built with optimisation (see [profile.test] in Cargo.toml):
 # rust-hdl simulates ~30x slower without it.

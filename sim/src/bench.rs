@@ -164,3 +164,47 @@ pub fn render(rates: &[LineRateRow], speeds: &[SpeedRow]) -> String {
     }
     s
 }
+
+/// TX path frame sizes measured (the largest untagged frame the default
+/// build accepts last).
+pub const TX_SIZES: [usize; 9] = [60, 64, 65, 128, 512, 1500, 4096, 9000, 16380];
+
+/// The TX path (default build, PF frames tagged for encapsulation, table
+/// hit) at every size in [`TX_SIZES`], without and with the outer VLAN tag,
+/// and untagged passthrough frames.
+pub fn tx_line_rate_table() -> Result<Vec<crate::tx::TxLineRate>, crate::tx::TxSimError> {
+    let mut rows = Vec::new();
+    for (vlan, encap) in [(false, true), (true, true), (false, false)] {
+        let mut nic = crate::tx::TxSim::new(1)?;
+        nic.program(&crate::tx::bench_config(vlan))?;
+        for &n in &TX_SIZES {
+            rows.push(nic.line_rate(n, (200_000 / n).clamp(4, 100), encap)?);
+        }
+    }
+    Ok(rows)
+}
+
+/// The TX table as Markdown.
+pub fn render_tx(rows: &[crate::tx::TxLineRate]) -> String {
+    let mut s = String::from(
+        "| TX path | frame bytes | frames | wire cycles, first to last beat | ideal: frames x ceil((len + header) / 8) | efficiency | latency, last host beat to first wire beat |\n|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        let kind = match r.header {
+            0 => "passthrough",
+            50 => "VXLAN (+50)",
+            _ => "VXLAN + outer VLAN (+54)",
+        };
+        let _ = writeln!(
+            s,
+            "| {kind} | {} | {} | {} | {} | {:.1}% | {} |",
+            r.frame_bytes,
+            r.frames,
+            r.span_cycles,
+            r.ideal_cycles,
+            100.0 * r.efficiency(),
+            r.latency
+        );
+    }
+    s
+}

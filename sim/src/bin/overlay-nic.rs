@@ -48,6 +48,41 @@ enum Command {
         #[arg(long, default_value_t = 0.1, value_parser = probability)]
         backpressure: f64,
     },
+    /// Run a pcap of inner (host) frames through the HDL TX path: the NIC is
+    /// programmed from a TOML configuration through its registers, every
+    /// frame enters on one host function, and the wire frames are written
+    /// as a pcap. The golden model runs alongside and must agree byte for
+    /// byte. Prints per-reason drop counts and miss events.
+    Encap {
+        /// NIC configuration (see examples/nic.toml).
+        #[arg(long)]
+        config: PathBuf,
+        /// Inner frames (Ethernet pcap, no FCS).
+        #[arg(long = "in")]
+        input: PathBuf,
+        /// Wire frames out (Ethernet pcap, no FCS).
+        #[arg(long)]
+        out: PathBuf,
+        /// Host function the frames come from: pf, vf0, vf1, ...
+        #[arg(long, default_value = "pf", value_parser = function)]
+        function: overlay_nic_driver::tx::Function,
+        /// PF only: tag each frame for encapsulation with this VNI (without
+        /// it, PF frames go to the wire untouched).
+        #[arg(long, value_parser = vni)]
+        vni: Option<overlay_nic_driver::vxlan::Vni>,
+        /// Stream the TX path's waveform to this VCD file.
+        #[arg(long)]
+        vcd: Option<PathBuf>,
+        /// Seed of the random idle and back-pressure patterns.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Probability (0-0.99) of an idle host cycle.
+        #[arg(long, default_value_t = 0.0, value_parser = probability)]
+        idle: f64,
+        /// Probability (0-0.99) of wire back-pressure in a cycle.
+        #[arg(long, default_value_t = 0.0, value_parser = probability)]
+        backpressure: f64,
+    },
     /// Measure line-rate efficiency, latency and simulation speed of the
     /// stream blocks; prints Markdown tables.
     Bench,
@@ -94,6 +129,34 @@ fn main() -> ExitCode {
                 .map(|report| print!("{}", report.render(&config)))
                 .map_err(Into::into)
         }
+        Command::Encap {
+            config,
+            input,
+            out,
+            function,
+            vni,
+            vcd,
+            seed,
+            idle,
+            backpressure,
+        } => {
+            let args = overlay_nic_sim::encap::EncapArgs {
+                config,
+                input,
+                output: out,
+                function,
+                vni,
+                vcd,
+                traffic: overlay_nic_sim::tx::Traffic {
+                    seed,
+                    idle,
+                    backpressure,
+                },
+            };
+            overlay_nic_sim::encap::encap(&args)
+                .map(|report| print!("{}", report.render(&args)))
+                .map_err(Into::into)
+        }
         Command::Verilog { out, check } => verilog(&out, check),
         Command::Bench => bench(),
     };
@@ -115,6 +178,23 @@ fn regmap(out: Option<PathBuf>) -> Result<()> {
         None => print!("{doc}"),
     }
     Ok(())
+}
+
+fn function(s: &str) -> std::result::Result<overlay_nic_driver::tx::Function, String> {
+    use overlay_nic_driver::tx::Function;
+    let s = s.to_ascii_lowercase();
+    if s == "pf" {
+        return Ok(Function::Pf);
+    }
+    s.strip_prefix("vf")
+        .and_then(|n| n.parse::<usize>().ok())
+        .map(Function::Vf)
+        .ok_or_else(|| format!("{s:?} is not a function: pf, vf0, vf1, ..."))
+}
+
+fn vni(s: &str) -> std::result::Result<overlay_nic_driver::vxlan::Vni, String> {
+    let n: u32 = s.parse().map_err(|e| format!("{e}"))?;
+    overlay_nic_driver::vxlan::Vni::new(n).map_err(|e| e.to_string())
 }
 
 fn probability(s: &str) -> std::result::Result<f64, String> {
@@ -162,5 +242,7 @@ fn bench() -> Result<()> {
     let rates = overlay_nic_sim::bench::line_rate_table()?;
     let speeds = overlay_nic_sim::bench::speed_table()?;
     print!("{}", overlay_nic_sim::bench::render(&rates, &speeds));
+    let tx = overlay_nic_sim::bench::tx_line_rate_table()?;
+    print!("\n{}", overlay_nic_sim::bench::render_tx(&tx));
     Ok(())
 }
