@@ -28,9 +28,9 @@ pub struct EventRecord {
 #[derive(LogicBlock)]
 pub struct EventQueue<const DW: usize, const DWP1: usize> {
     pub clock: Signal<In, Clock>,
-    /// Push `event` this cycle.
+    /// Push `record` this cycle (`event` is a Verilog keyword).
     pub push: Signal<In, Bit>,
-    pub event: Signal<In, EventRecord>,
+    pub record: Signal<In, EventRecord>,
     /// Discard the oldest record (ignored when empty).
     pub pop: Signal<In, Bit>,
     /// The oldest record, zeros when empty.
@@ -56,7 +56,7 @@ impl<const DW: usize, const DWP1: usize> Default for EventQueue<DW, DWP1> {
         Self {
             clock: Default::default(),
             push: Default::default(),
-            event: Default::default(),
+            record: Default::default(),
             pop: Default::default(),
             head: Default::default(),
             count: Default::default(),
@@ -90,13 +90,13 @@ impl<const DW: usize, const DWP1: usize> Logic for EventQueue<DW, DWP1> {
         // Merging into a record the host is popping this very cycle would
         // lose the event.
         self.merge.next = (self.level.q.val() != 0)
-            & (self.event.val() == self.newest.q.val())
+            & (self.record.val() == self.newest.q.val())
             & !(self.give.val() & (self.level.q.val() == 1));
         self.take.next = self.push.val() & !self.merge.val() & !self.fifo.full.val();
         self.fifo.write.next = self.take.val();
-        self.fifo.data_in.next = self.event.val();
+        self.fifo.data_in.next = self.record.val();
         if self.take.val() {
-            self.newest.d.next = self.event.val();
+            self.newest.d.next = self.record.val();
         }
         if self.push.val() & !self.merge.val() & self.fifo.full.val() {
             self.lost_count.d.next = self.lost_count.q.val() + 1;

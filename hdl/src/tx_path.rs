@@ -310,7 +310,7 @@ pub struct TxPath<
     cnt_no_vni: [DFF<Bits<32>>; NF],
     cnt_miss_drop: [DFF<Bits<32>>; NF],
     cnt_misses: [DFF<Bits<32>>; NF],
-    event: Signal<Local, EventRecord>,
+    miss_event: Signal<Local, EventRecord>,
     map_val: Signal<Local, MapValue>,
     vni_val: Signal<Local, VniRecord>,
     map_used: Signal<Local, Bits<32>>,
@@ -538,7 +538,7 @@ impl<
             cnt_no_vni: std::array::from_fn(|_| Default::default()),
             cnt_miss_drop: std::array::from_fn(|_| Default::default()),
             cnt_misses: std::array::from_fn(|_| Default::default()),
-            event: Default::default(),
+            miss_event: Default::default(),
             map_val: Default::default(),
             vni_val: Default::default(),
             map_used: Default::default(),
@@ -1038,12 +1038,12 @@ impl<
             self.regs.status[f * 13 + 11].next = self.cnt_miss_drop[f].q.val();
             self.regs.status[f * 13 + 12].next = self.cnt_misses[f].q.val();
         }
-        self.event.next.kind = self.miss_kind.val();
-        self.event.next.vni = self.desc.q.val().vni;
-        self.event.next.mac = self.d_dst_mac.q.val();
-        self.event.next.vtep_ip = 0.into();
-        self.event.next.vtep_mac = 0.into();
-        self.events.event.next = self.event.val();
+        self.miss_event.next.kind = self.miss_kind.val();
+        self.miss_event.next.vni = self.desc.q.val().vni;
+        self.miss_event.next.mac = self.d_dst_mac.q.val();
+        self.miss_event.next.vtep_ip = 0.into();
+        self.miss_event.next.vtep_mac = 0.into();
+        self.events.record.next = self.miss_event.val();
         self.events.push.next = self.done.val() & self.d_miss.q.val();
 
         // ---- Status registers out (computed above) ----

@@ -6,11 +6,11 @@ pub mod bench;
 pub mod blocks;
 pub mod capture;
 pub mod direct;
+pub mod encap;
 pub mod frames;
 pub mod pipeline;
 pub mod rtl;
 pub mod run;
 pub mod tx;
-pub mod encap;
 
 pub use direct::{DirectSim, SimError};

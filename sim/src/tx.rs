@@ -23,7 +23,7 @@ use crate::axil::{AxiLiteHost, HdlRegisterBus};
 use crate::direct::{DirectSim, SimError};
 use crate::frames::{Frame, StreamDriver, StreamError, StreamMonitor};
 use overlay_nic_driver::nic_config::{MacAddr, MissPolicy, NicConfig};
-use overlay_nic_driver::registers::{RegisterError, Registers};
+use overlay_nic_driver::registers::{RegisterBus, RegisterError, Registers};
 use overlay_nic_driver::tx::{Function, FunctionCounters, NicEvent};
 use overlay_nic_driver::vxlan::Vni;
 use overlay_nic_hdl::tx_path::{tx_register_count, TxPath};
@@ -178,62 +178,7 @@ impl TxSim {
     /// Programs the whole configuration: local VTEP, functions, per-VNI
     /// records and mapping-table entries.
     pub fn program(&mut self, config: &NicConfig) -> Result<(), TxSimError> {
-        let v = &config.vtep;
-        let r = &mut self.regs;
-        r.write(&pf::VTEP_MAC_HI, mac_hi(&v.mac))?;
-        r.write(&pf::VTEP_MAC_LO, mac_lo(&v.mac))?;
-        r.write(&pf::VTEP_IP, u32::from(v.ip))?;
-        r.write(&pf::VTEP_NETMASK, u32::from(v.netmask))?;
-        r.write(&pf::VTEP_GW_MAC_HI, mac_hi(&v.gateway_mac))?;
-        r.write(&pf::VTEP_GW_MAC_LO, mac_lo(&v.gateway_mac))?;
-        r.write(&pf::VXLAN_UDP_PORT, u32::from(v.udp_port))?;
-        r.write(
-            &pf::UDP_SRC_PORT_RANGE,
-            u32::from(v.src_port_range.lo) | u32::from(v.src_port_range.hi) << 16,
-        )?;
-        r.write(
-            &pf::OUTER_IP,
-            u32::from(v.ttl) | u32::from(v.dont_fragment) << 8,
-        )?;
-        let vlan = match &v.vlan {
-            Some(t) => 1 << 16 | u32::from(t.pcp) << 13 | u32::from(t.vid),
-            None => 0,
-        };
-        r.write(&pf::OUTER_VLAN, vlan)?;
-        if let Some(mac) = &config.pf.mac {
-            self.write_function(0, &fr::MAC_HI, mac_hi(mac))?;
-            self.write_function(0, &fr::MAC_LO, mac_lo(mac))?;
-        }
-        self.write_function(0, &fr::MTU, config.pf.mtu)?;
-        for (i, vf) in config.vfs.iter().enumerate() {
-            let f = self.function_index(Function::Vf(i))?;
-            self.write_function(f, &fr::MAC_HI, mac_hi(&vf.mac))?;
-            self.write_function(f, &fr::MAC_LO, mac_lo(&vf.mac))?;
-            let vni = vf.vni.map_or(0, |v| 1 << 31 | v.get());
-            self.write_function(f, &fr::VNI, vni)?;
-            self.write_function(f, &fr::MTU, vf.mtu)?;
-        }
-        for rec in &config.vnis {
-            let r = &mut self.regs;
-            r.write(&pf::VNI_KEY, rec.vni.get())?;
-            r.write(&pf::VNI_MCAST_IP, u32::from(rec.multicast_group))?;
-            r.write(&pf::VNI_GW_IP, u32::from(rec.gateway_ip))?;
-            r.write(&pf::VNI_GW_MAC_HI, mac_hi(&rec.gateway_mac))?;
-            r.write(&pf::VNI_GW_MAC_LO, mac_lo(&rec.gateway_mac))?;
-            let policy = match rec.miss_policy {
-                MissPolicy::Flood => 0,
-                MissPolicy::Gateway => 1,
-                MissPolicy::Drop => 2,
-            };
-            r.write(&pf::VNI_POLICY, policy)?;
-            self.command("VNI", &pf::VNI_CMD, &pf::VNI_STATUS, cmd::ADD, || {
-                format!("VNI {}", rec.vni.get())
-            })?;
-        }
-        for e in &config.entries {
-            self.add_entry(e.vni, &e.mac, e.vtep_ip.into(), &e.vtep_mac)?;
-        }
-        Ok(())
+        program_registers(&mut self.regs, &self.build, config)
     }
 
     /// Adds or replaces the mapping-table entry for (`vni`, `mac`).
@@ -244,13 +189,7 @@ impl TxSim {
         vtep_ip: u32,
         vtep_mac: &MacAddr,
     ) -> Result<(), TxSimError> {
-        self.stage_key(vni, mac)?;
-        self.regs.write(&pf::MAP_VTEP_IP, vtep_ip)?;
-        self.regs.write(&pf::MAP_VTEP_MAC_HI, mac_hi(vtep_mac))?;
-        self.regs.write(&pf::MAP_VTEP_MAC_LO, mac_lo(vtep_mac))?;
-        self.command("mapping", &pf::MAP_CMD, &pf::MAP_STATUS, cmd::ADD, || {
-            format!("VNI {} MAC {mac}", vni.get())
-        })
+        add_entry_on(&mut self.regs, vni, mac, vtep_ip, vtep_mac)
     }
 
     /// Deletes the mapping-table entry for (`vni`, `mac`).
@@ -299,17 +238,9 @@ impl TxSim {
     }
 
     fn stage_key(&mut self, vni: Vni, mac: &MacAddr) -> Result<(), TxSimError> {
-        self.regs.write(&pf::MAP_KEY_VNI, vni.get())?;
-        self.regs.write(&pf::MAP_KEY_MAC_HI, mac_hi(mac))?;
-        self.regs.write(&pf::MAP_KEY_MAC_LO, mac_lo(mac))?;
-        Ok(())
+        stage_key_on(&mut self.regs, vni, mac)
     }
 
-    fn write_function(&mut self, f: usize, r: &Register, value: u32) -> Result<(), TxSimError> {
-        Ok(self.regs.write(&pf::function_register(f, r), value)?)
-    }
-
-    /// Rings a table's doorbell and waits for the result.
     fn command(
         &mut self,
         table: &'static str,
@@ -318,22 +249,7 @@ impl TxSim {
         code: u32,
         what: impl Fn() -> String,
     ) -> Result<(), TxSimError> {
-        self.regs.write(doorbell, code)?;
-        for _ in 0..16 {
-            let s = self.regs.read(status)?;
-            if s & 0x100 == 0 {
-                return match s & 0xf {
-                    result::OK => Ok(()),
-                    r => Err(TxSimError::Command {
-                        table,
-                        code,
-                        what: what(),
-                        result: r,
-                    }),
-                };
-            }
-        }
-        Err(TxSimError::Busy(table))
+        command_on(&mut self.regs, table, doorbell, status, code, what)
     }
 
     /// Streams `frames` in (each function's frames in the order given,
@@ -587,4 +503,139 @@ impl TxSim {
             latency: run.wire[0].first_cycle - run.last_in_cycle[0],
         })
     }
+}
+
+/// Programs the whole configuration: local VTEP, functions, per-VNI
+/// records and mapping-table entries, on any register bus (the HDL's, or
+/// a recorder that turns it into a write sequence).
+pub fn program_registers<B: RegisterBus>(
+    r: &mut Registers<B>,
+    build: &Build,
+    config: &NicConfig,
+) -> Result<(), TxSimError> {
+    let v = &config.vtep;
+    r.write(&pf::VTEP_MAC_HI, mac_hi(&v.mac))?;
+    r.write(&pf::VTEP_MAC_LO, mac_lo(&v.mac))?;
+    r.write(&pf::VTEP_IP, u32::from(v.ip))?;
+    r.write(&pf::VTEP_NETMASK, u32::from(v.netmask))?;
+    r.write(&pf::VTEP_GW_MAC_HI, mac_hi(&v.gateway_mac))?;
+    r.write(&pf::VTEP_GW_MAC_LO, mac_lo(&v.gateway_mac))?;
+    r.write(&pf::VXLAN_UDP_PORT, u32::from(v.udp_port))?;
+    r.write(
+        &pf::UDP_SRC_PORT_RANGE,
+        u32::from(v.src_port_range.lo) | u32::from(v.src_port_range.hi) << 16,
+    )?;
+    r.write(
+        &pf::OUTER_IP,
+        u32::from(v.ttl) | u32::from(v.dont_fragment) << 8,
+    )?;
+    let vlan = match &v.vlan {
+        Some(t) => 1 << 16 | u32::from(t.pcp) << 13 | u32::from(t.vid),
+        None => 0,
+    };
+    r.write(&pf::OUTER_VLAN, vlan)?;
+    if let Some(mac) = &config.pf.mac {
+        write_function_on(r, 0, &fr::MAC_HI, mac_hi(mac))?;
+        write_function_on(r, 0, &fr::MAC_LO, mac_lo(mac))?;
+    }
+    write_function_on(r, 0, &fr::MTU, config.pf.mtu)?;
+    for (i, vf) in config.vfs.iter().enumerate() {
+        if i >= build.vfs {
+            return Err(TxSimError::NoSuchFunction(Function::Vf(i), build.vfs));
+        }
+        let f = i + 1;
+        write_function_on(r, f, &fr::MAC_HI, mac_hi(&vf.mac))?;
+        write_function_on(r, f, &fr::MAC_LO, mac_lo(&vf.mac))?;
+        let vni = vf.vni.map_or(0, |v| 1 << 31 | v.get());
+        write_function_on(r, f, &fr::VNI, vni)?;
+        write_function_on(r, f, &fr::MTU, vf.mtu)?;
+    }
+    for rec in &config.vnis {
+        r.write(&pf::VNI_KEY, rec.vni.get())?;
+        r.write(&pf::VNI_MCAST_IP, u32::from(rec.multicast_group))?;
+        r.write(&pf::VNI_GW_IP, u32::from(rec.gateway_ip))?;
+        r.write(&pf::VNI_GW_MAC_HI, mac_hi(&rec.gateway_mac))?;
+        r.write(&pf::VNI_GW_MAC_LO, mac_lo(&rec.gateway_mac))?;
+        let policy = match rec.miss_policy {
+            MissPolicy::Flood => 0,
+            MissPolicy::Gateway => 1,
+            MissPolicy::Drop => 2,
+        };
+        r.write(&pf::VNI_POLICY, policy)?;
+        command_on(r, "VNI", &pf::VNI_CMD, &pf::VNI_STATUS, cmd::ADD, || {
+            format!("VNI {}", rec.vni.get())
+        })?;
+    }
+    for e in &config.entries {
+        add_entry_on(r, e.vni, &e.mac, e.vtep_ip.into(), &e.vtep_mac)?;
+    }
+    Ok(())
+}
+
+fn write_function_on<B: RegisterBus>(
+    r: &mut Registers<B>,
+    f: usize,
+    reg: &Register,
+    value: u32,
+) -> Result<(), TxSimError> {
+    Ok(r.write(&pf::function_register(f, reg), value)?)
+}
+
+fn stage_key_on<B: RegisterBus>(
+    r: &mut Registers<B>,
+    vni: Vni,
+    mac: &MacAddr,
+) -> Result<(), TxSimError> {
+    r.write(&pf::MAP_KEY_VNI, vni.get())?;
+    r.write(&pf::MAP_KEY_MAC_HI, mac_hi(mac))?;
+    r.write(&pf::MAP_KEY_MAC_LO, mac_lo(mac))?;
+    Ok(())
+}
+
+fn add_entry_on<B: RegisterBus>(
+    r: &mut Registers<B>,
+    vni: Vni,
+    mac: &MacAddr,
+    vtep_ip: u32,
+    vtep_mac: &MacAddr,
+) -> Result<(), TxSimError> {
+    stage_key_on(r, vni, mac)?;
+    r.write(&pf::MAP_VTEP_IP, vtep_ip)?;
+    r.write(&pf::MAP_VTEP_MAC_HI, mac_hi(vtep_mac))?;
+    r.write(&pf::MAP_VTEP_MAC_LO, mac_lo(vtep_mac))?;
+    command_on(
+        r,
+        "mapping",
+        &pf::MAP_CMD,
+        &pf::MAP_STATUS,
+        cmd::ADD,
+        || format!("VNI {} MAC {mac}", vni.get()),
+    )
+}
+
+/// Rings a table's doorbell and waits for the result.
+fn command_on<B: RegisterBus>(
+    r: &mut Registers<B>,
+    table: &'static str,
+    doorbell: &Register,
+    status: &Register,
+    code: u32,
+    what: impl Fn() -> String,
+) -> Result<(), TxSimError> {
+    r.write(doorbell, code)?;
+    for _ in 0..16 {
+        let s = r.read(status)?;
+        if s & 0x100 == 0 {
+            return match s & 0xf {
+                result::OK => Ok(()),
+                res => Err(TxSimError::Command {
+                    table,
+                    code,
+                    what: what(),
+                    result: res,
+                }),
+            };
+        }
+    }
+    Err(TxSimError::Busy(table))
 }

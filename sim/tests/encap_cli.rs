@@ -53,7 +53,11 @@ fn run_ok(args: &[&std::ffi::OsStr]) -> String {
 #[test]
 fn pf_frames_tagged_with_a_vni_are_encapsulated_and_tshark_agrees() {
     let dir = temp_dir("pf");
-    let (inner, outer, vcd) = (dir.join("inner.pcap"), dir.join("outer.pcap"), dir.join("tx.vcd"));
+    let (inner, outer, vcd) = (
+        dir.join("inner.pcap"),
+        dir.join("outer.pcap"),
+        dir.join("tx.vcd"),
+    );
     let frames = zeek_inner_frames();
     write_pcap(&inner, &frames);
     let report = run_ok(&[
@@ -71,7 +75,10 @@ fn pf_frames_tagged_with_a_vni_are_encapsulated_and_tshark_agrees() {
     ]);
     println!("{report}");
     let n = frames.len();
-    assert!(report.contains(&format!("golden model: {n}/{n} wire frames identical")), "{report}");
+    assert!(
+        report.contains(&format!("golden model: {n}/{n} wire frames identical")),
+        "{report}"
+    );
     assert!(std::fs::metadata(&vcd).unwrap().len() > 1000);
     // Unknown inner MACs in a flood VNI: to the group, with miss events.
     assert!(report.contains("miss: VNI 5001"), "{report}");
@@ -100,7 +107,11 @@ fn pf_frames_tagged_with_a_vni_are_encapsulated_and_tshark_agrees() {
         ])
         .output()
         .expect("tshark (scripts/test-all.sh installs it)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), n, "{text}");

@@ -33,7 +33,11 @@ fn sizes_up_to_the_largest_frame_are_at_line_rate() {
     // The largest untagged frame: its L3 length is the largest MTU a
     // configuration may give (MAX_FRAME - 18, room for an inner 802.1Q tag).
     let max = Build::DEFAULT.max_frame - 4;
-    sweep(false, true, (201..max).step_by(797).chain([1500, 9000, max]));
+    sweep(
+        false,
+        true,
+        (201..max).step_by(797).chain([1500, 9000, max]),
+    );
 }
 
 #[test]
