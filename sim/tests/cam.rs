@@ -38,7 +38,7 @@ impl Model {
         self.slots.iter().filter(|s| s.is_some()).count() as u32
     }
     /// Applies a command; returns the result code and the read-back.
-    fn apply(&mut self, c: &Command) -> (u32, Option<(bool, u128, (u32, u64), u16)>) {
+    fn apply(&mut self, c: &Command) -> (u32, ReadBack) {
         match c.code {
             cmd::ADD => match self.find(c.key) {
                 Some(i) => {
@@ -88,6 +88,13 @@ impl Model {
         }
     }
 }
+
+/// A READ/FIND read-back: in use, key, (VTEP IP, VTEP MAC), slot.
+type ReadBack = Option<(bool, u128, (u32, u64), u16)>;
+/// A lookup in flight: cycle issued, key, results allowed.
+type InFlight = (u64, u128, Vec<Option<(u32, u64)>>);
+/// The command running: it, the model before and after, result, read-back.
+type Running = Option<(Command, Model, Model, u32, ReadBack)>;
 
 #[derive(Clone, Debug)]
 struct Command {
@@ -147,14 +154,8 @@ fn cam_matches_model_and_lookups_are_atomic() {
     let mut sim = DirectSim::new(SmallCam::default(), |u| &mut u.clock).unwrap();
     let mut model = Model::default();
     // The command in progress: the model before and after it.
-    let mut running: Option<(
-        Command,
-        Model,
-        Model,
-        u32,
-        Option<(bool, u128, (u32, u64), u16)>,
-    )> = None;
-    let mut in_flight: Vec<(u64, u128, Vec<Option<(u32, u64)>>)> = Vec::new();
+    let mut running: Running = None;
+    let mut in_flight: Vec<InFlight> = Vec::new();
     let (mut hits, mut misses, mut commands, mut mixed_windows) = (0u64, 0u64, 0u64, 0u64);
     let mut results = BTreeMap::new();
     for cycle in 0..60_000u64 {
