@@ -28,7 +28,7 @@ tshark --version | head -n 1
 # rust-hdl simulates ~30x slower without it.
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --workspace --all-targets 2>&1 | tee "$log"
+cargo test --workspace --all-targets --no-fail-fast 2>&1 | tee "$log"
 cargo test --workspace --doc 2>&1 | tee -a "$log"
 
 # One line for the whole run (cargo prints one per test binary).

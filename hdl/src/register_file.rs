@@ -284,13 +284,13 @@ mod tests {
 
     #[test]
     fn register_file_is_synthesizable() {
-        let mut uut = RegisterFile::<13>::new(overlay_nic_regmap::pf::TABLE);
+        let mut uut = RegisterFile::<{ overlay_nic_regmap::pf::TABLE.len() }>::new(overlay_nic_regmap::pf::TABLE);
         uut.connect_all();
         yosys_validate("register_file", &generate_verilog(&uut)).unwrap();
     }
 
     #[test]
-    #[should_panic(expected = "given 13 registers")]
+    #[should_panic(expected = "RegisterFile<4> given")]
     fn register_file_checks_its_table_size() {
         let _ = RegisterFile::<4>::new(overlay_nic_regmap::pf::TABLE);
     }
