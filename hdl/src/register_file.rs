@@ -284,7 +284,9 @@ mod tests {
 
     #[test]
     fn register_file_is_synthesizable() {
-        let mut uut = RegisterFile::<{ overlay_nic_regmap::pf::TABLE.len() }>::new(overlay_nic_regmap::pf::TABLE);
+        let mut uut = RegisterFile::<{ overlay_nic_regmap::pf::TABLE.len() }>::new(
+            overlay_nic_regmap::pf::TABLE,
+        );
         uut.connect_all();
         yosys_validate("register_file", &generate_verilog(&uut)).unwrap();
     }

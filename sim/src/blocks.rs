@@ -71,5 +71,10 @@ pub fn exported_blocks() -> Vec<ExportedBlock> {
             "TX frame round-robin arbiter, PF + 4 VFs",
             DefaultTxArbiter::default(),
         ),
+        export(
+            "tx_path",
+            "the TX offload path, default build (PF + 4 VFs, 64-entry table, 32 KiB buffer)",
+            crate::tx::default_tx_path(),
+        ),
     ]
 }

@@ -119,11 +119,16 @@ proptest! {
 
 #[test]
 fn pf_bar_reads_its_reset_values() {
-    type Pf = RegisterFile<13>;
+    type Pf = RegisterFile<{ pf::TABLE.len() }>;
     let mut sim = DirectSim::new(Pf::new(pf::TABLE), |u| &mut u.clock).unwrap();
     let mut host = AxiLiteHost::new(|u: &mut Pf| &mut u.axil, 1, 0.0);
     for r in pf::TABLE {
         let (v, code) = host.read(&mut sim, r.offset as u16).unwrap();
+        if !r.access.readable() {
+            // Doorbells refuse reads.
+            assert_eq!(code, resp::SLVERR, "{}", r.name);
+            continue;
+        }
         assert_eq!(code, resp::OKAY, "{}", r.name);
         assert_eq!(v, r.reset, "{} reset value", r.name);
     }
@@ -248,7 +253,7 @@ fn driver_session_on_the_model() {
 
 #[test]
 fn driver_session_on_the_hdl() {
-    type Pf = RegisterFile<13>;
+    type Pf = RegisterFile<{ pf::TABLE.len() }>;
     let sim = DirectSim::new(Pf::new(pf::TABLE), |u| &mut u.clock).unwrap();
     let host = AxiLiteHost::new(|u: &mut Pf| &mut u.axil, 11, 0.3);
     driver_session(HdlRegisterBus::new(sim, host));

@@ -32,7 +32,12 @@ fn scratch(name: &str) -> PathBuf {
 
 #[test]
 fn every_exported_block_passes_yosys_iverilog_and_verilator() {
-    let blocks = exported_blocks();
+    // The whole TX path has its own test (tx_path_rtl.rs): its synthesis
+    // alone takes longer than all the others together.
+    let blocks: Vec<_> = exported_blocks()
+        .into_iter()
+        .filter(|b| b.name != "tx_path")
+        .collect();
     assert!(!blocks.is_empty());
     let results: Vec<(String, Result<String, String>)> = std::thread::scope(|s| {
         let handles: Vec<_> = blocks
