@@ -80,7 +80,7 @@ fn table_commands_add_find_delete_fill_read_and_clear() {
     // READ by slot, past the end, an unknown command, CLEAR.
     let r = nic.registers();
     // Ring a command and wait for it (a command takes a few cycles).
-    let mut ring = |r: &mut overlay_nic_driver::registers::Registers<_>, code: u32| -> u32 {
+    let ring = |r: &mut overlay_nic_driver::registers::Registers<_>, code: u32| -> u32 {
         r.write(&pf::MAP_CMD, code).unwrap();
         loop {
             let s = r.read(&pf::MAP_STATUS).unwrap();
