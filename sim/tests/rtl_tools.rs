@@ -10,8 +10,8 @@ use overlay_nic_regmap::{pf, resp};
 use overlay_nic_sim::blocks::{exported_blocks, PfRegisterFile};
 use overlay_nic_sim::pipeline::{PipelineFifo, PipelineMeta, StreamPipeline};
 use overlay_nic_sim::rtl::{
-    iverilog_compile, ports, verilator_lint, write_verilog, yosys_ice40, Equivalence,
-    EquivalenceError, Port, PortDir, ToolError,
+    iverilog_compile, ports, verilator_lint, verilog_top_ports, write_verilog, yosys_ice40,
+    Equivalence, EquivalenceError, Port, PortDir, ToolError,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -71,33 +71,6 @@ fn every_exported_block_passes_yosys_iverilog_and_verilator() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-}
-
-/// The Verilog `top` module's port declarations: (name, width, dir).
-fn verilog_top_ports(verilog: &str) -> Vec<(String, usize, PortDir)> {
-    let start = verilog.find("module top(").expect("no module top");
-    let body = &verilog[start..];
-    let body = &body[..body.find("endmodule").unwrap()];
-    let mut out = Vec::new();
-    for line in body.lines().map(str::trim) {
-        let dir = if line.starts_with("input ") {
-            PortDir::In
-        } else if line.starts_with("output ") {
-            PortDir::Out
-        } else if line.starts_with("inout ") {
-            PortDir::InOut
-        } else {
-            continue;
-        };
-        let decl = line.trim_end_matches(';');
-        let name = decl.split_whitespace().last().unwrap().to_owned();
-        let width = match (decl.find('['), decl.find(':')) {
-            (Some(a), Some(b)) => decl[a + 1..b].trim().parse::<usize>().unwrap() + 1,
-            _ => 1,
-        };
-        out.push((name, width, dir));
-    }
-    out
 }
 
 fn assert_ports_match<B: Block>(mut block: B) {

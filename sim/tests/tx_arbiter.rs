@@ -11,7 +11,8 @@ use overlay_nic_hdl::TxArbiter;
 use overlay_nic_sim::blocks::DefaultTxArbiter;
 use overlay_nic_sim::frames::{Frame, Received, StreamDriver, StreamMonitor};
 use overlay_nic_sim::rtl::{
-    iverilog_compile, ports, verilator_lint, write_verilog, yosys_ice40, Equivalence, PortDir,
+    iverilog_compile, ports, verilator_lint, verilog_top_ports, write_verilog, yosys_ice40,
+    Equivalence, PortDir,
 };
 use overlay_nic_sim::DirectSim;
 use proptest::prelude::*;
@@ -480,31 +481,6 @@ fn tx_arbiter_rust_and_verilog_agree() {
         hosts.frames_out > 1000 && hosts.switches > 800,
         "stimulus too tame"
     );
-}
-
-/// The Verilog `top` port declarations: (name, width, dir).
-fn verilog_top_ports(verilog: &str) -> Vec<(String, usize, PortDir)> {
-    let start = verilog.find("module top(").expect("no module top");
-    let body = &verilog[start..];
-    let body = &body[..body.find("endmodule").unwrap()];
-    let mut out = Vec::new();
-    for line in body.lines().map(str::trim) {
-        let dir = if line.starts_with("input ") {
-            PortDir::In
-        } else if line.starts_with("output ") {
-            PortDir::Out
-        } else {
-            continue;
-        };
-        let decl = line.trim_end_matches(';');
-        let name = decl.split_whitespace().last().unwrap().to_owned();
-        let width = match (decl.find('['), decl.find(':')) {
-            (Some(a), Some(b)) => decl[a + 1..b].trim().parse::<usize>().unwrap() + 1,
-            _ => 1,
-        };
-        out.push((name, width, dir));
-    }
-    out
 }
 
 /// The input array becomes `s_axis$0$tdata` ... in the Verilog, the same

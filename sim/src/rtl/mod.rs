@@ -373,3 +373,32 @@ fn clog2(n: usize) -> usize {
     }
     w.max(1)
 }
+
+/// The port declarations of the `top` module in exported Verilog, as
+/// (name, width, direction): what tests compare [`ports`] against, so a
+/// port the generator renamed or resized is caught.
+pub fn verilog_top_ports(verilog: &str) -> Vec<(String, usize, PortDir)> {
+    let start = verilog.find("module top(").expect("no module top");
+    let body = &verilog[start..];
+    let body = &body[..body.find("endmodule").unwrap()];
+    let mut out = Vec::new();
+    for line in body.lines().map(str::trim) {
+        let dir = if line.starts_with("input ") {
+            PortDir::In
+        } else if line.starts_with("output ") {
+            PortDir::Out
+        } else if line.starts_with("inout ") {
+            PortDir::InOut
+        } else {
+            continue;
+        };
+        let decl = line.trim_end_matches(';');
+        let name = decl.split_whitespace().last().unwrap().to_owned();
+        let width = match (decl.find('['), decl.find(':')) {
+            (Some(a), Some(b)) => decl[a + 1..b].trim().parse::<usize>().unwrap() + 1,
+            _ => 1,
+        };
+        out.push((name, width, dir));
+    }
+    out
+}
