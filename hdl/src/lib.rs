@@ -8,11 +8,13 @@
 pub mod axi_lite;
 pub mod block_ram;
 pub mod cam;
+pub mod decapsulator;
 pub mod encapsulator;
 pub mod event_queue;
 pub mod header_parser;
 pub mod packet_fifo;
 pub mod register_file;
+pub mod rx_types;
 pub mod skid_buffer;
 pub mod stream;
 pub mod tx_arbiter;
