@@ -25,7 +25,7 @@
 //! the previous one ends: the wire sees no gap between frames.
 //!
 //! Register slave indices: the register file's array holds the function
-//! blocks first (function `f`'s register `r` at `f * 13 + r`), then the
+//! blocks first (function `f`'s register `r` at `f * 17 + r`), then the
 //! global registers. rust-hdl's Verilog generator evaluates array indices
 //! with nothing but loop variables in scope, so function indices are
 //! written as literals (checked against the table in `new`) and global ones
@@ -44,7 +44,7 @@ use overlay_nic_regmap::{pf, Build, Register};
 use rust_hdl::prelude::*;
 
 /// Registers per function block (`regmap::pf::function::TABLE`).
-pub const FUNCTION_REGISTERS: usize = 13;
+pub const FUNCTION_REGISTERS: usize = 17;
 
 const fn global(r: &Register) -> usize {
     let mut i = 0;
@@ -637,99 +637,99 @@ impl<
         // ---- Registers in and out ----
         // Plain copies only: rust-hdl evaluates bit_cast widths and array
         // indices outside the loop, so nothing else may use a loop index.
-        for i in (G_VTEP_MAC_HI + NF * 13)..(G_VTEP_MAC_HI + NF * 13 + 1) {
+        for i in (G_VTEP_MAC_HI + NF * 17)..(G_VTEP_MAC_HI + NF * 17 + 1) {
             self.g_vtep_mac_hi.next = self.regs.value[i].val();
         }
-        for i in (G_VTEP_MAC_LO + NF * 13)..(G_VTEP_MAC_LO + NF * 13 + 1) {
+        for i in (G_VTEP_MAC_LO + NF * 17)..(G_VTEP_MAC_LO + NF * 17 + 1) {
             self.g_vtep_mac_lo.next = self.regs.value[i].val();
         }
-        for i in (G_VTEP_IP + NF * 13)..(G_VTEP_IP + NF * 13 + 1) {
+        for i in (G_VTEP_IP + NF * 17)..(G_VTEP_IP + NF * 17 + 1) {
             self.g_vtep_ip.next = self.regs.value[i].val();
         }
-        for i in (G_VTEP_NETMASK + NF * 13)..(G_VTEP_NETMASK + NF * 13 + 1) {
+        for i in (G_VTEP_NETMASK + NF * 17)..(G_VTEP_NETMASK + NF * 17 + 1) {
             self.g_vtep_netmask.next = self.regs.value[i].val();
         }
-        for i in (G_VXLAN_UDP_PORT + NF * 13)..(G_VXLAN_UDP_PORT + NF * 13 + 1) {
+        for i in (G_VXLAN_UDP_PORT + NF * 17)..(G_VXLAN_UDP_PORT + NF * 17 + 1) {
             self.g_vxlan_udp_port.next = self.regs.value[i].val();
         }
-        for i in (G_UDP_SRC_PORT_RANGE + NF * 13)..(G_UDP_SRC_PORT_RANGE + NF * 13 + 1) {
+        for i in (G_UDP_SRC_PORT_RANGE + NF * 17)..(G_UDP_SRC_PORT_RANGE + NF * 17 + 1) {
             self.g_udp_src_port_range.next = self.regs.value[i].val();
         }
-        for i in (G_OUTER_IP + NF * 13)..(G_OUTER_IP + NF * 13 + 1) {
+        for i in (G_OUTER_IP + NF * 17)..(G_OUTER_IP + NF * 17 + 1) {
             self.g_outer_ip.next = self.regs.value[i].val();
         }
-        for i in (G_OUTER_VLAN + NF * 13)..(G_OUTER_VLAN + NF * 13 + 1) {
+        for i in (G_OUTER_VLAN + NF * 17)..(G_OUTER_VLAN + NF * 17 + 1) {
             self.g_outer_vlan.next = self.regs.value[i].val();
         }
-        for i in (G_VTEP_GW_MAC_HI + NF * 13)..(G_VTEP_GW_MAC_HI + NF * 13 + 1) {
+        for i in (G_VTEP_GW_MAC_HI + NF * 17)..(G_VTEP_GW_MAC_HI + NF * 17 + 1) {
             self.g_vtep_gw_mac_hi.next = self.regs.value[i].val();
         }
-        for i in (G_VTEP_GW_MAC_LO + NF * 13)..(G_VTEP_GW_MAC_LO + NF * 13 + 1) {
+        for i in (G_VTEP_GW_MAC_LO + NF * 17)..(G_VTEP_GW_MAC_LO + NF * 17 + 1) {
             self.g_vtep_gw_mac_lo.next = self.regs.value[i].val();
         }
-        for i in (G_MAP_KEY_VNI + NF * 13)..(G_MAP_KEY_VNI + NF * 13 + 1) {
+        for i in (G_MAP_KEY_VNI + NF * 17)..(G_MAP_KEY_VNI + NF * 17 + 1) {
             self.g_map_key_vni.next = self.regs.value[i].val();
         }
-        for i in (G_MAP_KEY_MAC_HI + NF * 13)..(G_MAP_KEY_MAC_HI + NF * 13 + 1) {
+        for i in (G_MAP_KEY_MAC_HI + NF * 17)..(G_MAP_KEY_MAC_HI + NF * 17 + 1) {
             self.g_map_key_mac_hi.next = self.regs.value[i].val();
         }
-        for i in (G_MAP_KEY_MAC_LO + NF * 13)..(G_MAP_KEY_MAC_LO + NF * 13 + 1) {
+        for i in (G_MAP_KEY_MAC_LO + NF * 17)..(G_MAP_KEY_MAC_LO + NF * 17 + 1) {
             self.g_map_key_mac_lo.next = self.regs.value[i].val();
         }
-        for i in (G_MAP_VTEP_IP + NF * 13)..(G_MAP_VTEP_IP + NF * 13 + 1) {
+        for i in (G_MAP_VTEP_IP + NF * 17)..(G_MAP_VTEP_IP + NF * 17 + 1) {
             self.g_map_vtep_ip.next = self.regs.value[i].val();
         }
-        for i in (G_MAP_VTEP_MAC_HI + NF * 13)..(G_MAP_VTEP_MAC_HI + NF * 13 + 1) {
+        for i in (G_MAP_VTEP_MAC_HI + NF * 17)..(G_MAP_VTEP_MAC_HI + NF * 17 + 1) {
             self.g_map_vtep_mac_hi.next = self.regs.value[i].val();
         }
-        for i in (G_MAP_VTEP_MAC_LO + NF * 13)..(G_MAP_VTEP_MAC_LO + NF * 13 + 1) {
+        for i in (G_MAP_VTEP_MAC_LO + NF * 17)..(G_MAP_VTEP_MAC_LO + NF * 17 + 1) {
             self.g_map_vtep_mac_lo.next = self.regs.value[i].val();
         }
-        for i in (G_MAP_INDEX + NF * 13)..(G_MAP_INDEX + NF * 13 + 1) {
+        for i in (G_MAP_INDEX + NF * 17)..(G_MAP_INDEX + NF * 17 + 1) {
             self.g_map_index.next = self.regs.value[i].val();
         }
-        for i in (G_MAP_CMD + NF * 13)..(G_MAP_CMD + NF * 13 + 1) {
+        for i in (G_MAP_CMD + NF * 17)..(G_MAP_CMD + NF * 17 + 1) {
             self.g_map_cmd.next = self.regs.value[i].val();
         }
-        for i in (G_VNI_KEY + NF * 13)..(G_VNI_KEY + NF * 13 + 1) {
+        for i in (G_VNI_KEY + NF * 17)..(G_VNI_KEY + NF * 17 + 1) {
             self.g_vni_key.next = self.regs.value[i].val();
         }
-        for i in (G_VNI_MCAST_IP + NF * 13)..(G_VNI_MCAST_IP + NF * 13 + 1) {
+        for i in (G_VNI_MCAST_IP + NF * 17)..(G_VNI_MCAST_IP + NF * 17 + 1) {
             self.g_vni_mcast_ip.next = self.regs.value[i].val();
         }
-        for i in (G_VNI_GW_IP + NF * 13)..(G_VNI_GW_IP + NF * 13 + 1) {
+        for i in (G_VNI_GW_IP + NF * 17)..(G_VNI_GW_IP + NF * 17 + 1) {
             self.g_vni_gw_ip.next = self.regs.value[i].val();
         }
-        for i in (G_VNI_GW_MAC_HI + NF * 13)..(G_VNI_GW_MAC_HI + NF * 13 + 1) {
+        for i in (G_VNI_GW_MAC_HI + NF * 17)..(G_VNI_GW_MAC_HI + NF * 17 + 1) {
             self.g_vni_gw_mac_hi.next = self.regs.value[i].val();
         }
-        for i in (G_VNI_GW_MAC_LO + NF * 13)..(G_VNI_GW_MAC_LO + NF * 13 + 1) {
+        for i in (G_VNI_GW_MAC_LO + NF * 17)..(G_VNI_GW_MAC_LO + NF * 17 + 1) {
             self.g_vni_gw_mac_lo.next = self.regs.value[i].val();
         }
-        for i in (G_VNI_POLICY + NF * 13)..(G_VNI_POLICY + NF * 13 + 1) {
+        for i in (G_VNI_POLICY + NF * 17)..(G_VNI_POLICY + NF * 17 + 1) {
             self.g_vni_policy.next = self.regs.value[i].val();
         }
-        for i in (G_VNI_INDEX + NF * 13)..(G_VNI_INDEX + NF * 13 + 1) {
+        for i in (G_VNI_INDEX + NF * 17)..(G_VNI_INDEX + NF * 17 + 1) {
             self.g_vni_index.next = self.regs.value[i].val();
         }
-        for i in (G_VNI_CMD + NF * 13)..(G_VNI_CMD + NF * 13 + 1) {
+        for i in (G_VNI_CMD + NF * 17)..(G_VNI_CMD + NF * 17 + 1) {
             self.g_vni_cmd.next = self.regs.value[i].val();
         }
-        for i in (G_MAP_CMD + NF * 13)..(G_MAP_CMD + NF * 13 + 1) {
+        for i in (G_MAP_CMD + NF * 17)..(G_MAP_CMD + NF * 17 + 1) {
             self.p_map_cmd.next = self.regs.write_pulse[i].val();
         }
-        for i in (G_VNI_CMD + NF * 13)..(G_VNI_CMD + NF * 13 + 1) {
+        for i in (G_VNI_CMD + NF * 17)..(G_VNI_CMD + NF * 17 + 1) {
             self.p_vni_cmd.next = self.regs.write_pulse[i].val();
         }
-        for i in (G_EVENT_POP + NF * 13)..(G_EVENT_POP + NF * 13 + 1) {
+        for i in (G_EVENT_POP + NF * 17)..(G_EVENT_POP + NF * 17 + 1) {
             self.p_event_pop.next = self.regs.write_pulse[i].val();
         }
         for f in 0..NF {
-            self.fn_mac_hi[f].next = self.regs.value[f * 13].val().get_bits::<16>(0);
-            self.fn_mac_lo[f].next = self.regs.value[f * 13 + 1].val();
-            self.fn_vni[f].next = self.regs.value[f * 13 + 2].val().get_bits::<24>(0);
-            self.fn_overlay[f].next = self.regs.value[f * 13 + 2].val().get_bit(31);
-            self.fn_mtu[f].next = self.regs.value[f * 13 + 3].val().get_bits::<16>(0);
+            self.fn_mac_hi[f].next = self.regs.value[f * 17].val().get_bits::<16>(0);
+            self.fn_mac_lo[f].next = self.regs.value[f * 17 + 1].val();
+            self.fn_vni[f].next = self.regs.value[f * 17 + 2].val().get_bits::<24>(0);
+            self.fn_overlay[f].next = self.regs.value[f * 17 + 2].val().get_bit(31);
+            self.fn_mtu[f].next = self.regs.value[f * 17 + 3].val().get_bits::<16>(0);
         }
 
         // ---- Configuration ----
@@ -1028,15 +1028,15 @@ impl<
                     self.cnt_misses[f].d.next = self.cnt_misses[f].q.val() + 1;
                 }
             }
-            self.regs.status[f * 13 + 4].next = self.cnt_frames[f].q.val();
-            self.regs.status[f * 13 + 5].next = self.cnt_bytes[f].q.val();
-            self.regs.status[f * 13 + 6].next = self.cnt_encap[f].q.val();
-            self.regs.status[f * 13 + 7].next = self.cnt_runt[f].q.val();
-            self.regs.status[f * 13 + 8].next = self.cnt_spoofed[f].q.val();
-            self.regs.status[f * 13 + 9].next = self.cnt_mtu[f].q.val();
-            self.regs.status[f * 13 + 10].next = self.cnt_no_vni[f].q.val();
-            self.regs.status[f * 13 + 11].next = self.cnt_miss_drop[f].q.val();
-            self.regs.status[f * 13 + 12].next = self.cnt_misses[f].q.val();
+            self.regs.status[f * 17 + 4].next = self.cnt_frames[f].q.val();
+            self.regs.status[f * 17 + 5].next = self.cnt_bytes[f].q.val();
+            self.regs.status[f * 17 + 6].next = self.cnt_encap[f].q.val();
+            self.regs.status[f * 17 + 7].next = self.cnt_runt[f].q.val();
+            self.regs.status[f * 17 + 8].next = self.cnt_spoofed[f].q.val();
+            self.regs.status[f * 17 + 9].next = self.cnt_mtu[f].q.val();
+            self.regs.status[f * 17 + 10].next = self.cnt_no_vni[f].q.val();
+            self.regs.status[f * 17 + 11].next = self.cnt_miss_drop[f].q.val();
+            self.regs.status[f * 17 + 12].next = self.cnt_misses[f].q.val();
         }
         self.miss_event.next.kind = self.miss_kind.val();
         self.miss_event.next.vni = self.desc.q.val().vni;
@@ -1047,76 +1047,76 @@ impl<
         self.events.push.next = self.done.val() & self.d_miss.q.val();
 
         // ---- Status registers out (computed above) ----
-        for i in (G_MAP_STATUS + NF * 13)..(G_MAP_STATUS + NF * 13 + 1) {
+        for i in (G_MAP_STATUS + NF * 17)..(G_MAP_STATUS + NF * 17 + 1) {
             self.regs.status[i].next = self.s_map_status.val();
         }
-        for i in (G_MAP_RD_KEY_VNI + NF * 13)..(G_MAP_RD_KEY_VNI + NF * 13 + 1) {
+        for i in (G_MAP_RD_KEY_VNI + NF * 17)..(G_MAP_RD_KEY_VNI + NF * 17 + 1) {
             self.regs.status[i].next = self.s_map_rd_key_vni.val();
         }
-        for i in (G_MAP_RD_KEY_MAC_HI + NF * 13)..(G_MAP_RD_KEY_MAC_HI + NF * 13 + 1) {
+        for i in (G_MAP_RD_KEY_MAC_HI + NF * 17)..(G_MAP_RD_KEY_MAC_HI + NF * 17 + 1) {
             self.regs.status[i].next = self.s_map_rd_key_mac_hi.val();
         }
-        for i in (G_MAP_RD_KEY_MAC_LO + NF * 13)..(G_MAP_RD_KEY_MAC_LO + NF * 13 + 1) {
+        for i in (G_MAP_RD_KEY_MAC_LO + NF * 17)..(G_MAP_RD_KEY_MAC_LO + NF * 17 + 1) {
             self.regs.status[i].next = self.s_map_rd_key_mac_lo.val();
         }
-        for i in (G_MAP_RD_VTEP_IP + NF * 13)..(G_MAP_RD_VTEP_IP + NF * 13 + 1) {
+        for i in (G_MAP_RD_VTEP_IP + NF * 17)..(G_MAP_RD_VTEP_IP + NF * 17 + 1) {
             self.regs.status[i].next = self.s_map_rd_vtep_ip.val();
         }
-        for i in (G_MAP_RD_VTEP_MAC_HI + NF * 13)..(G_MAP_RD_VTEP_MAC_HI + NF * 13 + 1) {
+        for i in (G_MAP_RD_VTEP_MAC_HI + NF * 17)..(G_MAP_RD_VTEP_MAC_HI + NF * 17 + 1) {
             self.regs.status[i].next = self.s_map_rd_vtep_mac_hi.val();
         }
-        for i in (G_MAP_RD_VTEP_MAC_LO + NF * 13)..(G_MAP_RD_VTEP_MAC_LO + NF * 13 + 1) {
+        for i in (G_MAP_RD_VTEP_MAC_LO + NF * 17)..(G_MAP_RD_VTEP_MAC_LO + NF * 17 + 1) {
             self.regs.status[i].next = self.s_map_rd_vtep_mac_lo.val();
         }
-        for i in (G_MAP_RD_INDEX + NF * 13)..(G_MAP_RD_INDEX + NF * 13 + 1) {
+        for i in (G_MAP_RD_INDEX + NF * 17)..(G_MAP_RD_INDEX + NF * 17 + 1) {
             self.regs.status[i].next = self.s_map_rd_index.val();
         }
-        for i in (G_VNI_STATUS + NF * 13)..(G_VNI_STATUS + NF * 13 + 1) {
+        for i in (G_VNI_STATUS + NF * 17)..(G_VNI_STATUS + NF * 17 + 1) {
             self.regs.status[i].next = self.s_vni_status.val();
         }
-        for i in (G_VNI_RD_KEY + NF * 13)..(G_VNI_RD_KEY + NF * 13 + 1) {
+        for i in (G_VNI_RD_KEY + NF * 17)..(G_VNI_RD_KEY + NF * 17 + 1) {
             self.regs.status[i].next = self.s_vni_rd_key.val();
         }
-        for i in (G_VNI_RD_MCAST_IP + NF * 13)..(G_VNI_RD_MCAST_IP + NF * 13 + 1) {
+        for i in (G_VNI_RD_MCAST_IP + NF * 17)..(G_VNI_RD_MCAST_IP + NF * 17 + 1) {
             self.regs.status[i].next = self.s_vni_rd_mcast_ip.val();
         }
-        for i in (G_VNI_RD_GW_IP + NF * 13)..(G_VNI_RD_GW_IP + NF * 13 + 1) {
+        for i in (G_VNI_RD_GW_IP + NF * 17)..(G_VNI_RD_GW_IP + NF * 17 + 1) {
             self.regs.status[i].next = self.s_vni_rd_gw_ip.val();
         }
-        for i in (G_VNI_RD_GW_MAC_HI + NF * 13)..(G_VNI_RD_GW_MAC_HI + NF * 13 + 1) {
+        for i in (G_VNI_RD_GW_MAC_HI + NF * 17)..(G_VNI_RD_GW_MAC_HI + NF * 17 + 1) {
             self.regs.status[i].next = self.s_vni_rd_gw_mac_hi.val();
         }
-        for i in (G_VNI_RD_GW_MAC_LO + NF * 13)..(G_VNI_RD_GW_MAC_LO + NF * 13 + 1) {
+        for i in (G_VNI_RD_GW_MAC_LO + NF * 17)..(G_VNI_RD_GW_MAC_LO + NF * 17 + 1) {
             self.regs.status[i].next = self.s_vni_rd_gw_mac_lo.val();
         }
-        for i in (G_VNI_RD_POLICY + NF * 13)..(G_VNI_RD_POLICY + NF * 13 + 1) {
+        for i in (G_VNI_RD_POLICY + NF * 17)..(G_VNI_RD_POLICY + NF * 17 + 1) {
             self.regs.status[i].next = self.s_vni_rd_policy.val();
         }
-        for i in (G_VNI_RD_INDEX + NF * 13)..(G_VNI_RD_INDEX + NF * 13 + 1) {
+        for i in (G_VNI_RD_INDEX + NF * 17)..(G_VNI_RD_INDEX + NF * 17 + 1) {
             self.regs.status[i].next = self.s_vni_rd_index.val();
         }
-        for i in (G_EVENT_STATUS + NF * 13)..(G_EVENT_STATUS + NF * 13 + 1) {
+        for i in (G_EVENT_STATUS + NF * 17)..(G_EVENT_STATUS + NF * 17 + 1) {
             self.regs.status[i].next = self.s_event_status.val();
         }
-        for i in (G_EVENT_LOST + NF * 13)..(G_EVENT_LOST + NF * 13 + 1) {
+        for i in (G_EVENT_LOST + NF * 17)..(G_EVENT_LOST + NF * 17 + 1) {
             self.regs.status[i].next = self.s_event_lost.val();
         }
-        for i in (G_EVENT_TYPE_VNI + NF * 13)..(G_EVENT_TYPE_VNI + NF * 13 + 1) {
+        for i in (G_EVENT_TYPE_VNI + NF * 17)..(G_EVENT_TYPE_VNI + NF * 17 + 1) {
             self.regs.status[i].next = self.s_event_type_vni.val();
         }
-        for i in (G_EVENT_MAC_HI + NF * 13)..(G_EVENT_MAC_HI + NF * 13 + 1) {
+        for i in (G_EVENT_MAC_HI + NF * 17)..(G_EVENT_MAC_HI + NF * 17 + 1) {
             self.regs.status[i].next = self.s_event_mac_hi.val();
         }
-        for i in (G_EVENT_MAC_LO + NF * 13)..(G_EVENT_MAC_LO + NF * 13 + 1) {
+        for i in (G_EVENT_MAC_LO + NF * 17)..(G_EVENT_MAC_LO + NF * 17 + 1) {
             self.regs.status[i].next = self.s_event_mac_lo.val();
         }
-        for i in (G_EVENT_VTEP_IP + NF * 13)..(G_EVENT_VTEP_IP + NF * 13 + 1) {
+        for i in (G_EVENT_VTEP_IP + NF * 17)..(G_EVENT_VTEP_IP + NF * 17 + 1) {
             self.regs.status[i].next = self.s_event_vtep_ip.val();
         }
-        for i in (G_EVENT_VTEP_MAC_HI + NF * 13)..(G_EVENT_VTEP_MAC_HI + NF * 13 + 1) {
+        for i in (G_EVENT_VTEP_MAC_HI + NF * 17)..(G_EVENT_VTEP_MAC_HI + NF * 17 + 1) {
             self.regs.status[i].next = self.s_event_vtep_mac_hi.val();
         }
-        for i in (G_EVENT_VTEP_MAC_LO + NF * 13)..(G_EVENT_VTEP_MAC_LO + NF * 13 + 1) {
+        for i in (G_EVENT_VTEP_MAC_LO + NF * 17)..(G_EVENT_VTEP_MAC_LO + NF * 17 + 1) {
             self.regs.status[i].next = self.s_event_vtep_mac_lo.val();
         }
     }

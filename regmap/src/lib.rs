@@ -207,9 +207,9 @@ impl Build {
     pub const fn functions(&self) -> usize {
         self.vfs + 1
     }
-    /// `CAPABILITY`: bit 0 VXLAN TX offload, 15:8 VFs.
+    /// `CAPABILITY`: bit 0 VXLAN TX offload, bit 1 VXLAN RX offload, 15:8 VFs.
     pub const fn capability(&self) -> u32 {
-        1 | ((self.vfs as u32) << 8)
+        3 | ((self.vfs as u32) << 8)
     }
     /// `TABLE_SIZES`: entries 15:0, VNI records 31:16.
     pub const fn table_sizes(&self) -> u32 {
@@ -286,12 +286,14 @@ pub mod pf {
         VTEP_GW_MAC_HI @ 0x0040 : ReadWrite = 0x00000000, mask 0x0000ffff;
         /// Underlay gateway MAC, bytes 2-5.
         VTEP_GW_MAC_LO @ 0x0044 : ReadWrite = 0x00000000, mask 0xffffffff;
-        /// Capabilities of this build: bit 0 VXLAN TX offload; 15:8 number of VFs. (The table gives the default build's value.)
-        CAPABILITY @ 0x0048 : Constant = 0x00000401, mask 0xffffffff;
+        /// Capabilities of this build: bit 0 VXLAN TX offload, bit 1 VXLAN RX offload; 15:8 number of VFs. (The table gives the default build's value.)
+        CAPABILITY @ 0x0048 : Constant = 0x00000403, mask 0xffffffff;
         /// Table sizes of this build: mapping-table entries in 15:0, per-VNI records in 31:16.
         TABLE_SIZES @ 0x004c : Constant = 0x00100040, mask 0xffffffff;
         /// Longest host frame the TX path accepts, in bytes, in 15:0; event-queue depth in 31:16.
         MAX_FRAME @ 0x0050 : Constant = 0x00104000, mask 0xffffffff;
+        /// RX options: bit 0 strict VXLAN flags (drop frames with reserved bits set), bit 1 check the source VTEP MAC as well as its IP (docs/rx-path.md).
+        RX_CONFIG @ 0x0054 : ReadWrite = 0x00000000, mask 0x00000003;
         /// Mapping-table staging: key VNI in 23:0.
         MAP_KEY_VNI @ 0x0100 : ReadWrite = 0x00000000, mask 0x00ffffff;
         /// Mapping-table staging: key inner MAC, bytes 0-1.
@@ -360,7 +362,7 @@ pub mod pf {
         EVENT_STATUS @ 0x0300 : ReadOnly = 0x00000000, mask 0xffffffff;
         /// Events discarded because the queue was full (wraps).
         EVENT_LOST @ 0x0304 : ReadOnly = 0x00000000, mask 0xffffffff;
-        /// Oldest event: type in 31:24 (0 none, 1 TX miss), VNI in 23:0.
+        /// Oldest event: type in 31:24 (0 none, 1 TX miss, 2 learn), VNI in 23:0.
         EVENT_TYPE_VNI @ 0x0308 : ReadOnly = 0x00000000, mask 0xffffffff;
         /// Oldest event: inner MAC, bytes 0-1.
         EVENT_MAC_HI @ 0x030c : ReadOnly = 0x00000000, mask 0xffffffff;
@@ -374,6 +376,40 @@ pub mod pf {
         EVENT_VTEP_MAC_LO @ 0x031c : ReadOnly = 0x00000000, mask 0xffffffff;
         /// Doorbell: discard the oldest event (read it first).
         EVENT_POP @ 0x0320 : WriteOnly = 0x00000000, mask 0x00000001;
+        /// Frames received from the wire (wraps).
+        RX_WIRE_FRAMES @ 0x0400 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Bytes of those frames (wraps).
+        RX_WIRE_BYTES @ 0x0404 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Non-overlay frames passed to the PF untouched.
+        RX_NON_OVERLAY @ 0x0408 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Overlay frames that passed validation and were decapsulated.
+        RX_DECAPSULATED @ 0x040c : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Of those, frames from an unknown or moved source: sent to the PF only, with a learn event.
+        RX_LEARN @ 0x0410 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Dropped: shorter than the headers it announces.
+        RX_DROP_TRUNCATED @ 0x0414 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Dropped: outer IPv4 total length not the frame's.
+        RX_DROP_IP_LENGTH @ 0x0418 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Dropped: outer IPv4 header checksum wrong.
+        RX_DROP_IP_CHECKSUM @ 0x041c : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Dropped: outer IPv4 fragment.
+        RX_DROP_FRAGMENT @ 0x0420 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Dropped: outer UDP length not the datagram's.
+        RX_DROP_UDP_LENGTH @ 0x0424 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Dropped: non-zero outer UDP checksum wrong.
+        RX_DROP_UDP_CHECKSUM @ 0x0428 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Dropped: outer destination MAC neither the VTEP's nor multicast.
+        RX_DROP_DST_MAC @ 0x042c : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Dropped: VXLAN I flag clear (or reserved bits set in strict mode).
+        RX_DROP_VXLAN_FLAGS @ 0x0430 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Dropped: the VNI has no per-VNI record.
+        RX_DROP_NO_VNI @ 0x0434 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Dropped: outer destination IP neither the VTEP's nor the VNI's multicast group.
+        RX_DROP_DST_IP @ 0x0438 : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Dropped: outer VLAN tag not the VTEP's.
+        RX_DROP_VLAN @ 0x043c : ReadOnly = 0x00000000, mask 0xffffffff;
+        /// Dropped: the RX buffer was full (hosts not reading).
+        RX_DROP_OVERFLOW @ 0x0440 : ReadOnly = 0x00000000, mask 0xffffffff;
     }
 
     /// Mapping-table and VNI-record command codes (`MAP_CMD`, `VNI_CMD`).
@@ -399,6 +435,8 @@ pub mod pf {
     pub mod event {
         pub const NONE: u32 = 0;
         pub const TX_MISS: u32 = 1;
+        /// RX from an unknown or moved source: VNI, inner source MAC, outer source IP and MAC.
+        pub const LEARN: u32 = 2;
     }
 
     /// Where function `f`'s block starts (f = 0 the PF, 1 + i VF i).
@@ -439,6 +477,14 @@ pub mod pf {
             TX_DROP_MISS @ 0x005c : ReadOnly = 0x00000000, mask 0xffffffff;
             /// Mapping-table misses, whatever the policy.
             TX_MISSES @ 0x0060 : ReadOnly = 0x00000000, mask 0xffffffff;
+            /// Frames delivered to the function (wraps).
+            RX_FRAMES @ 0x0080 : ReadOnly = 0x00000000, mask 0xffffffff;
+            /// Bytes of those frames as delivered (inner length when decapsulated; wraps).
+            RX_BYTES @ 0x0084 : ReadOnly = 0x00000000, mask 0xffffffff;
+            /// Of those, decapsulated frames.
+            RX_DECAPSULATED @ 0x0088 : ReadOnly = 0x00000000, mask 0xffffffff;
+            /// VF copies dropped: bad inner IPv4 or TCP/UDP checksum (the PF gets such frames flagged).
+            RX_DROP_INNER_CHECKSUM @ 0x008c : ReadOnly = 0x00000000, mask 0xffffffff;
         }
     }
 
