@@ -11,6 +11,10 @@
 //!           register hit + slot                              result_value
 //! ```
 //!
+//! A second lookup port (`lookup_b`, the RX path's source check) has its
+//! own comparator and its own copy of the value RAM, so TX and RX look up
+//! in the same cycle without arbitration; commands write both copies.
+//!
 //! Every entry is compared in parallel (registers, not RAM, hold the keys), so
 //! a lookup costs the same for any table size, and a new lookup can start
 //! every cycle. Values live in block RAM and are read with the registered
@@ -61,6 +65,12 @@ pub struct Cam<const KW: usize, V: Synth, const E: usize, const AW: usize> {
     pub result_hit: Signal<Out, Bit>,
     /// The hit entry's value (undefined on a miss).
     pub result_value: Signal<Out, V>,
+    // ---- Second lookup port (the RX path's), same timing ----
+    pub lookup_b: Signal<In, Bit>,
+    pub lookup_b_key: Signal<In, Bits<KW>>,
+    pub result_b_valid: Signal<Out, Bit>,
+    pub result_b_hit: Signal<Out, Bit>,
+    pub result_b_value: Signal<Out, V>,
     // ---- Command port ----
     /// Doorbell: run command `cmd_code` (held inputs sampled now).
     pub cmd: Signal<In, Bit>,
@@ -79,6 +89,8 @@ pub struct Cam<const KW: usize, V: Synth, const E: usize, const AW: usize> {
     keys: [DFF<Bits<KW>>; E],
     used: [DFF<Bit>; E],
     values: BlockRam<V, AW>,
+    /// The values again, written together, read by port B.
+    values_b: BlockRam<V, AW>,
     /// Keys again, for read-back by slot without a wide register mux.
     key_copy: BlockRam<Bits<KW>, AW>,
     slot_id: [Constant<Bits<AW>>; E],
@@ -89,6 +101,11 @@ pub struct Cam<const KW: usize, V: Synth, const E: usize, const AW: usize> {
     s1_slot: DFF<Bits<AW>>,
     s2_valid: DFF<Bit>,
     s2_hit: DFF<Bit>,
+    b1_valid: DFF<Bit>,
+    b1_slot: DFF<Bits<AW>>,
+    b1_hit: DFF<Bit>,
+    b2_valid: DFF<Bit>,
+    b2_hit: DFF<Bit>,
     // ---- Command state ----
     state: DFF<CamCommandState>,
     c_code: DFF<Bits<3>>,
@@ -110,6 +127,8 @@ pub struct Cam<const KW: usize, V: Synth, const E: usize, const AW: usize> {
     probe_key: Signal<Local, Bits<KW>>,
     hit: Signal<Local, Bit>,
     hit_slot: Signal<Local, Bits<AW>>,
+    b_hit: Signal<Local, Bit>,
+    b_hit_slot: Signal<Local, Bits<AW>>,
     free: Signal<Local, Bit>,
     free_slot: Signal<Local, Bits<AW>>,
     quiet: Signal<Local, Bit>,
@@ -149,6 +168,11 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Default for Cam
             result_valid: Default::default(),
             result_hit: Default::default(),
             result_value: Default::default(),
+            lookup_b: Default::default(),
+            lookup_b_key: Default::default(),
+            result_b_valid: Default::default(),
+            result_b_hit: Default::default(),
+            result_b_value: Default::default(),
             cmd: Default::default(),
             cmd_code: Default::default(),
             cmd_key: Default::default(),
@@ -162,6 +186,7 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Default for Cam
             keys: std::array::from_fn(|_| Default::default()),
             used: std::array::from_fn(|_| Default::default()),
             values: Default::default(),
+            values_b: Default::default(),
             key_copy: Default::default(),
             slot_id: std::array::from_fn(|i| Constant::new((i as u64).to_bits())),
             entries: Constant::new((E as u64).to_bits()),
@@ -170,6 +195,11 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Default for Cam
             s1_slot: Default::default(),
             s2_valid: Default::default(),
             s2_hit: Default::default(),
+            b1_valid: Default::default(),
+            b1_slot: Default::default(),
+            b1_hit: Default::default(),
+            b2_valid: Default::default(),
+            b2_hit: Default::default(),
             state: Default::default(),
             c_code: Default::default(),
             c_key: Default::default(),
@@ -189,6 +219,8 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Default for Cam
             probe_key: Default::default(),
             hit: Default::default(),
             hit_slot: Default::default(),
+            b_hit: Default::default(),
+            b_hit_slot: Default::default(),
             free: Default::default(),
             free_slot: Default::default(),
             quiet: Default::default(),
@@ -218,7 +250,7 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Default for Cam
 impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Cam<KW, V, E, AW> {
     /// Value-RAM read/write collisions seen in simulation (must stay zero).
     pub fn ram_collisions(&self) -> u64 {
-        self.values.collisions() + self.key_copy.collisions()
+        self.values.collisions() + self.values_b.collisions() + self.key_copy.collisions()
     }
 }
 
@@ -233,6 +265,11 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
             s1_slot,
             s2_valid,
             s2_hit,
+            b1_valid,
+            b1_slot,
+            b1_hit,
+            b2_valid,
+            b2_hit,
             state,
             c_code,
             c_key,
@@ -250,7 +287,7 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
             rd_index_q,
             rd_used
         );
-        clock!(self, clock, values, key_copy);
+        clock!(self, clock, values, values_b, key_copy);
         for i in 0..E {
             self.keys[i].clock.next = self.clock.val();
             self.keys[i].d.next = self.keys[i].q.val();
@@ -262,6 +299,9 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
         self.result_valid.next = self.s2_valid.q.val();
         self.result_hit.next = self.s2_hit.q.val();
         self.result_value.next = self.values.read_data.val();
+        self.result_b_valid.next = self.b2_valid.q.val();
+        self.result_b_hit.next = self.b2_hit.q.val();
+        self.result_b_value.next = self.values_b.read_data.val();
         self.busy_bit.next = 0.into();
         if self.state.q.val() != CamCommandState::Idle {
             self.busy_bit.next = self.busy_flag.val();
@@ -289,6 +329,22 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
                 self.hit_slot.next = self.slot_id[i].val();
             }
         }
+        // Port B has a comparator of its own.
+        self.b_hit.next = false;
+        self.b_hit_slot.next = 0.into();
+        for i in 0..E {
+            if self.used[i].q.val() & (self.keys[i].q.val() == self.lookup_b_key.val()) {
+                self.b_hit.next = true;
+                self.b_hit_slot.next = self.slot_id[i].val();
+            }
+        }
+        self.b1_valid.d.next = self.lookup_b.val();
+        self.b1_hit.d.next = self.b_hit.val();
+        self.b1_slot.d.next = self.b_hit_slot.val();
+        self.b2_valid.d.next = self.b1_valid.q.val();
+        self.b2_hit.d.next = self.b1_hit.q.val();
+        self.values_b.read_address.next = self.b1_slot.q.val();
+        self.values_b.read_enable.next = self.b1_valid.q.val();
         // Lowest free slot: the first one the scan meets.
         for i in 0..E {
             if !self.used[i].q.val() & !self.free.val() {
@@ -310,7 +366,10 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
         // ---- Commands ----
         // No command may touch keys or RAM while a lookup is between its
         // compare (t) and its RAM read (t+1).
-        self.quiet.next = !self.lookup.val() & !self.s1_valid.q.val();
+        self.quiet.next = !self.lookup.val()
+            & !self.s1_valid.q.val()
+            & !self.lookup_b.val()
+            & !self.b1_valid.q.val();
         self.write_now.next = false;
         self.write_slot.next = self.p_free_slot.q.val();
         if self.p_hit.q.val() {
@@ -325,6 +384,8 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
         }
         self.values.write_address.next = self.write_slot.val();
         self.values.write_data.next = self.c_value.q.val();
+        self.values_b.write_address.next = self.write_slot.val();
+        self.values_b.write_data.next = self.c_value.q.val();
         self.key_copy.write_address.next = self.write_slot.val();
         self.key_copy.write_data.next = self.c_key.q.val();
 
@@ -425,6 +486,7 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
             }
         }
         self.values.write_enable.next = self.write_now.val();
+        self.values_b.write_enable.next = self.write_now.val();
         self.key_copy.write_enable.next = self.write_now.val();
         self.values.read_address.next = self.ram_addr.val();
         self.key_copy.read_address.next = self.ram_addr.val();

@@ -8,6 +8,7 @@
 pub mod axi_lite;
 pub mod block_ram;
 pub mod cam;
+pub mod decap_validator;
 pub mod decapsulator;
 pub mod encapsulator;
 pub mod event_queue;

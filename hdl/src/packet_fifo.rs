@@ -52,6 +52,9 @@ pub struct PacketFifo<
     pub dropped_bad: Signal<Out, Bits<32>>,
     /// Frames dropped because they are longer than the whole FIFO (wraps).
     pub dropped_oversize: Signal<Out, Bits<32>>,
+    /// Frames dropped because the FIFO was full when a beat came, in a FIFO
+    /// built [`PacketFifo::lossy`] (wraps; always 0 otherwise).
+    pub dropped_overflow: Signal<Out, Bits<32>>,
     /// High for one cycle after each drop of either kind.
     pub drop_event: Signal<Out, Bit>,
     ram: BlockRam<Beat, AW>,
@@ -64,6 +67,8 @@ pub struct PacketFifo<
     meta_hold: DFF<M>,
     bad_count: DFF<Bits<32>>,
     oversize_count: DFF<Bits<32>>,
+    overflow_count: DFF<Bits<32>>,
+    overflowed: DFF<Bit>,
     drop_flag: DFF<Bit>,
     // Read side.
     rd_ptr: DFF<Bits<AWP1>>,
@@ -75,6 +80,8 @@ pub struct PacketFifo<
     depth: Constant<Bits<AWP1>>,
     meta_zero: Constant<M>,
     tail_meta: Constant<Bit>,
+    lossy_mode: Constant<Bit>,
+    no_room: Signal<Local, Bit>,
     used: Signal<Local, Bits<AWP1>>,
     full: Signal<Local, Bit>,
     hopeless: Signal<Local, Bit>,
@@ -102,6 +109,7 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             m_axis: Default::default(),
             dropped_bad: Default::default(),
             dropped_oversize: Default::default(),
+            dropped_overflow: Default::default(),
             drop_event: Default::default(),
             ram: Default::default(),
             meta: Default::default(),
@@ -112,6 +120,8 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             meta_hold: Default::default(),
             bad_count: Default::default(),
             oversize_count: Default::default(),
+            overflow_count: Default::default(),
+            overflowed: Default::default(),
             drop_flag: Default::default(),
             rd_ptr: Default::default(),
             ram_valid: Default::default(),
@@ -122,6 +132,8 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             depth: Constant::new((1u64 << AW).to_bits()),
             meta_zero: Constant::new(M::default()),
             tail_meta: Constant::new(false),
+            lossy_mode: Constant::new(false),
+            no_room: Default::default(),
             used: Default::default(),
             full: Default::default(),
             hopeless: Default::default(),
@@ -145,6 +157,16 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         Self {
             tail_meta: Constant::new(true),
             ..Default::default()
+        }
+    }
+
+    /// A FIFO that never back-pressures its writer (`s_axis.tready` is
+    /// always high), as a MAC's receive side needs: a frame that meets a
+    /// full FIFO is dropped whole and counted in `dropped_overflow`.
+    pub fn lossy(self) -> Self {
+        Self {
+            lossy_mode: Constant::new(true),
+            ..self
         }
     }
 
@@ -172,6 +194,8 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             meta_hold,
             bad_count,
             oversize_count,
+            overflow_count,
+            overflowed,
             drop_flag,
             rd_ptr,
             ram_valid,
@@ -183,6 +207,7 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         clock!(self, clock, ram, meta);
         self.dropped_bad.next = self.bad_count.q.val();
         self.dropped_oversize.next = self.oversize_count.q.val();
+        self.dropped_overflow.next = self.overflow_count.q.val();
         self.drop_event.next = self.drop_flag.q.val();
         self.drop_flag.d.next = false;
 
@@ -195,9 +220,11 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             & self.in_frame.q.val()
             & (self.rd_ptr.q.val() == self.commit_ptr.q.val());
         // Depends on state only, never on tvalid.
+        self.no_room.next = self.full.val() | self.meta.full.val();
         self.ready.next = self.dropping.q.val()
             | self.hopeless.val()
-            | (!self.full.val() & !self.meta.full.val());
+            | !self.no_room.val()
+            | self.lossy_mode.val();
         self.s_axis.tready.next = self.ready.val();
         self.accept.next = self.s_axis.tvalid.val() & self.ready.val();
         self.beat_in.next.data = self.s_axis.tdata.val();
@@ -216,12 +243,22 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             if !self.in_frame.q.val() {
                 self.meta_hold.d.next = self.s_axis.tuser.val();
             }
-            if self.dropping.q.val() | self.hopeless.val() {
-                // Oversize: discard until the frame's end, holding nothing.
+            if self.dropping.q.val()
+                | self.hopeless.val()
+                | (self.lossy_mode.val() & self.no_room.val())
+            {
+                // Oversize or (lossy) no room: discard until the frame's
+                // end, holding nothing.
                 self.wr_ptr.d.next = self.commit_ptr.q.val();
                 self.dropping.d.next = !self.s_axis.tlast.val();
+                self.overflowed.d.next = !self.s_axis.tlast.val()
+                    & (self.overflowed.q.val() | (!self.dropping.q.val() & !self.hopeless.val()));
                 if self.s_axis.tlast.val() {
-                    self.oversize_count.d.next = self.oversize_count.q.val() + 1;
+                    if self.overflowed.q.val() | (!self.dropping.q.val() & !self.hopeless.val()) {
+                        self.overflow_count.d.next = self.overflow_count.q.val() + 1;
+                    } else {
+                        self.oversize_count.d.next = self.oversize_count.q.val() + 1;
+                    }
                     self.drop_flag.d.next = true;
                 }
             } else {

@@ -1,0 +1,937 @@
+//! Decapsulation validator: a tap on the wire stream that classifies each
+//! frame and checks its outer headers (seed FIG. 14; `docs/rx-path.md`
+//! sections 1, 2 and 4), without ever holding the stream up.
+//!
+//! Two stages watch the beats as they are taken:
+//!
+//! - the *raw* stage keeps the first five beats (outer Ethernet, 802.1Q,
+//!   IPv4 without options all sit in bytes 0-39), counts the length and
+//!   sums the outer IPv4 header over `[L3, L4)` word by word, so IPv4
+//!   options of any length are covered;
+//! - the *aligned* stage rebuilds the stream from `L4` on, shifted by
+//!   `L4 mod 8` (always 2 or 6: `L4 = 14 or 18 + 4*IHL`) and one beat late,
+//!   so the UDP, VXLAN and inner headers sit at fixed lanes of fixed
+//!   aligned beats whatever the outer options. It keeps aligned beats 0-6,
+//!   sums the outer UDP datagram, the inner IPv4 header and the inner TCP/
+//!   UDP segment, and issues the two table lookups: the VNI record at
+//!   aligned beat 1 and (VNI, inner source MAC) at aligned beat 3.
+//!
+//! Every field is a big-endian word at an even offset, so absent bytes
+//! (zeroed as they come in) never disturb a ones'-complement sum.
+//!
+//! ```text
+//!  rel (from L4) | aligned beat | field
+//!  --------------+--------------+--------------------------------------------
+//!   0-7          | 0            | UDP: src port, dst port, length, checksum
+//!   8-15         | 1            | VXLAN: flags, reserved, VNI, reserved
+//!  16-27         | 2, 3         | inner dst MAC, inner src MAC
+//!  28-29         | 3            | inner ethertype or 802.1Q TPID
+//!  30 (34)       | 3 (4)        | inner IPv4 header (after an inner tag)
+//! ```
+//!
+//! Timing, for a frame whose last beat is taken in cycle t: the raw
+//! results are registered into `f1_*` at the end of t+1 (the cycle the
+//! aligned stage flushes the frame's tail), and in cycle t+2 `done` is high
+//! with `fields` computed from those registers. A next frame cannot disturb
+//! them before then, even frames of one beat every cycle. The VNI-record
+//! lookup is issued at least 2 cycles before t+1; the (VNI, source MAC)
+//! lookup at t+1 at the latest, so its result is there by t+3.
+
+use rust_hdl::prelude::*;
+
+/// One frame's classification and the fields the RX path decides with.
+#[derive(Default, PartialEq, LogicStruct, Copy, Clone, Debug)]
+pub struct RxParsed {
+    /// Frame length in bytes (wraps past 65535; the RX buffer drops such frames).
+    pub length: Bits<16>,
+    /// UDP to the VXLAN port (an overlay frame: validated, not passed on).
+    pub overlay: Bit,
+    /// 0 none, else the drop reason: 1 truncated, 2 ip_length, 3 ip_checksum,
+    /// 4 fragment, 5 udp_length, 6 udp_checksum, 7 dst_mac, 8 vxlan_flags
+    /// (9-11, no_vni/dst_ip/vlan, need the VNI record: the RX path's).
+    pub reason: Bits<4>,
+    /// The outer 802.1Q tag does not match the local VTEP's.
+    pub vlan_bad: Bit,
+    pub vlan_valid: Bit,
+    pub vlan: Bits<12>,
+    pub vni: Bits<24>,
+    /// Outer source and destination IPv4 addresses.
+    pub src_ip: Bits<32>,
+    pub dst_ip: Bits<32>,
+    /// Outer source MAC.
+    pub src_mac: Bits<48>,
+    pub inner_dst_mac: Bits<48>,
+    pub inner_src_mac: Bits<48>,
+    /// Inner checksum status (`rx_types::csum`).
+    pub ip_csum: Bits<2>,
+    pub l4_csum: Bits<2>,
+    /// Outer header bytes (L4 + 16: 50, 54 with a tag, more with options).
+    pub strip: Bits<8>,
+}
+
+#[derive(LogicBlock)]
+pub struct DecapValidator {
+    pub clock: Signal<In, Clock>,
+    /// The observed stream (lane 0 = first byte) and `beat`: a beat is taken.
+    pub tdata: Signal<In, Bits<64>>,
+    pub tkeep: Signal<In, Bits<8>>,
+    pub tlast: Signal<In, Bit>,
+    pub beat: Signal<In, Bit>,
+    // ---- Configuration (from registers) ----
+    pub vtep_mac: Signal<In, Bits<48>>,
+    pub udp_port: Signal<In, Bits<16>>,
+    pub vlan_enable: Signal<In, Bit>,
+    pub vlan_id: Signal<In, Bits<12>>,
+    /// Strict VXLAN flags: reserved bits set are a drop.
+    pub strict: Signal<In, Bit>,
+    // ---- Lookups (keys valid with the pulse) ----
+    pub vni_lookup: Signal<Out, Bit>,
+    pub vni_key: Signal<Out, Bits<24>>,
+    pub map_lookup: Signal<Out, Bit>,
+    /// VNI in 71:48, inner source MAC in 47:0 (the mapping table's key).
+    pub map_key: Signal<Out, Bits<72>>,
+    // ---- Results ----
+    /// High in the second cycle after a frame's last beat, with `fields`.
+    pub done: Signal<Out, Bit>,
+    pub fields: Signal<Out, RxParsed>,
+    bi: DFF<Bits<16>>,
+    in_frame: DFF<Bit>,
+    len_acc: DFF<Bits<16>>,
+    len_r: DFF<Bits<16>>,
+    ended: DFF<Bit>,
+    raw0: DFF<Bits<64>>,
+    raw1: DFF<Bits<64>>,
+    raw2: DFF<Bits<64>>,
+    raw3: DFF<Bits<64>>,
+    raw4: DFF<Bits<64>>,
+    tpid1: DFF<Bit>,
+    ipacc: DFF<Bits<32>>,
+    pr_data: DFF<Bits<64>>,
+    pr_last: DFF<Bit>,
+    pr_valid: DFF<Bit>,
+    pr_idx: DFF<Bits<16>>,
+    udp: DFF<Bits<64>>,
+    vxl: DFF<Bits<64>>,
+    ia2: DFF<Bits<64>>,
+    ia3: DFF<Bits<64>>,
+    ia4: DFF<Bits<64>>,
+    ia5: DFF<Bits<64>>,
+    ia6: DFF<Bits<64>>,
+    iucsum: DFF<Bits<16>>,
+    uacc: DFF<Bits<32>>,
+    iacc: DFF<Bits<32>>,
+    lacc: DFF<Bits<32>>,
+    f1_valid: DFF<Bit>,
+    f1_len: DFF<Bits<16>>,
+    f1_vlan: DFF<Bit>,
+    f1_tci: DFF<Bits<16>>,
+    f1_etype: DFF<Bits<16>>,
+    f1_verihl: DFF<Bits<8>>,
+    f1_total: DFF<Bits<16>>,
+    f1_frag: DFF<Bits<16>>,
+    f1_proto: DFF<Bits<8>>,
+    f1_sip: DFF<Bits<32>>,
+    f1_dip: DFF<Bits<32>>,
+    f1_dmac: DFF<Bits<48>>,
+    f1_smac: DFF<Bits<48>>,
+    f1_ipsum_ok: DFF<Bit>,
+    f1_l4: DFF<Bits<16>>,
+    bt: Signal<Local, Bits<64>>,
+    kmask: Signal<Local, Bits<64>>,
+    cur_idx: Signal<Local, Bits<16>>,
+    nbytes: Signal<Local, Bits<16>>,
+    len_now: Signal<Local, Bits<16>>,
+    vlan_now: Signal<Local, Bit>,
+    l3_now: Signal<Local, Bits<16>>,
+    ihl_byte: Signal<Local, Bits<8>>,
+    l4_c: Signal<Local, Bits<16>>,
+    j4: Signal<Local, Bits<16>>,
+    s6: Signal<Local, Bit>,
+    rw0: Signal<Local, Bits<16>>,
+    rw1: Signal<Local, Bits<16>>,
+    rw2: Signal<Local, Bits<16>>,
+    rw3: Signal<Local, Bits<16>>,
+    rbase: Signal<Local, Bits<16>>,
+    rsum: Signal<Local, Bits<32>>,
+    emit_mid: Signal<Local, Bit>,
+    emit_flush: Signal<Local, Bit>,
+    a_valid: Signal<Local, Bit>,
+    ab: Signal<Local, Bits<64>>,
+    cur_part: Signal<Local, Bits<64>>,
+    arel: Signal<Local, Bits<16>>,
+    a_in: Signal<Local, Bit>,
+    abase: Signal<Local, Bits<16>>,
+    aw0: Signal<Local, Bits<16>>,
+    aw1: Signal<Local, Bits<16>>,
+    aw2: Signal<Local, Bits<16>>,
+    aw3: Signal<Local, Bits<16>>,
+    usum: Signal<Local, Bits<32>>,
+    isum: Signal<Local, Bits<32>>,
+    lsum: Signal<Local, Bits<32>>,
+    ivlan_c: Signal<Local, Bit>,
+    irel3_c: Signal<Local, Bits<16>>,
+    iihl_byte: Signal<Local, Bits<8>>,
+    il4_c: Signal<Local, Bits<16>>,
+    itotal_c: Signal<Local, Bits<16>>,
+    iend_c: Signal<Local, Bits<16>>,
+    ucs_pos: Signal<Local, Bits<16>>,
+    ipsum_fold1: Signal<Local, Bits<32>>,
+    ipsum_fold2: Signal<Local, Bits<32>>,
+    d_l3: Signal<Local, Bits<16>>,
+    d_ihl: Signal<Local, Bits<16>>,
+    d_l4: Signal<Local, Bits<16>>,
+    d_ipv4eth: Signal<Local, Bit>,
+    d_verok: Signal<Local, Bit>,
+    d_udp_dport: Signal<Local, Bits<16>>,
+    d_udp_len: Signal<Local, Bits<16>>,
+    d_udp_csum: Signal<Local, Bits<16>>,
+    d_flags: Signal<Local, Bits<8>>,
+    d_rsv1: Signal<Local, Bits<24>>,
+    d_rsv2: Signal<Local, Bits<8>>,
+    d_vni: Signal<Local, Bits<24>>,
+    d_idmac: Signal<Local, Bits<48>>,
+    d_ismac: Signal<Local, Bits<48>>,
+    d_ilen: Signal<Local, Bits<16>>,
+    d_ivlan: Signal<Local, Bit>,
+    d_irel3: Signal<Local, Bits<16>>,
+    d_ietype: Signal<Local, Bits<16>>,
+    d_iverihl: Signal<Local, Bits<8>>,
+    d_iihl: Signal<Local, Bits<16>>,
+    d_itotal: Signal<Local, Bits<16>>,
+    d_ifrag: Signal<Local, Bits<16>>,
+    d_iproto: Signal<Local, Bits<8>>,
+    d_isip: Signal<Local, Bits<32>>,
+    d_idip: Signal<Local, Bits<32>>,
+    d_pseudo_u: Signal<Local, Bits<32>>,
+    d_u1: Signal<Local, Bits<32>>,
+    d_u2: Signal<Local, Bits<32>>,
+    d_pseudo_l: Signal<Local, Bits<32>>,
+    d_l1: Signal<Local, Bits<32>>,
+    d_l2: Signal<Local, Bits<32>>,
+    d_l4len: Signal<Local, Bits<16>>,
+    d_ip_checked: Signal<Local, Bit>,
+    d_l4_checked: Signal<Local, Bit>,
+    d_overlay: Signal<Local, Bit>,
+    d_reason: Signal<Local, Bits<4>>,
+    d_strict_bad: Signal<Local, Bit>,
+    out: Signal<Local, RxParsed>,
+    d_i1: Signal<Local, Bits<32>>,
+    d_ifold: Signal<Local, Bits<32>>,
+    d_i2: Signal<Local, Bits<32>>,
+    lane_be: [Constant<Bits<64>>; 8],
+    tpid: Constant<Bits<16>>,
+    low16: Constant<Bits<32>>,
+    ethertype_ipv4: Constant<Bits<16>>,
+    frag_mask: Constant<Bits<16>>,
+    offset_mask: Constant<Bits<16>>,
+    mf_bit: Constant<Bits<16>>,
+    flags_other: Constant<Bits<8>>,
+}
+
+impl Default for DecapValidator {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            tdata: Default::default(),
+            tkeep: Default::default(),
+            tlast: Default::default(),
+            beat: Default::default(),
+            vtep_mac: Default::default(),
+            udp_port: Default::default(),
+            vlan_enable: Default::default(),
+            vlan_id: Default::default(),
+            strict: Default::default(),
+            vni_lookup: Default::default(),
+            vni_key: Default::default(),
+            map_lookup: Default::default(),
+            map_key: Default::default(),
+            done: Default::default(),
+            fields: Default::default(),
+            bi: Default::default(),
+            in_frame: Default::default(),
+            len_acc: Default::default(),
+            len_r: Default::default(),
+            ended: Default::default(),
+            raw0: Default::default(),
+            raw1: Default::default(),
+            raw2: Default::default(),
+            raw3: Default::default(),
+            raw4: Default::default(),
+            tpid1: Default::default(),
+            ipacc: Default::default(),
+            pr_data: Default::default(),
+            pr_last: Default::default(),
+            pr_valid: Default::default(),
+            pr_idx: Default::default(),
+            udp: Default::default(),
+            vxl: Default::default(),
+            ia2: Default::default(),
+            ia3: Default::default(),
+            ia4: Default::default(),
+            ia5: Default::default(),
+            ia6: Default::default(),
+            iucsum: Default::default(),
+            uacc: Default::default(),
+            iacc: Default::default(),
+            lacc: Default::default(),
+            f1_valid: Default::default(),
+            f1_len: Default::default(),
+            f1_vlan: Default::default(),
+            f1_tci: Default::default(),
+            f1_etype: Default::default(),
+            f1_verihl: Default::default(),
+            f1_total: Default::default(),
+            f1_frag: Default::default(),
+            f1_proto: Default::default(),
+            f1_sip: Default::default(),
+            f1_dip: Default::default(),
+            f1_dmac: Default::default(),
+            f1_smac: Default::default(),
+            f1_ipsum_ok: Default::default(),
+            f1_l4: Default::default(),
+            bt: Default::default(),
+            kmask: Default::default(),
+            cur_idx: Default::default(),
+            nbytes: Default::default(),
+            len_now: Default::default(),
+            vlan_now: Default::default(),
+            l3_now: Default::default(),
+            ihl_byte: Default::default(),
+            l4_c: Default::default(),
+            j4: Default::default(),
+            s6: Default::default(),
+            rw0: Default::default(),
+            rw1: Default::default(),
+            rw2: Default::default(),
+            rw3: Default::default(),
+            rbase: Default::default(),
+            rsum: Default::default(),
+            emit_mid: Default::default(),
+            emit_flush: Default::default(),
+            a_valid: Default::default(),
+            ab: Default::default(),
+            cur_part: Default::default(),
+            arel: Default::default(),
+            a_in: Default::default(),
+            abase: Default::default(),
+            aw0: Default::default(),
+            aw1: Default::default(),
+            aw2: Default::default(),
+            aw3: Default::default(),
+            usum: Default::default(),
+            isum: Default::default(),
+            lsum: Default::default(),
+            ivlan_c: Default::default(),
+            irel3_c: Default::default(),
+            iihl_byte: Default::default(),
+            il4_c: Default::default(),
+            itotal_c: Default::default(),
+            iend_c: Default::default(),
+            ucs_pos: Default::default(),
+            ipsum_fold1: Default::default(),
+            ipsum_fold2: Default::default(),
+            d_l3: Default::default(),
+            d_ihl: Default::default(),
+            d_l4: Default::default(),
+            d_ipv4eth: Default::default(),
+            d_verok: Default::default(),
+            d_udp_dport: Default::default(),
+            d_udp_len: Default::default(),
+            d_udp_csum: Default::default(),
+            d_flags: Default::default(),
+            d_rsv1: Default::default(),
+            d_rsv2: Default::default(),
+            d_vni: Default::default(),
+            d_idmac: Default::default(),
+            d_ismac: Default::default(),
+            d_ilen: Default::default(),
+            d_ivlan: Default::default(),
+            d_irel3: Default::default(),
+            d_ietype: Default::default(),
+            d_iverihl: Default::default(),
+            d_iihl: Default::default(),
+            d_itotal: Default::default(),
+            d_ifrag: Default::default(),
+            d_iproto: Default::default(),
+            d_isip: Default::default(),
+            d_idip: Default::default(),
+            d_pseudo_u: Default::default(),
+            d_u1: Default::default(),
+            d_u2: Default::default(),
+            d_pseudo_l: Default::default(),
+            d_l1: Default::default(),
+            d_l2: Default::default(),
+            d_l4len: Default::default(),
+            d_ip_checked: Default::default(),
+            d_l4_checked: Default::default(),
+            d_overlay: Default::default(),
+            d_reason: Default::default(),
+            d_strict_bad: Default::default(),
+            out: Default::default(),
+            d_i1: Default::default(),
+            d_ifold: Default::default(),
+            d_i2: Default::default(),
+            lane_be: std::array::from_fn(|i| Constant::new((0xffu64 << (56 - 8 * i)).to_bits())),
+            tpid: Constant::new(0x8100u64.to_bits()),
+            low16: Constant::new(0xffffu64.to_bits()),
+            ethertype_ipv4: Constant::new(0x0800u64.to_bits()),
+            frag_mask: Constant::new(0x3fffu64.to_bits()),
+            offset_mask: Constant::new(0x1fffu64.to_bits()),
+            mf_bit: Constant::new(0x2000u64.to_bits()),
+            flags_other: Constant::new(0xf7u64.to_bits()),
+        }
+    }
+}
+
+impl Logic for DecapValidator {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            bi,
+            in_frame,
+            len_acc,
+            len_r,
+            ended,
+            raw0,
+            raw1,
+            raw2,
+            raw3,
+            raw4,
+            tpid1,
+            ipacc,
+            pr_data,
+            pr_last,
+            pr_valid,
+            pr_idx,
+            udp,
+            vxl,
+            ia2,
+            ia3,
+            ia4,
+            ia5,
+            ia6,
+            iucsum,
+            uacc,
+            iacc,
+            lacc,
+            f1_valid,
+            f1_len,
+            f1_vlan,
+            f1_tci,
+            f1_etype,
+            f1_verihl,
+            f1_total,
+            f1_frag,
+            f1_proto,
+            f1_sip,
+            f1_dip,
+            f1_dmac,
+            f1_smac,
+            f1_ipsum_ok,
+            f1_l4
+        );
+
+        // ---- The beat in big-endian lane order, absent bytes zeroed ----
+        self.bt.next = (bit_cast::<64, 8>(self.tdata.val().get_bits::<8>(0)) << 56)
+            | (bit_cast::<64, 8>(self.tdata.val().get_bits::<8>(8)) << 48)
+            | (bit_cast::<64, 8>(self.tdata.val().get_bits::<8>(16)) << 40)
+            | (bit_cast::<64, 8>(self.tdata.val().get_bits::<8>(24)) << 32)
+            | (bit_cast::<64, 8>(self.tdata.val().get_bits::<8>(32)) << 24)
+            | (bit_cast::<64, 8>(self.tdata.val().get_bits::<8>(40)) << 16)
+            | (bit_cast::<64, 8>(self.tdata.val().get_bits::<8>(48)) << 8)
+            | (bit_cast::<64, 8>(self.tdata.val().get_bits::<8>(56)) << 0);
+        self.kmask.next = 0.into();
+        if self.tkeep.val().get_bit(0) {
+            self.kmask.next = self.kmask.val() | self.lane_be[0].val();
+        }
+        if self.tkeep.val().get_bit(1) {
+            self.kmask.next = self.kmask.val() | self.lane_be[1].val();
+        }
+        if self.tkeep.val().get_bit(2) {
+            self.kmask.next = self.kmask.val() | self.lane_be[2].val();
+        }
+        if self.tkeep.val().get_bit(3) {
+            self.kmask.next = self.kmask.val() | self.lane_be[3].val();
+        }
+        if self.tkeep.val().get_bit(4) {
+            self.kmask.next = self.kmask.val() | self.lane_be[4].val();
+        }
+        if self.tkeep.val().get_bit(5) {
+            self.kmask.next = self.kmask.val() | self.lane_be[5].val();
+        }
+        if self.tkeep.val().get_bit(6) {
+            self.kmask.next = self.kmask.val() | self.lane_be[6].val();
+        }
+        if self.tkeep.val().get_bit(7) {
+            self.kmask.next = self.kmask.val() | self.lane_be[7].val();
+        }
+        self.bt.next = self.bt.val() & self.kmask.val();
+        self.nbytes.next = 0.into();
+        if self.tkeep.val().get_bit(0) {
+            self.nbytes.next = 1.into();
+        }
+        if self.tkeep.val().get_bit(1) {
+            self.nbytes.next = 2.into();
+        }
+        if self.tkeep.val().get_bit(2) {
+            self.nbytes.next = 3.into();
+        }
+        if self.tkeep.val().get_bit(3) {
+            self.nbytes.next = 4.into();
+        }
+        if self.tkeep.val().get_bit(4) {
+            self.nbytes.next = 5.into();
+        }
+        if self.tkeep.val().get_bit(5) {
+            self.nbytes.next = 6.into();
+        }
+        if self.tkeep.val().get_bit(6) {
+            self.nbytes.next = 7.into();
+        }
+        if self.tkeep.val().get_bit(7) {
+            self.nbytes.next = 8.into();
+        }
+
+        // ---- Raw stage: beat index, length, the first five beats ----
+        self.cur_idx.next = 0.into();
+        if self.in_frame.q.val() {
+            self.cur_idx.next = self.bi.q.val();
+        }
+        // Outer L3 offset: an 802.1Q TPID at bytes 12-13 (beat 1, lanes 4-5).
+        self.vlan_now.next = self.tpid1.q.val();
+        if self.cur_idx.val() == 1 {
+            self.vlan_now.next = self.bt.val().get_bits::<16>(16) == self.tpid.val();
+        }
+        self.l3_now.next = 14.into();
+        if self.vlan_now.val() {
+            self.l3_now.next = 18.into();
+        }
+        self.len_now.next = (self.cur_idx.val() << 3) + self.nbytes.val();
+        self.ended.d.next = false;
+        if self.beat.val() {
+            self.in_frame.d.next = !self.tlast.val();
+            self.bi.d.next = self.cur_idx.val() + 1;
+            if self.tlast.val() {
+                self.ended.d.next = true;
+                self.len_r.d.next = self.len_now.val();
+            }
+            if self.cur_idx.val() == 0 {
+                self.raw0.d.next = self.bt.val();
+            }
+            if self.cur_idx.val() == 1 {
+                self.raw1.d.next = self.bt.val();
+            }
+            if self.cur_idx.val() == 2 {
+                self.raw2.d.next = self.bt.val();
+            }
+            if self.cur_idx.val() == 3 {
+                self.raw3.d.next = self.bt.val();
+            }
+            if self.cur_idx.val() == 4 {
+                self.raw4.d.next = self.bt.val();
+            }
+            if self.cur_idx.val() == 1 {
+                self.tpid1.d.next = self.vlan_now.val();
+            }
+        }
+        // IHL (known once beat 2 is registered) gives L4; L4 mod 8 is 2 or 6.
+        self.ihl_byte.next = self.raw1.q.val().get_bits::<8>(8);
+        if self.tpid1.q.val() {
+            self.ihl_byte.next = self.raw2.q.val().get_bits::<8>(40);
+        }
+        self.l4_c.next = 14.into();
+        if self.tpid1.q.val() {
+            self.l4_c.next = 18.into();
+        }
+        self.l4_c.next =
+            self.l4_c.val() + (bit_cast::<16, 4>(self.ihl_byte.val().get_bits::<4>(0)) << 2);
+        self.j4.next = self.l4_c.val() >> 3;
+        self.s6.next = self.l4_c.val().get_bit(2);
+
+        // ---- Outer IPv4 header sum over [L3, L4), word by word ----
+        self.rw0.next = self.bt.val().get_bits::<16>(48);
+        self.rw1.next = self.bt.val().get_bits::<16>(32);
+        self.rw2.next = self.bt.val().get_bits::<16>(16);
+        self.rw3.next = self.bt.val().get_bits::<16>(0);
+        self.rbase.next = self.cur_idx.val() << 3;
+        self.rsum.next = 0.into();
+        if (self.rbase.val() + 0 >= self.l3_now.val())
+            & ((self.cur_idx.val() < 4) | (self.rbase.val() + 0 < self.l4_c.val()))
+        {
+            self.rsum.next = self.rsum.val() + bit_cast::<32, 16>(self.rw0.val());
+        }
+        if (self.rbase.val() + 2 >= self.l3_now.val())
+            & ((self.cur_idx.val() < 4) | (self.rbase.val() + 2 < self.l4_c.val()))
+        {
+            self.rsum.next = self.rsum.val() + bit_cast::<32, 16>(self.rw1.val());
+        }
+        if (self.rbase.val() + 4 >= self.l3_now.val())
+            & ((self.cur_idx.val() < 4) | (self.rbase.val() + 4 < self.l4_c.val()))
+        {
+            self.rsum.next = self.rsum.val() + bit_cast::<32, 16>(self.rw2.val());
+        }
+        if (self.rbase.val() + 6 >= self.l3_now.val())
+            & ((self.cur_idx.val() < 4) | (self.rbase.val() + 6 < self.l4_c.val()))
+        {
+            self.rsum.next = self.rsum.val() + bit_cast::<32, 16>(self.rw3.val());
+        }
+        if self.beat.val() & (self.cur_idx.val() != 0) {
+            if self.cur_idx.val() == 1 {
+                self.ipacc.d.next = self.rsum.val();
+            } else {
+                self.ipacc.d.next = self.ipacc.q.val() + self.rsum.val();
+            }
+        }
+
+        // ---- Aligned stage: the stream from L4 on, one beat behind ----
+        // Aligned beat k is bytes [8k + s, 8k + s + 8) (s = L4 mod 8), made
+        // when raw beat k + 1 arrives, or alone after the frame's last beat.
+        self.emit_mid.next =
+            self.beat.val() & self.in_frame.q.val() & self.pr_valid.q.val() & !self.pr_last.q.val();
+        self.emit_flush.next = self.pr_valid.q.val() & self.pr_last.q.val();
+        self.a_valid.next = self.emit_mid.val() | self.emit_flush.val();
+        self.cur_part.next = 0.into();
+        if self.emit_mid.val() {
+            self.cur_part.next = self.bt.val();
+        }
+        self.ab.next = (self.pr_data.q.val() << 16) | (self.cur_part.val() >> 48);
+        if self.s6.val() {
+            self.ab.next = (self.pr_data.q.val() << 48) | (self.cur_part.val() >> 16);
+        }
+        if self.beat.val() {
+            self.pr_valid.d.next = true;
+            self.pr_data.d.next = self.bt.val();
+            self.pr_last.d.next = self.tlast.val();
+            self.pr_idx.d.next = self.cur_idx.val();
+        } else if self.emit_flush.val() {
+            self.pr_valid.d.next = false;
+        }
+        self.arel.next = self.pr_idx.q.val() - self.j4.val();
+        self.a_in.next = self.a_valid.val()
+            & (self.pr_idx.q.val() >= 4)
+            & (self.pr_idx.q.val() >= self.j4.val());
+        self.abase.next = self.arel.val() << 3;
+        self.aw0.next = self.ab.val().get_bits::<16>(48);
+        self.aw1.next = self.ab.val().get_bits::<16>(32);
+        self.aw2.next = self.ab.val().get_bits::<16>(16);
+        self.aw3.next = self.ab.val().get_bits::<16>(0);
+        // Inner frame at rel 16; its IPv4 header at rel 30, or 34 after an
+        // inner 802.1Q tag (TPID at rel 28-29: aligned beat 3, lanes 4-5).
+        self.ivlan_c.next = self.ia3.q.val().get_bits::<16>(16) == self.tpid.val();
+        if self.arel.val() == 3 {
+            self.ivlan_c.next = self.ab.val().get_bits::<16>(16) == self.tpid.val();
+        }
+        self.irel3_c.next = 30.into();
+        self.iihl_byte.next = self.ia3.q.val().get_bits::<8>(8);
+        self.itotal_c.next = self.ia4.q.val().get_bits::<16>(48);
+        if self.ivlan_c.val() {
+            self.irel3_c.next = 34.into();
+            self.iihl_byte.next = self.ia4.q.val().get_bits::<8>(40);
+            self.itotal_c.next = self.ia4.q.val().get_bits::<16>(16);
+        }
+        self.il4_c.next =
+            self.irel3_c.val() + (bit_cast::<16, 4>(self.iihl_byte.val().get_bits::<4>(0)) << 2);
+        self.iend_c.next = self.irel3_c.val() + self.itotal_c.val();
+        self.usum.next = bit_cast::<32, 16>(self.aw0.val())
+            + bit_cast::<32, 16>(self.aw1.val())
+            + bit_cast::<32, 16>(self.aw2.val())
+            + bit_cast::<32, 16>(self.aw3.val());
+        self.isum.next = 0.into();
+        self.lsum.next = 0.into();
+        if (self.abase.val() + 0 >= self.irel3_c.val())
+            & ((self.arel.val() < 5) | (self.abase.val() + 0 < self.il4_c.val()))
+        {
+            self.isum.next = self.isum.val() + bit_cast::<32, 16>(self.aw0.val());
+        }
+        if (self.arel.val() >= 5)
+            & (self.abase.val() + 0 >= self.il4_c.val())
+            & (self.abase.val() + 0 < self.iend_c.val())
+        {
+            self.lsum.next = self.lsum.val() + bit_cast::<32, 16>(self.aw0.val());
+        }
+        if (self.abase.val() + 2 >= self.irel3_c.val())
+            & ((self.arel.val() < 5) | (self.abase.val() + 2 < self.il4_c.val()))
+        {
+            self.isum.next = self.isum.val() + bit_cast::<32, 16>(self.aw1.val());
+        }
+        if (self.arel.val() >= 5)
+            & (self.abase.val() + 2 >= self.il4_c.val())
+            & (self.abase.val() + 2 < self.iend_c.val())
+        {
+            self.lsum.next = self.lsum.val() + bit_cast::<32, 16>(self.aw1.val());
+        }
+        if (self.abase.val() + 4 >= self.irel3_c.val())
+            & ((self.arel.val() < 5) | (self.abase.val() + 4 < self.il4_c.val()))
+        {
+            self.isum.next = self.isum.val() + bit_cast::<32, 16>(self.aw2.val());
+        }
+        if (self.arel.val() >= 5)
+            & (self.abase.val() + 4 >= self.il4_c.val())
+            & (self.abase.val() + 4 < self.iend_c.val())
+        {
+            self.lsum.next = self.lsum.val() + bit_cast::<32, 16>(self.aw2.val());
+        }
+        if (self.abase.val() + 6 >= self.irel3_c.val())
+            & ((self.arel.val() < 5) | (self.abase.val() + 6 < self.il4_c.val()))
+        {
+            self.isum.next = self.isum.val() + bit_cast::<32, 16>(self.aw3.val());
+        }
+        if (self.arel.val() >= 5)
+            & (self.abase.val() + 6 >= self.il4_c.val())
+            & (self.abase.val() + 6 < self.iend_c.val())
+        {
+            self.lsum.next = self.lsum.val() + bit_cast::<32, 16>(self.aw3.val());
+        }
+        // The inner UDP checksum field (rel iL4 + 6: lanes 0-1 or 4-5).
+        self.ucs_pos.next = self.il4_c.val() + 6;
+        self.vni_lookup.next = self.a_in.val() & (self.arel.val() == 1);
+        self.vni_key.next = self.ab.val().get_bits::<24>(8);
+        self.map_lookup.next = self.a_in.val() & (self.arel.val() == 3);
+        self.map_key.next = (bit_cast::<72, 24>(self.vxl.q.val().get_bits::<24>(8)) << 48)
+            | (bit_cast::<72, 16>(self.ia2.q.val().get_bits::<16>(0)) << 32)
+            | bit_cast::<72, 32>(self.ab.val().get_bits::<32>(32));
+        if self.a_in.val() {
+            if self.arel.val() == 0 {
+                self.uacc.d.next = self.usum.val();
+                self.iacc.d.next = 0.into();
+                self.lacc.d.next = 0.into();
+                self.udp.d.next = self.ab.val();
+            } else {
+                self.uacc.d.next = self.uacc.q.val() + self.usum.val();
+                self.iacc.d.next = self.iacc.q.val() + self.isum.val();
+                self.lacc.d.next = self.lacc.q.val() + self.lsum.val();
+            }
+            if self.arel.val() == 1 {
+                self.vxl.d.next = self.ab.val();
+            }
+            if self.arel.val() == 2 {
+                self.ia2.d.next = self.ab.val();
+            }
+            if self.arel.val() == 3 {
+                self.ia3.d.next = self.ab.val();
+            }
+            if self.arel.val() == 4 {
+                self.ia4.d.next = self.ab.val();
+            }
+            if self.arel.val() == 5 {
+                self.ia5.d.next = self.ab.val();
+            }
+            if self.arel.val() == 6 {
+                self.ia6.d.next = self.ab.val();
+            }
+            if (self.arel.val() >= 5) & (self.arel.val() == (self.ucs_pos.val() >> 3)) {
+                self.iucsum.d.next = self.ab.val().get_bits::<16>(48);
+                if self.ucs_pos.val().get_bit(2) {
+                    self.iucsum.d.next = self.ab.val().get_bits::<16>(16);
+                }
+            }
+        }
+
+        // ---- F1: the raw stage's results, the cycle after the last beat ----
+        self.ipsum_fold1.next =
+            (self.ipacc.q.val() & self.low16.val()) + (self.ipacc.q.val() >> 16);
+        self.ipsum_fold2.next =
+            (self.ipsum_fold1.val() & self.low16.val()) + (self.ipsum_fold1.val() >> 16);
+        self.f1_valid.d.next = self.ended.q.val();
+        if self.ended.q.val() {
+            self.f1_len.d.next = self.len_r.q.val();
+            self.f1_vlan.d.next = self.tpid1.q.val() & (self.len_r.q.val() >= 18);
+            self.f1_tci.d.next = self.raw1.q.val().get_bits::<16>(0);
+            self.f1_dmac.d.next = self.raw0.q.val().get_bits::<48>(16);
+            self.f1_smac.d.next = (bit_cast::<48, 16>(self.raw0.q.val().get_bits::<16>(0)) << 32)
+                | bit_cast::<48, 32>(self.raw1.q.val().get_bits::<32>(32));
+            self.f1_ipsum_ok.d.next = self.ipsum_fold2.val() == self.low16.val();
+            self.f1_l4.d.next = self.l4_c.val();
+            if self.tpid1.q.val() & (self.len_r.q.val() >= 18) {
+                self.f1_etype.d.next = self.raw2.q.val().get_bits::<16>(48);
+                self.f1_verihl.d.next = self.raw2.q.val().get_bits::<8>(40);
+                self.f1_total.d.next = self.raw2.q.val().get_bits::<16>(16);
+                self.f1_frag.d.next = self.raw3.q.val().get_bits::<16>(48);
+                self.f1_proto.d.next = self.raw3.q.val().get_bits::<8>(32);
+                self.f1_sip.d.next = (bit_cast::<32, 16>(self.raw3.q.val().get_bits::<16>(0))
+                    << 16)
+                    | bit_cast::<32, 16>(self.raw4.q.val().get_bits::<16>(48));
+                self.f1_dip.d.next = self.raw4.q.val().get_bits::<32>(16);
+            } else {
+                self.f1_etype.d.next = self.raw1.q.val().get_bits::<16>(16);
+                self.f1_verihl.d.next = self.raw1.q.val().get_bits::<8>(8);
+                self.f1_total.d.next = self.raw2.q.val().get_bits::<16>(48);
+                self.f1_frag.d.next = self.raw2.q.val().get_bits::<16>(16);
+                self.f1_proto.d.next = self.raw2.q.val().get_bits::<8>(0);
+                self.f1_sip.d.next = (bit_cast::<32, 16>(self.raw3.q.val().get_bits::<16>(32))
+                    << 16)
+                    | bit_cast::<32, 16>(self.raw3.q.val().get_bits::<16>(16));
+                self.f1_dip.d.next = (bit_cast::<32, 16>(self.raw3.q.val().get_bits::<16>(0))
+                    << 16)
+                    | bit_cast::<32, 16>(self.raw4.q.val().get_bits::<16>(48));
+            }
+        }
+        // ---- The decision, from F1 and the aligned stage's registers ----
+        self.done.next = self.f1_valid.q.val();
+        self.d_l3.next = 14.into();
+        if self.f1_vlan.q.val() {
+            self.d_l3.next = 18.into();
+        }
+        self.d_ihl.next = bit_cast::<16, 4>(self.f1_verihl.q.val().get_bits::<4>(0)) << 2;
+        self.d_l4.next = self.d_l3.val() + self.d_ihl.val();
+        self.d_ipv4eth.next = self.f1_etype.q.val() == self.ethertype_ipv4.val();
+        self.d_verok.next =
+            (self.f1_verihl.q.val().get_bits::<4>(4) == 4) & (self.d_ihl.val() >= 20);
+        self.d_udp_dport.next = self.udp.q.val().get_bits::<16>(32);
+        self.d_udp_len.next = self.udp.q.val().get_bits::<16>(16);
+        self.d_udp_csum.next = self.udp.q.val().get_bits::<16>(0);
+        self.d_flags.next = self.vxl.q.val().get_bits::<8>(56);
+        self.d_rsv1.next = self.vxl.q.val().get_bits::<24>(32);
+        self.d_vni.next = self.vxl.q.val().get_bits::<24>(8);
+        self.d_rsv2.next = self.vxl.q.val().get_bits::<8>(0);
+        self.d_idmac.next = self.ia2.q.val().get_bits::<48>(16);
+        self.d_ismac.next = (bit_cast::<48, 16>(self.ia2.q.val().get_bits::<16>(0)) << 32)
+            | bit_cast::<48, 32>(self.ia3.q.val().get_bits::<32>(32));
+        // Outer UDP: pseudo-header + everything from L4 to the frame's end.
+        self.d_pseudo_u.next = bit_cast::<32, 16>(self.f1_sip.q.val().get_bits::<16>(16))
+            + bit_cast::<32, 16>(bit_cast::<16, 32>(self.f1_sip.q.val()))
+            + bit_cast::<32, 16>(self.f1_dip.q.val().get_bits::<16>(16))
+            + bit_cast::<32, 16>(bit_cast::<16, 32>(self.f1_dip.q.val()))
+            + bit_cast::<32, 16>(self.d_udp_len.val())
+            + 17;
+        self.d_i1.next = self.uacc.q.val() + self.d_pseudo_u.val();
+        self.d_u1.next = (self.d_i1.val() & self.low16.val()) + (self.d_i1.val() >> 16);
+        self.d_u2.next = (self.d_u1.val() & self.low16.val()) + (self.d_u1.val() >> 16);
+        // Inner frame: rel 16 on; rel length = len - L4.
+        self.d_ilen.next = self.f1_len.q.val() - self.d_l4.val();
+        self.d_ivlan.next =
+            (self.ia3.q.val().get_bits::<16>(16) == self.tpid.val()) & (self.d_ilen.val() >= 34);
+        self.d_irel3.next = 30.into();
+        self.d_ietype.next = self.ia3.q.val().get_bits::<16>(16);
+        self.d_iverihl.next = self.ia3.q.val().get_bits::<8>(8);
+        self.d_itotal.next = self.ia4.q.val().get_bits::<16>(48);
+        self.d_ifrag.next = self.ia4.q.val().get_bits::<16>(16);
+        self.d_iproto.next = self.ia4.q.val().get_bits::<8>(0);
+        self.d_isip.next = self.ia5.q.val().get_bits::<32>(16);
+        self.d_idip.next = (bit_cast::<32, 16>(self.ia5.q.val().get_bits::<16>(0)) << 16)
+            | bit_cast::<32, 16>(self.ia6.q.val().get_bits::<16>(48));
+        if self.d_ivlan.val() {
+            self.d_irel3.next = 34.into();
+            self.d_ietype.next = self.ia4.q.val().get_bits::<16>(48);
+            self.d_iverihl.next = self.ia4.q.val().get_bits::<8>(40);
+            self.d_itotal.next = self.ia4.q.val().get_bits::<16>(16);
+            self.d_ifrag.next = self.ia5.q.val().get_bits::<16>(48);
+            self.d_iproto.next = self.ia5.q.val().get_bits::<8>(32);
+            self.d_isip.next = (bit_cast::<32, 16>(self.ia5.q.val().get_bits::<16>(0)) << 16)
+                | bit_cast::<32, 16>(self.ia6.q.val().get_bits::<16>(48));
+            self.d_idip.next = self.ia6.q.val().get_bits::<32>(16);
+        }
+        self.d_iihl.next = bit_cast::<16, 4>(self.d_iverihl.val().get_bits::<4>(0)) << 2;
+        self.d_ip_checked.next = (self.d_ilen.val() >= self.d_irel3.val() + 20)
+            & (self.d_ietype.val() == self.ethertype_ipv4.val())
+            & (self.d_iverihl.val().get_bits::<4>(4) == 4)
+            & (self.d_iihl.val() >= 20)
+            & (self.d_ilen.val() >= self.d_irel3.val() + self.d_iihl.val());
+        self.d_l4len.next = self.d_itotal.val() - self.d_iihl.val();
+        self.d_l4_checked.next = self.d_ip_checked.val()
+            & ((self.d_iproto.val() == 6) | (self.d_iproto.val() == 17))
+            & ((self.d_ifrag.val() & self.frag_mask.val()) == 0)
+            & (self.d_itotal.val() >= self.d_iihl.val() + 8)
+            & (self.d_irel3.val() + self.d_itotal.val() <= self.d_ilen.val())
+            & !((self.d_iproto.val() == 17) & (self.iucsum.q.val() == 0));
+        self.d_pseudo_l.next = bit_cast::<32, 16>(self.d_isip.val().get_bits::<16>(16))
+            + bit_cast::<32, 16>(bit_cast::<16, 32>(self.d_isip.val()))
+            + bit_cast::<32, 16>(self.d_idip.val().get_bits::<16>(16))
+            + bit_cast::<32, 16>(bit_cast::<16, 32>(self.d_idip.val()))
+            + bit_cast::<32, 8>(self.d_iproto.val())
+            + bit_cast::<32, 16>(self.d_l4len.val())
+            + self.lacc.q.val();
+        self.d_l1.next = (self.d_pseudo_l.val() & self.low16.val()) + (self.d_pseudo_l.val() >> 16);
+        self.d_l2.next = (self.d_l1.val() & self.low16.val()) + (self.d_l1.val() >> 16);
+        self.d_ifold.next = (self.iacc.q.val() & self.low16.val()) + (self.iacc.q.val() >> 16);
+        self.d_i2.next = (self.d_ifold.val() & self.low16.val()) + (self.d_ifold.val() >> 16);
+
+        // ---- Classification and validation, in docs/rx-path.md's order ----
+        self.d_strict_bad.next = ((self.d_flags.val() & self.flags_other.val()) != 0)
+            | (self.d_rsv1.val() != 0)
+            | (self.d_rsv2.val() != 0);
+        self.d_overlay.next = false;
+        self.d_reason.next = 0.into();
+        if self.f1_len.q.val() < 14 {
+            self.d_reason.next = 1.into();
+        } else if !self.d_ipv4eth.val() {
+        } else if self.f1_len.q.val() < self.d_l3.val() + 20 {
+            self.d_reason.next = 1.into();
+        } else if !self.d_verok.val() {
+        } else if self.f1_len.q.val() < self.d_l4.val() {
+            self.d_reason.next = 1.into();
+        } else if (self.f1_proto.q.val() != 17)
+            | ((self.f1_frag.q.val() & self.offset_mask.val()) != 0)
+        {
+        } else if self.f1_len.q.val() < self.d_l4.val() + 8 {
+            self.d_reason.next = 1.into();
+        } else if self.d_udp_dport.val() != self.udp_port.val() {
+        } else {
+            self.d_overlay.next = true;
+            if self.f1_len.q.val() < self.d_l4.val() + 30 {
+                self.d_reason.next = 1.into();
+            } else if self.f1_total.q.val() != self.f1_len.q.val() - self.d_l3.val() {
+                self.d_reason.next = 2.into();
+            } else if !self.f1_ipsum_ok.q.val() {
+                self.d_reason.next = 3.into();
+            } else if (self.f1_frag.q.val() & self.mf_bit.val()) != 0 {
+                self.d_reason.next = 4.into();
+            } else if self.d_udp_len.val() != self.f1_len.q.val() - self.d_l4.val() {
+                self.d_reason.next = 5.into();
+            } else if (self.d_udp_csum.val() != 0) & (self.d_u2.val() != self.low16.val()) {
+                self.d_reason.next = 6.into();
+            } else if (self.f1_dmac.q.val() != self.vtep_mac.val())
+                & !self.f1_dmac.q.val().get_bit(40)
+            {
+                self.d_reason.next = 7.into();
+            } else if !self.d_flags.val().get_bit(3) | (self.strict.val() & self.d_strict_bad.val())
+            {
+                self.d_reason.next = 8.into();
+            }
+        }
+        self.out.next.length = self.f1_len.q.val();
+        self.out.next.overlay = self.d_overlay.val();
+        self.out.next.reason = self.d_reason.val();
+        self.out.next.vlan_valid = self.f1_vlan.q.val();
+        self.out.next.vlan = bit_cast::<12, 16>(self.f1_tci.q.val());
+        self.out.next.vlan_bad = (self.f1_vlan.q.val() != self.vlan_enable.val())
+            | (self.f1_vlan.q.val()
+                & (bit_cast::<12, 16>(self.f1_tci.q.val()) != self.vlan_id.val()));
+        self.out.next.vni = self.d_vni.val();
+        self.out.next.src_ip = self.f1_sip.q.val();
+        self.out.next.dst_ip = self.f1_dip.q.val();
+        self.out.next.src_mac = self.f1_smac.q.val();
+        self.out.next.inner_dst_mac = self.d_idmac.val();
+        self.out.next.inner_src_mac = self.d_ismac.val();
+        self.out.next.strip = bit_cast::<8, 16>(self.d_l4.val() + 16);
+        self.out.next.ip_csum = 0.into();
+        if self.d_ip_checked.val() {
+            self.out.next.ip_csum = 2.into();
+            if self.d_i2.val() == self.low16.val() {
+                self.out.next.ip_csum = 1.into();
+            }
+        }
+        self.out.next.l4_csum = 0.into();
+        if self.d_l4_checked.val() {
+            self.out.next.l4_csum = 2.into();
+            if self.d_l2.val() == self.low16.val() {
+                self.out.next.l4_csum = 1.into();
+            }
+        }
+        self.fields.next = self.out.val();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decap_validator_is_synthesizable() {
+        let mut uut = DecapValidator::default();
+        uut.connect_all();
+        yosys_validate("decap_validator", &generate_verilog(&uut)).unwrap();
+    }
+}
