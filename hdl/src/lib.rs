@@ -15,6 +15,7 @@ pub mod event_queue;
 pub mod header_parser;
 pub mod packet_fifo;
 pub mod register_file;
+pub mod rx_path;
 pub mod rx_types;
 pub mod skid_buffer;
 pub mod stream;

@@ -18,16 +18,6 @@ pub mod csum {
     pub const BAD: u64 = 2;
 }
 
-/// Strip codes of `RxDescriptor::strip`.
-pub mod strip {
-    /// Deliver the frame as it came from the wire (non-overlay traffic).
-    pub const NONE: u64 = 0;
-    /// Remove 50 outer bytes (Ethernet, IPv4 without options, UDP, VXLAN).
-    pub const VXLAN: u64 = 1;
-    /// Remove 54 outer bytes (with an outer 802.1Q tag).
-    pub const VXLAN_VLAN: u64 = 2;
-}
-
 /// Receive metadata delivered with a frame's first beat (seed [0079]).
 /// All zero for non-overlay frames.
 #[derive(Default, PartialEq, LogicStruct, Copy, Clone, Debug)]
@@ -62,8 +52,10 @@ pub struct RxDescriptor {
     pub ip_csum: Bits<2>,
     pub l4_csum: Bits<2>,
     pub learn: Bit,
-    /// Outer bytes to remove ([`strip`]).
-    pub strip: Bits<2>,
+    /// Outer bytes to remove: 0 (non-overlay frames), else L4 + 16 (50,
+    /// 54 with an outer tag, 4 more per outer IPv4 option word); always
+    /// 2 mod 4 when not 0.
+    pub strip: Bits<8>,
     /// Bit `f` set: function `f` (0 = PF, 1 + i = VF i) gets a copy.
     pub dest: Bits<16>,
 }
