@@ -13,6 +13,7 @@ pub mod decapsulator;
 pub mod encapsulator;
 pub mod event_queue;
 pub mod header_parser;
+pub mod nic;
 pub mod packet_fifo;
 pub mod register_file;
 pub mod rx_path;
@@ -20,7 +21,6 @@ pub mod rx_types;
 pub mod skid_buffer;
 pub mod stream;
 pub mod tx_arbiter;
-pub mod tx_path;
 pub mod tx_types;
 
 pub use axi_lite::{AxiLiteMaster, AxiLiteSlave};

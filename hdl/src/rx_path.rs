@@ -60,7 +60,9 @@ pub struct RxPath<const NF: usize, const BAW: usize, const BAWP1: usize> {
     pub vlan_id: Signal<In, Bits<12>>,
     /// `RX_CONFIG`: bit 0 strict VXLAN flags, bit 1 check the source VTEP MAC.
     pub rx_config: Signal<In, Bits<2>>,
-    pub fn_mac: [Signal<In, Bits<48>>; NF],
+    /// Each function's MAC: bytes 0-1 and 2-5.
+    pub fn_mac_hi: [Signal<In, Bits<16>>; NF],
+    pub fn_mac_lo: [Signal<In, Bits<32>>; NF],
     pub fn_vni: [Signal<In, Bits<24>>; NF],
     pub fn_overlay: [Signal<In, Bit>; NF],
     // ---- Table lookups (the CAMs' second ports; results 2 cycles later) ----
@@ -144,6 +146,8 @@ pub struct RxPath<const NF: usize, const BAW: usize, const BAWP1: usize> {
     q_vni: Signal<Local, Bits<24>>,
     q_dst_ip: Signal<Local, Bits<32>>,
     q_idmac: Signal<Local, Bits<48>>,
+    q_idmac_hi: Signal<Local, Bits<16>>,
+    q_idmac_lo: Signal<Local, Bits<32>>,
     m_hit: Signal<Local, Bit>,
     m_val: Signal<Local, MapValue>,
     known: Signal<Local, Bit>,
@@ -176,7 +180,8 @@ impl<const NF: usize, const BAW: usize, const BAWP1: usize> Default for RxPath<N
             vlan_enable: Default::default(),
             vlan_id: Default::default(),
             rx_config: Default::default(),
-            fn_mac: std::array::from_fn(|_| Default::default()),
+            fn_mac_hi: std::array::from_fn(|_| Default::default()),
+            fn_mac_lo: std::array::from_fn(|_| Default::default()),
             fn_vni: std::array::from_fn(|_| Default::default()),
             fn_overlay: std::array::from_fn(|_| Default::default()),
             map_lookup: Default::default(),
@@ -248,6 +253,8 @@ impl<const NF: usize, const BAW: usize, const BAWP1: usize> Default for RxPath<N
             q_vni: Default::default(),
             q_dst_ip: Default::default(),
             q_idmac: Default::default(),
+            q_idmac_hi: Default::default(),
+            q_idmac_lo: Default::default(),
             m_hit: Default::default(),
             m_val: Default::default(),
             known: Default::default(),
@@ -411,6 +418,8 @@ impl<const NF: usize, const BAW: usize, const BAWP1: usize> Logic for RxPath<NF,
         self.q_vni.next = self.q.val().vni;
         self.q_dst_ip.next = self.q.val().dst_ip;
         self.q_idmac.next = self.q.val().inner_dst_mac;
+        self.q_idmac_hi.next = self.q_idmac.val().get_bits::<16>(32);
+        self.q_idmac_lo.next = self.q_idmac.val().get_bits::<32>(0);
         self.m_hit.next = self.h_map_hit.q.val();
         self.m_val.next = self.h_map.q.val();
         if self.map_valid.val() {
@@ -430,7 +439,10 @@ impl<const NF: usize, const BAW: usize, const BAWP1: usize> Logic for RxPath<NF,
         for f in 1..NF {
             if self.fn_overlay[f].val() & (self.fn_vni[f].val() == self.q_vni.val()) {
                 self.in_vni.next = self.in_vni.val() | self.fbit[f].val();
-                if !self.uc_found.val() & (self.fn_mac[f].val() == self.q_idmac.val()) {
+                if !self.uc_found.val()
+                    & (self.fn_mac_hi[f].val() == self.q_idmac_hi.val())
+                    & (self.fn_mac_lo[f].val() == self.q_idmac_lo.val())
+                {
                     self.uc_found.next = true;
                     self.uc_vf.next = self.fbit[f].val();
                 }

@@ -1,6 +1,6 @@
 //! The TX path under simulation, driven the way the host drives it.
 //!
-//! [`TxSim`] owns a cycle-accurate [`TxPath`] (default build): it programs
+//! [`TxSim`] owns a cycle-accurate [`Nic`] (default build): it programs
 //! the NIC from a [`NicConfig`] through the register slave only (AXI4-Lite
 //! transactions with random stalls), streams host frames into the
 //! functions' ports with seeded idle cycles, collects the wire with seeded
@@ -26,7 +26,7 @@ use overlay_nic_driver::nic_config::{MacAddr, MissPolicy, NicConfig};
 use overlay_nic_driver::registers::{RegisterBus, RegisterError, Registers};
 use overlay_nic_driver::tx::{Function, FunctionCounters, NicEvent};
 use overlay_nic_driver::vxlan::Vni;
-use overlay_nic_hdl::tx_path::{tx_register_count, TxPath};
+use overlay_nic_hdl::nic::{nic_register_count, Nic};
 use overlay_nic_hdl::tx_types::TxHostMeta;
 use overlay_nic_regmap::pf::{self, cmd, function as fr, result};
 use overlay_nic_regmap::{Build, Register};
@@ -35,11 +35,11 @@ use std::path::Path;
 
 /// The default build's TX path: PF + 4 VFs, 64 table entries, 16 VNI
 /// records, a 4096-beat (32 KiB) TX buffer.
-pub type DefaultTxPath = TxPath<5, { tx_register_count(4) }, 64, 6, 16, 4, 12, 13>;
+pub type DefaultNic = Nic<5, { nic_register_count(4) }, 64, 6, 16, 4, 12, 13>;
 
 /// A new default-build TX path.
-pub fn default_tx_path() -> DefaultTxPath {
-    TxPath::new(&Build::DEFAULT)
+pub fn default_tx_path() -> DefaultNic {
+    Nic::new(&Build::DEFAULT)
 }
 
 /// A frame a host function hands the NIC.
@@ -129,7 +129,7 @@ fn mac_of(hi: u32, lo: u32) -> MacAddr {
 
 /// The default-build TX path and a register session on it.
 pub struct TxSim {
-    regs: Registers<HdlRegisterBus<DefaultTxPath>>,
+    regs: Registers<HdlRegisterBus<DefaultNic>>,
     build: Build,
 }
 
@@ -137,7 +137,7 @@ impl TxSim {
     /// A NIC fresh from reset; `seed` drives the register bus's stalls.
     pub fn new(seed: u64) -> Result<Self, TxSimError> {
         let sim = DirectSim::new(default_tx_path(), |u| &mut u.clock)?;
-        let host = AxiLiteHost::new(|u: &mut DefaultTxPath| &mut u.axil, seed, 0.2);
+        let host = AxiLiteHost::new(|u: &mut DefaultNic| &mut u.axil, seed, 0.2);
         Ok(TxSim {
             regs: Registers::new(HdlRegisterBus::new(sim, host)),
             build: Build::DEFAULT,
@@ -155,12 +155,12 @@ impl TxSim {
     }
 
     /// The simulation, for tests that look inside.
-    pub fn sim(&mut self) -> &mut DirectSim<DefaultTxPath> {
+    pub fn sim(&mut self) -> &mut DirectSim<DefaultNic> {
         self.regs.bus().sim()
     }
 
     /// The register session.
-    pub fn registers(&mut self) -> &mut Registers<HdlRegisterBus<DefaultTxPath>> {
+    pub fn registers(&mut self) -> &mut Registers<HdlRegisterBus<DefaultNic>> {
         &mut self.regs
     }
 

@@ -13,7 +13,7 @@ use overlay_nic_regmap::{pf, Build};
 use overlay_nic_sim::rtl::{
     iverilog_compile, verilator_lint, write_verilog, yosys_ice40, Equivalence,
 };
-use overlay_nic_sim::tx::{default_tx_path, program_registers, DefaultTxPath};
+use overlay_nic_sim::tx::{default_tx_path, program_registers, DefaultNic};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_hdl::prelude::*;
@@ -143,7 +143,7 @@ struct Axil {
 }
 
 impl Axil {
-    fn drive(&mut self, u: &mut DefaultTxPath) {
+    fn drive(&mut self, u: &mut DefaultNic) {
         if self.aw_on && !self.bvalid_then {
             self.aw_on = false; // taken at the last edge
         }
@@ -196,14 +196,14 @@ fn tx_path_rust_and_verilog_agree() {
         addr: 0,
         data: 0,
         araddr: 0,
-        readable: overlay_nic_hdl::tx_path::tx_register_table(&Build::DEFAULT)
+        readable: overlay_nic_hdl::nic::nic_register_table(&Build::DEFAULT)
             .iter()
             .map(|r| r.offset as u16)
             .collect(),
     };
     let mut rng = ChaCha8Rng::seed_from_u64(10);
     let mut wire_beats = 0u64;
-    let report = Equivalence::new("tx_path", 20_000)
+    let report = Equivalence::new("nic", 20_000)
         // RAM read registers are X in Verilog until their first read.
         .ignore_cycles_before(8)
         .run(
@@ -231,7 +231,7 @@ fn tx_path_default_build_passes_yosys_iverilog_and_verilator() {
     let dir = std::env::temp_dir().join(format!("overlay-nic-tx-path-{}", std::process::id()));
     let mut uut = default_tx_path();
     uut.connect_all();
-    let path = write_verilog(&dir, "tx_path", &generate_verilog(&uut)).unwrap();
+    let path = write_verilog(&dir, "nic", &generate_verilog(&uut)).unwrap();
     let stats = yosys_ice40(&path).unwrap();
     iverilog_compile(&path).unwrap();
     verilator_lint(&path).unwrap();

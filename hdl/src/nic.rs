@@ -37,6 +37,8 @@ use crate::event_queue::{EventQueue, EventRecord};
 use crate::header_parser::HeaderParser;
 use crate::packet_fifo::PacketFifo;
 use crate::register_file::RegisterFile;
+use crate::rx_path::RxPath;
+use crate::rx_types::RxMeta;
 use crate::stream::{StreamSink, StreamSource};
 use crate::tx_arbiter::TxArbiter;
 use crate::tx_types::{MapValue, TxDescriptor, TxHostMeta, TxTagged, VniRecord, VtepConfig};
@@ -108,10 +110,28 @@ const G_EVENT_VTEP_IP: usize = global(&pf::EVENT_VTEP_IP);
 const G_EVENT_VTEP_MAC_HI: usize = global(&pf::EVENT_VTEP_MAC_HI);
 const G_EVENT_VTEP_MAC_LO: usize = global(&pf::EVENT_VTEP_MAC_LO);
 const G_EVENT_POP: usize = global(&pf::EVENT_POP);
+const G_RX_CONFIG: usize = global(&pf::RX_CONFIG);
+const G_RX_WIRE_FRAMES: usize = global(&pf::RX_WIRE_FRAMES);
+const G_RX_WIRE_BYTES: usize = global(&pf::RX_WIRE_BYTES);
+const G_RX_NON_OVERLAY: usize = global(&pf::RX_NON_OVERLAY);
+const G_RX_DECAPSULATED: usize = global(&pf::RX_DECAPSULATED);
+const G_RX_LEARN: usize = global(&pf::RX_LEARN);
+const G_RX_DROP_TRUNCATED: usize = global(&pf::RX_DROP_TRUNCATED);
+const G_RX_DROP_IP_LENGTH: usize = global(&pf::RX_DROP_IP_LENGTH);
+const G_RX_DROP_IP_CHECKSUM: usize = global(&pf::RX_DROP_IP_CHECKSUM);
+const G_RX_DROP_FRAGMENT: usize = global(&pf::RX_DROP_FRAGMENT);
+const G_RX_DROP_UDP_LENGTH: usize = global(&pf::RX_DROP_UDP_LENGTH);
+const G_RX_DROP_UDP_CHECKSUM: usize = global(&pf::RX_DROP_UDP_CHECKSUM);
+const G_RX_DROP_DST_MAC: usize = global(&pf::RX_DROP_DST_MAC);
+const G_RX_DROP_VXLAN_FLAGS: usize = global(&pf::RX_DROP_VXLAN_FLAGS);
+const G_RX_DROP_NO_VNI: usize = global(&pf::RX_DROP_NO_VNI);
+const G_RX_DROP_DST_IP: usize = global(&pf::RX_DROP_DST_IP);
+const G_RX_DROP_VLAN: usize = global(&pf::RX_DROP_VLAN);
+const G_RX_DROP_OVERFLOW: usize = global(&pf::RX_DROP_OVERFLOW);
 
 /// The register table in the order the TX path's register file holds it:
 /// function blocks first, then the globals.
-pub fn tx_register_table(build: &Build) -> Vec<Register> {
+pub fn nic_register_table(build: &Build) -> Vec<Register> {
     let full = pf::table(build);
     let globals = pf::TABLE.len();
     let mut out: Vec<Register> = full[globals..].to_vec();
@@ -120,17 +140,17 @@ pub fn tx_register_table(build: &Build) -> Vec<Register> {
 }
 
 /// Register count of a build's TX register file (the `NR` parameter).
-pub const fn tx_register_count(vfs: usize) -> usize {
+pub const fn nic_register_count(vfs: usize) -> usize {
     pf::TABLE.len() + (vfs + 1) * FUNCTION_REGISTERS
 }
 
-/// Parameters (rust-hdl needs each as a constant; [`TxPath::new`] checks
+/// Parameters (rust-hdl needs each as a constant; [`Nic::new`] checks
 /// them against a [`Build`]): `NF` functions (PF + VFs); `NR` registers
-/// ([`tx_register_count`]); `E`/`EAW` mapping-table entries and slot bits;
+/// ([`nic_register_count`]); `E`/`EAW` mapping-table entries and slot bits;
 /// `V`/`VAW` VNI records and slot bits; `BAW`/`BAWP1` log2 of the TX buffer
 /// in beats and one more.
 #[derive(LogicBlock)]
-pub struct TxPath<
+pub struct Nic<
     const NF: usize,
     const NR: usize,
     const E: usize,
@@ -149,6 +169,15 @@ pub struct TxPath<
     pub axil: crate::axi_lite::AxiLiteSlave,
     /// Events are waiting in the queue (interrupt status).
     pub irq: Signal<Out, Bit>,
+    /// Frames from the MAC (RX; never back-pressured).
+    pub s_wire: StreamSink<Bit>,
+    /// Received frames to each host function (0 = PF, 1 + i = VF i).
+    pub m_host: [StreamSource<RxMeta>; NF],
+    rx: RxPath<NF, BAW, BAWP1>,
+    g_rx_config: Signal<Local, Bits<32>>,
+    ev_pend: DFF<Bit>,
+    ev_pend_rec: DFF<EventRecord>,
+    tx_push: Signal<Local, Bit>,
     arbiter: TxArbiter<NF>,
     parser: HeaderParser,
     map: Cam<72, MapValue, E, EAW>,
@@ -328,30 +357,27 @@ impl<
         const VAW: usize,
         const BAW: usize,
         const BAWP1: usize,
-    > TxPath<NF, NR, E, EAW, V, VAW, BAW, BAWP1>
+    > Nic<NF, NR, E, EAW, V, VAW, BAW, BAWP1>
 {
     /// Builds the TX path for `build`; panics when the type parameters do
     /// not match it (a build-configuration error, caught at elaboration).
     pub fn new(build: &Build) -> Self {
-        assert_eq!(NF, build.functions(), "TxPath: NF must be VFs + 1");
+        assert_eq!(NF, build.functions(), "Nic: NF must be VFs + 1");
         assert_eq!(
             NR,
-            tx_register_count(build.vfs),
-            "TxPath: NR must be tx_register_count(vfs)"
+            nic_register_count(build.vfs),
+            "Nic: NR must be nic_register_count(vfs)"
         );
-        assert_eq!(E, build.table_entries, "TxPath: E must be the table size");
-        assert_eq!(
-            V, build.vni_records,
-            "TxPath: V must be the VNI-record count"
-        );
-        assert_eq!(build.event_depth, 16, "TxPath: the event queue is 16 deep");
+        assert_eq!(E, build.table_entries, "Nic: E must be the table size");
+        assert_eq!(V, build.vni_records, "Nic: V must be the VNI-record count");
+        assert_eq!(build.event_depth, 16, "Nic: the event queue is 16 deep");
         assert!(
             build.max_frame <= 65535 && build.max_frame >= 64,
-            "TxPath: max_frame out of range"
+            "Nic: max_frame out of range"
         );
         assert!(
             2 * build.max_frame <= 8 << BAW,
-            "TxPath: the TX buffer must hold two maximum frames"
+            "Nic: the TX buffer must hold two maximum frames"
         );
         // The literal function-register indices in the kernel.
         let expect = [
@@ -368,6 +394,10 @@ impl<
             (10, &pf::function::TX_DROP_NO_VNI),
             (11, &pf::function::TX_DROP_MISS),
             (12, &pf::function::TX_MISSES),
+            (13, &pf::function::RX_FRAMES),
+            (14, &pf::function::RX_BYTES),
+            (15, &pf::function::RX_DECAPSULATED),
+            (16, &pf::function::RX_DROP_INNER_CHECKSUM),
         ];
         assert_eq!(pf::function::TABLE.len(), FUNCTION_REGISTERS);
         for (i, r) in expect {
@@ -383,6 +413,13 @@ impl<
             m_wire: Default::default(),
             axil: Default::default(),
             irq: Default::default(),
+            s_wire: Default::default(),
+            m_host: std::array::from_fn(|_| Default::default()),
+            rx: Default::default(),
+            g_rx_config: Default::default(),
+            ev_pend: Default::default(),
+            ev_pend_rec: Default::default(),
+            tx_push: Default::default(),
             arbiter: Default::default(),
             parser: Default::default(),
             map: Default::default(),
@@ -390,7 +427,7 @@ impl<
             buffer: PacketFifo::with_tail_meta(),
             encap: Default::default(),
             events: Default::default(),
-            regs: RegisterFile::new(&tx_register_table(build)),
+            regs: RegisterFile::new(&nic_register_table(build)),
             vtep: Default::default(),
             netmask: Default::default(),
             gw_mac: Default::default(),
@@ -550,7 +587,10 @@ impl<
 
     /// RAM read/write collisions in simulation (must stay zero).
     pub fn ram_collisions(&self) -> u64 {
-        self.map.ram_collisions() + self.vnis.ram_collisions() + self.buffer.ram_collisions()
+        self.map.ram_collisions()
+            + self.vnis.ram_collisions()
+            + self.buffer.ram_collisions()
+            + self.rx.ram_collisions()
     }
 }
 
@@ -563,7 +603,7 @@ impl<
         const VAW: usize,
         const BAW: usize,
         const BAWP1: usize,
-    > Logic for TxPath<NF, NR, E, EAW, V, VAW, BAW, BAWP1>
+    > Logic for Nic<NF, NR, E, EAW, V, VAW, BAW, BAWP1>
 {
     #[hdl_gen]
     fn update(&mut self) {
@@ -601,9 +641,11 @@ impl<
             d_miss_drop,
             d_miss,
             d_encap,
-            d_dst_mac
+            d_dst_mac,
+            ev_pend,
+            ev_pend_rec
         );
-        clock!(self, clock, arbiter, parser, map, vnis, buffer, encap, events, regs);
+        clock!(self, clock, arbiter, parser, map, vnis, buffer, encap, events, regs, rx);
         for f in 0..NF {
             self.cnt_frames[f].clock.next = self.clock.val();
             self.cnt_frames[f].d.next = self.cnt_frames[f].q.val();
@@ -731,6 +773,9 @@ impl<
             self.fn_overlay[f].next = self.regs.value[f * 17 + 2].val().get_bit(31);
             self.fn_mtu[f].next = self.regs.value[f * 17 + 3].val().get_bits::<16>(0);
         }
+        for i in (G_RX_CONFIG + NF * 17)..(G_RX_CONFIG + NF * 17 + 1) {
+            self.g_rx_config.next = self.regs.value[i].val();
+        }
 
         // ---- Configuration ----
         self.vtep.next.mac = (bit_cast::<48, 32>(self.g_vtep_mac_hi.val()) << 32)
@@ -747,6 +792,32 @@ impl<
         self.gw_mac.next = (bit_cast::<48, 32>(self.g_vtep_gw_mac_hi.val()) << 32)
             | bit_cast::<48, 32>(self.g_vtep_gw_mac_lo.val());
         self.encap.vtep.next = self.vtep.val();
+
+        // ---- RX path: configuration, the CAMs' second ports ----
+        StreamSink::<Bit>::link(&mut self.s_wire, &mut self.rx.s_wire);
+        for f in 0..NF {
+            StreamSource::<RxMeta>::link(&mut self.m_host[f], &mut self.rx.m_host[f]);
+            self.rx.fn_mac_hi[f].next = self.fn_mac_hi[f].val();
+            self.rx.fn_mac_lo[f].next = self.fn_mac_lo[f].val();
+            self.rx.fn_vni[f].next = self.fn_vni[f].val();
+            self.rx.fn_overlay[f].next = self.fn_overlay[f].val();
+        }
+        self.rx.vtep_mac.next = self.vtep.val().mac;
+        self.rx.vtep_ip.next = self.vtep.val().ip;
+        self.rx.udp_port.next = self.vtep.val().udp_port;
+        self.rx.vlan_enable.next = self.g_outer_vlan.val().get_bit(16);
+        self.rx.vlan_id.next = self.g_outer_vlan.val().get_bits::<12>(0);
+        self.rx.rx_config.next = self.g_rx_config.val().get_bits::<2>(0);
+        self.map.lookup_b.next = self.rx.map_lookup.val();
+        self.map.lookup_b_key.next = self.rx.map_key.val();
+        self.rx.map_valid.next = self.map.result_b_valid.val();
+        self.rx.map_hit.next = self.map.result_b_hit.val();
+        self.rx.map_value.next = self.map.result_b_value.val();
+        self.vnis.lookup_b.next = self.rx.vni_lookup.val();
+        self.vnis.lookup_b_key.next = self.rx.vni_key.val();
+        self.rx.vni_valid.next = self.vnis.result_b_valid.val();
+        self.rx.vni_hit.next = self.vnis.result_b_hit.val();
+        self.rx.vni_value.next = self.vnis.result_b_value.val();
 
         // ---- Mapping table and VNI records: commands from registers ----
         self.map.cmd_key.next = (bit_cast::<72, 32>(self.g_map_key_vni.val()) << 48)
@@ -1043,10 +1114,84 @@ impl<
         self.miss_event.next.mac = self.d_dst_mac.q.val();
         self.miss_event.next.vtep_ip = 0.into();
         self.miss_event.next.vtep_mac = 0.into();
+        // TX misses first; an RX learn event of the same cycle waits one
+        // (each side raises at most one event per frame, so one slot does).
+        self.tx_push.next = self.done.val() & self.d_miss.q.val();
         self.events.record.next = self.miss_event.val();
-        self.events.push.next = self.done.val() & self.d_miss.q.val();
+        self.events.push.next = self.tx_push.val();
+        if self.tx_push.val() {
+            if self.rx.learn.val() {
+                self.ev_pend.d.next = true;
+                self.ev_pend_rec.d.next = self.rx.learn_record.val();
+            }
+        } else if self.ev_pend.q.val() {
+            self.events.record.next = self.ev_pend_rec.q.val();
+            self.events.push.next = true;
+            self.ev_pend.d.next = self.rx.learn.val();
+            self.ev_pend_rec.d.next = self.rx.learn_record.val();
+        } else if self.rx.learn.val() {
+            self.events.record.next = self.rx.learn_record.val();
+            self.events.push.next = true;
+        }
+        for f in 0..NF {
+            self.regs.status[f * 17 + 13].next = self.rx.fn_frames[f].val();
+            self.regs.status[f * 17 + 14].next = self.rx.fn_bytes[f].val();
+            self.regs.status[f * 17 + 15].next = self.rx.fn_decap[f].val();
+            self.regs.status[f * 17 + 16].next = self.rx.fn_csum_drops[f].val();
+        }
 
         // ---- Status registers out (computed above) ----
+        for i in (G_RX_WIRE_FRAMES + NF * 17)..(G_RX_WIRE_FRAMES + NF * 17 + 1) {
+            self.regs.status[i].next = self.rx.counters[0].val();
+        }
+        for i in (G_RX_WIRE_BYTES + NF * 17)..(G_RX_WIRE_BYTES + NF * 17 + 1) {
+            self.regs.status[i].next = self.rx.counters[1].val();
+        }
+        for i in (G_RX_NON_OVERLAY + NF * 17)..(G_RX_NON_OVERLAY + NF * 17 + 1) {
+            self.regs.status[i].next = self.rx.counters[2].val();
+        }
+        for i in (G_RX_DECAPSULATED + NF * 17)..(G_RX_DECAPSULATED + NF * 17 + 1) {
+            self.regs.status[i].next = self.rx.counters[3].val();
+        }
+        for i in (G_RX_LEARN + NF * 17)..(G_RX_LEARN + NF * 17 + 1) {
+            self.regs.status[i].next = self.rx.counters[4].val();
+        }
+        for i in (G_RX_DROP_TRUNCATED + NF * 17)..(G_RX_DROP_TRUNCATED + NF * 17 + 1) {
+            self.regs.status[i].next = self.rx.drops[0].val();
+        }
+        for i in (G_RX_DROP_IP_LENGTH + NF * 17)..(G_RX_DROP_IP_LENGTH + NF * 17 + 1) {
+            self.regs.status[i].next = self.rx.drops[1].val();
+        }
+        for i in (G_RX_DROP_IP_CHECKSUM + NF * 17)..(G_RX_DROP_IP_CHECKSUM + NF * 17 + 1) {
+            self.regs.status[i].next = self.rx.drops[2].val();
+        }
+        for i in (G_RX_DROP_FRAGMENT + NF * 17)..(G_RX_DROP_FRAGMENT + NF * 17 + 1) {
+            self.regs.status[i].next = self.rx.drops[3].val();
+        }
+        for i in (G_RX_DROP_UDP_LENGTH + NF * 17)..(G_RX_DROP_UDP_LENGTH + NF * 17 + 1) {
+            self.regs.status[i].next = self.rx.drops[4].val();
+        }
+        for i in (G_RX_DROP_UDP_CHECKSUM + NF * 17)..(G_RX_DROP_UDP_CHECKSUM + NF * 17 + 1) {
+            self.regs.status[i].next = self.rx.drops[5].val();
+        }
+        for i in (G_RX_DROP_DST_MAC + NF * 17)..(G_RX_DROP_DST_MAC + NF * 17 + 1) {
+            self.regs.status[i].next = self.rx.drops[6].val();
+        }
+        for i in (G_RX_DROP_VXLAN_FLAGS + NF * 17)..(G_RX_DROP_VXLAN_FLAGS + NF * 17 + 1) {
+            self.regs.status[i].next = self.rx.drops[7].val();
+        }
+        for i in (G_RX_DROP_NO_VNI + NF * 17)..(G_RX_DROP_NO_VNI + NF * 17 + 1) {
+            self.regs.status[i].next = self.rx.drops[8].val();
+        }
+        for i in (G_RX_DROP_DST_IP + NF * 17)..(G_RX_DROP_DST_IP + NF * 17 + 1) {
+            self.regs.status[i].next = self.rx.drops[9].val();
+        }
+        for i in (G_RX_DROP_VLAN + NF * 17)..(G_RX_DROP_VLAN + NF * 17 + 1) {
+            self.regs.status[i].next = self.rx.drops[10].val();
+        }
+        for i in (G_RX_DROP_OVERFLOW + NF * 17)..(G_RX_DROP_OVERFLOW + NF * 17 + 1) {
+            self.regs.status[i].next = self.rx.overflow.val();
+        }
         for i in (G_MAP_STATUS + NF * 17)..(G_MAP_STATUS + NF * 17 + 1) {
             self.regs.status[i].next = self.s_map_status.val();
         }
@@ -1127,10 +1272,10 @@ mod tests {
     use super::*;
 
     /// A small build: PF + 1 VF, 8 entries, 4 VNI records, 512-beat buffer.
-    type SmallTxPath = TxPath<2, { tx_register_count(1) }, 8, 3, 4, 2, 9, 10>;
+    type SmallNic = Nic<2, { nic_register_count(1) }, 8, 3, 4, 2, 9, 10>;
 
-    fn small() -> SmallTxPath {
-        TxPath::new(&Build {
+    fn small() -> SmallNic {
+        Nic::new(&Build {
             vfs: 1,
             table_entries: 8,
             vni_records: 4,
@@ -1140,15 +1285,15 @@ mod tests {
     }
 
     #[test]
-    fn tx_path_is_synthesizable() {
+    fn nic_is_synthesizable() {
         let mut uut = small();
         uut.connect_all();
-        yosys_validate("tx_path", &generate_verilog(&uut)).unwrap();
+        yosys_validate("nic", &generate_verilog(&uut)).unwrap();
     }
 
     #[test]
     #[should_panic(expected = "NF must be VFs + 1")]
-    fn tx_path_refuses_a_build_that_does_not_match_its_parameters() {
-        let _ = SmallTxPath::new(&Build::DEFAULT);
+    fn nic_refuses_a_build_that_does_not_match_its_parameters() {
+        let _ = SmallNic::new(&Build::DEFAULT);
     }
 }
