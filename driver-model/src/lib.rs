@@ -16,14 +16,16 @@
 //! The VTEP software, the PF driver and the VF pass-through operations will
 //! be further modules beside these.
 
+pub mod events;
 pub mod nic_config;
 pub mod registers;
 pub mod tx;
 pub mod vxlan;
 
+pub use events::EventQueueModel;
 pub use nic_config::{
     BuildLimits, ConfigError, MacAddr, MapEntry, MissPolicy, NicConfig, PfConfig, PortRange,
-    VfConfig, VlanTag, VniRecord, VtepConfig,
+    RxConfig, VfConfig, VlanTag, VniRecord, VtepConfig,
 };
 pub use tx::{
     flow_hash, udp_src_port, Function, FunctionCounters, NicEvent, TxDrop, TxError, TxModel,
