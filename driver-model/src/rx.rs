@@ -54,8 +54,8 @@
 //! let mut inner = vec![0x02, 0, 0, 0, 0x01, 0x00, 0x02, 0, 0, 0, 0x02, 0x00, 0x88, 0xb5];
 //! inner.resize(60, 0);
 //! let p = EncapParams::new(
-//!     [0x02, 0, 0x0a, 0, 0, 0x01],
-//!     [0x02, 0, 0x0a, 0, 0, 0x02],
+//!     [0x02, 0, 0x0a, 0, 0, 0x02], // the sender's VTEP
+//!     [0x02, 0, 0x0a, 0, 0, 0x01], // to this NIC's VTEP
 //!     Ipv4Addr::new(10, 0, 0, 2),
 //!     Ipv4Addr::new(10, 0, 0, 1),
 //!     5001,
