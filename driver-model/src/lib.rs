@@ -12,18 +12,29 @@
 //!   build's limits.
 //! - [`tx`]: the golden model of the TX path (`docs/tx-path.md`): checks,
 //!   outer destination, flow hash, encapsulation, counters and events.
+//! - [`rx`]: the golden model of the RX path (`docs/rx-path.md`):
+//!   classification, validation, source check and learning, inner
+//!   checksums, delivery, counters.
+//! - [`events`]: the event queue both models raise events into.
 //!
 //! The VTEP software, the PF driver and the VF pass-through operations will
 //! be further modules beside these.
 
+pub mod events;
 pub mod nic_config;
 pub mod registers;
+pub mod rx;
 pub mod tx;
 pub mod vxlan;
 
+pub use events::EventQueueModel;
 pub use nic_config::{
     BuildLimits, ConfigError, MacAddr, MapEntry, MissPolicy, NicConfig, PfConfig, PortRange,
-    VfConfig, VlanTag, VniRecord, VtepConfig,
+    RxConfig, VfConfig, VlanTag, VniRecord, VtepConfig,
+};
+pub use rx::{
+    ones_complement_sum, ChecksumStatus, RxCounters, RxDelivery, RxDrop, RxError,
+    RxFunctionCounters, RxMeta, RxModel, RxOutcome,
 };
 pub use tx::{
     flow_hash, udp_src_port, Function, FunctionCounters, NicEvent, TxDrop, TxError, TxModel,

@@ -45,6 +45,10 @@
 //! mac = "02:00:00:00:02:00"
 //! vtep_ip = "10.0.0.2"
 //! vtep_mac = "02:00:0a:00:00:02"
+//!
+//! [rx]                        # optional table: RX options (docs/rx-path.md section 7)
+//! strict_vxlan_flags = false  # optional, default false: drop frames with reserved VXLAN bits set
+//! check_source_mac = false    # optional, default false: a known source must also come from its VTEP's MAC
 //! ```
 //!
 //! MAC addresses are six pairs of hex digits separated by colons, IPv4
@@ -421,6 +425,20 @@ pub struct MapEntry {
     pub vtep_mac: MacAddr,
 }
 
+/// The RX path's options (`RX_CONFIG`, `docs/rx-path.md` section 7); the
+/// rest of what RX uses is the configuration TX uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct RxConfig {
+    /// `RX_CONFIG` bit 0: drop overlay frames with any reserved VXLAN flag
+    /// or field bit set, not only those with the I flag clear. Default off
+    /// (RFC 7348 receivers ignore them).
+    pub strict_vxlan_flags: bool,
+    /// `RX_CONFIG` bit 1: a source is known only when the outer source MAC
+    /// is also its mapping entry's VTEP MAC. Default off (a VTEP off the
+    /// local subnet arrives with its router's MAC).
+    pub check_source_mac: bool,
+}
+
 /// The whole NIC configuration. See the [module docs](self) for the TOML
 /// format.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -435,6 +453,8 @@ pub struct NicConfig {
     pub vnis: Vec<VniRecord>,
     /// The mapping table (`[[entry]]`).
     pub entries: Vec<MapEntry>,
+    /// The RX options (`[rx]`).
+    pub rx: RxConfig,
 }
 
 /// What one build of the NIC can hold: its build parameters.
@@ -713,6 +733,7 @@ impl NicConfig {
             vfs: Vec::new(),
             vnis: Vec::new(),
             entries: Vec::new(),
+            rx: RxConfig::default(),
         }
     }
 
@@ -882,6 +903,8 @@ struct RawConfig {
     vni: Vec<RawVni>,
     #[serde(default)]
     entry: Vec<RawEntry>,
+    #[serde(default)]
+    rx: RawRx,
 }
 
 #[derive(Deserialize)]
@@ -938,6 +961,13 @@ struct RawEntry {
     mac: Text,
     vtep_ip: Text,
     vtep_mac: Text,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRx {
+    strict_vxlan_flags: Option<bool>,
+    check_source_mac: Option<bool>,
 }
 
 /// Turns the raw TOML values into typed ones, reporting positions in `text`.
@@ -1069,12 +1099,17 @@ impl Typer<'_> {
                 })
             })
             .collect::<Result<_, ConfigError>>()?;
+        let rx = RxConfig {
+            strict_vxlan_flags: raw.rx.strict_vxlan_flags.unwrap_or(false),
+            check_source_mac: raw.rx.check_source_mac.unwrap_or(false),
+        };
         Ok(NicConfig {
             vtep,
             pf,
             vfs,
             vnis,
             entries,
+            rx,
         })
     }
 }

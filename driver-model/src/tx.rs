@@ -69,12 +69,12 @@
 
 #![warn(missing_docs)]
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::net::Ipv4Addr;
 
 use etherparse::Ethernet2HeaderSlice;
 
+use crate::events::EventQueueModel;
 use crate::nic_config::{BuildLimits, ConfigError, MacAddr, MissPolicy, NicConfig};
 use crate::vxlan::{encapsulate, EncapError, EncapParams, OuterVlan, Vni};
 
@@ -229,6 +229,18 @@ pub enum NicEvent {
         /// The frame's inner destination MAC.
         mac: MacAddr,
     },
+    /// Type 2: an RX overlay frame from an unknown or moved source
+    /// (`docs/rx-path.md` section 3).
+    Learn {
+        /// The frame's VNI.
+        vni: Vni,
+        /// The inner source MAC.
+        mac: MacAddr,
+        /// The outer source IP: the VTEP the source is behind.
+        vtep_ip: Ipv4Addr,
+        /// The outer source MAC.
+        vtep_mac: MacAddr,
+    },
 }
 
 /// A misuse of the model (not a property of the frame: frames are dropped,
@@ -262,9 +274,7 @@ pub struct TxModel {
     limits: BuildLimits,
     /// Indexed by function number; grown when a function first sends.
     counters: Vec<FunctionCounters>,
-    events: VecDeque<NicEvent>,
-    event_capacity: usize,
-    events_lost: u32,
+    events: EventQueueModel,
     ip_id: u16,
 }
 
@@ -296,9 +306,7 @@ impl TxModel {
             config,
             limits,
             counters: Vec::new(),
-            events: VecDeque::new(),
-            event_capacity,
-            events_lost: 0,
+            events: EventQueueModel::new(event_capacity),
             ip_id: 0,
         })
     }
@@ -367,7 +375,7 @@ impl TxModel {
         // lookup never miss.)
         if let (true, Some(vni)) = (missed, vni) {
             let mac = MacAddr(dst_mac(frame));
-            self.raise(NicEvent::TxMiss { vni, mac });
+            self.events.raise(NicEvent::TxMiss { vni, mac });
         }
         Ok(outcome)
     }
@@ -464,19 +472,6 @@ impl TxModel {
         })
     }
 
-    /// Queues `event`: merged into the newest queued event when identical,
-    /// else counted lost when the queue is full.
-    fn raise(&mut self, event: NicEvent) {
-        if self.events.back() == Some(&event) {
-            return;
-        }
-        if self.events.len() >= self.event_capacity {
-            self.events_lost = self.events_lost.wrapping_add(1);
-            return;
-        }
-        self.events.push_back(event);
-    }
-
     /// The counters of `function`; all zero for a function that has sent
     /// nothing (or that the NIC does not have).
     pub fn counters(&self, function: Function) -> &FunctionCounters {
@@ -487,22 +482,22 @@ impl TxModel {
 
     /// Takes the oldest event off the queue (`EVENT_*` then `EVENT_POP`).
     pub fn pop_event(&mut self) -> Option<NicEvent> {
-        self.events.pop_front()
+        self.events.pop()
     }
 
     /// The oldest event, left on the queue.
     pub fn peek_event(&self) -> Option<&NicEvent> {
-        self.events.front()
+        self.events.peek()
     }
 
     /// Events waiting in the queue (`EVENT_STATUS`).
     pub fn events_pending(&self) -> usize {
-        self.events.len()
+        self.events.pending()
     }
 
     /// Events discarded because the queue was full (`EVENT_LOST`, wraps).
     pub fn events_lost(&self) -> u32 {
-        self.events_lost
+        self.events.lost()
     }
 
     /// The outer IPv4 identification the next encapsulated frame gets.

@@ -206,7 +206,9 @@ impl EncapReport {
             self.events.len()
         );
         for e in &self.events {
-            let NicEvent::TxMiss { vni, mac } = e;
+            let NicEvent::TxMiss { vni, mac } = e else {
+                continue;
+            };
             let _ = writeln!(s, "  miss: VNI {} MAC {mac}", vni.get());
         }
         let _ = writeln!(

@@ -300,7 +300,10 @@ fn check_against_model(config: &NicConfig, frames: &[HostFrame], traffic: Traffi
         .drain_events()
         .unwrap()
         .into_iter()
-        .map(|NicEvent::TxMiss { vni, mac }| (vni.get(), mac))
+        .filter_map(|e| match e {
+            NicEvent::TxMiss { vni, mac } => Some((vni.get(), mac)),
+            NicEvent::Learn { .. } => None,
+        })
         .collect();
     let lost = nic.events_lost().unwrap();
     if lost == 0 {

@@ -784,3 +784,49 @@ proptest! {
         prop_assert!(p.line >= 1 && p.column >= 1);
     }
 }
+
+#[test]
+fn rx_table_is_optional_and_defaults_off() {
+    assert_eq!(parse(MINIMAL).rx, RxConfig::default());
+    assert_eq!(parse(FULL).rx, RxConfig::default());
+    assert_eq!(
+        RxConfig::default(),
+        RxConfig {
+            strict_vxlan_flags: false,
+            check_source_mac: false
+        }
+    );
+    assert_eq!(parse(&format!("{MINIMAL}[rx]\n")).rx, RxConfig::default());
+    let c = parse(&format!(
+        "{MINIMAL}[rx]\nstrict_vxlan_flags = true\ncheck_source_mac = true\n"
+    ));
+    assert_eq!(
+        c.rx,
+        RxConfig {
+            strict_vxlan_flags: true,
+            check_source_mac: true
+        }
+    );
+    let c = parse(&format!("{MINIMAL}[rx]\ncheck_source_mac = true\n"));
+    assert!(!c.rx.strict_vxlan_flags && c.rx.check_source_mac);
+    // NicConfig::new starts from the defaults too.
+    assert_eq!(NicConfig::new(c.vtep.clone()).rx, RxConfig::default());
+}
+
+#[test]
+fn rx_table_refuses_unknown_keys_and_wrong_types() {
+    // MINIMAL starts with an empty line: "[rx]" is on line 7, the key on 8.
+    let e = parse_err(&format!("{MINIMAL}[rx]\nstrict = true\n"));
+    let ConfigError::UnknownKey { key, at: p } = &e else {
+        panic!("{e:?}");
+    };
+    assert_eq!(key, "strict");
+    assert_eq!(p.map(|p| p.line), Some(8), "{e}");
+    for bad in ["strict_vxlan_flags = 1", "check_source_mac = \"yes\""] {
+        let e = parse_err(&format!("{MINIMAL}[rx]\n{bad}\n"));
+        assert!(matches!(e, ConfigError::Schema { .. }), "{bad}: {e:?}");
+    }
+    // `rx` must be a table (at the top level, before `[vtep]`).
+    let e = parse_err(&format!("rx = 3\n{MINIMAL}"));
+    assert!(matches!(e, ConfigError::Schema { .. }), "{e:?}");
+}
