@@ -208,8 +208,24 @@ impl<const NF: usize> Logic for Decapsulator<NF> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, idx, acc, hold, flush, fkeep, fsel, fmeta, out_valid, out_data, out_keep,
-            out_last, out_user, done, done_dest, done_length, done_decap
+            self,
+            clock,
+            idx,
+            acc,
+            hold,
+            flush,
+            fkeep,
+            fsel,
+            fmeta,
+            out_valid,
+            out_data,
+            out_keep,
+            out_last,
+            out_user,
+            done,
+            done_dest,
+            done_length,
+            done_decap
         );
         self.done.d.next = false;
         self.frame_done.next = self.done.q.val();
@@ -350,15 +366,18 @@ impl<const NF: usize> Logic for Decapsulator<NF> {
         // ---- Input state ----
         if self.take.val() {
             if self.keeps.val() {
+                // (Only when no flush is pending, or it leaves now.)
                 self.hold.d.next = self.next_hold.val();
                 self.fsel.d.next = self.sel.val();
                 self.fmeta.d.next = self.meta.val();
+                if self.s_axis.tlast.val() {
+                    self.flush.d.next = self.tail_bytes.val();
+                    self.fkeep.d.next = self.tail_keep.val();
+                }
             }
             if self.s_axis.tlast.val() {
                 self.idx.d.next = 0.into();
                 self.acc.d.next = 0.into();
-                self.flush.d.next = self.keeps.val() & self.tail_bytes.val();
-                self.fkeep.d.next = self.tail_keep.val();
                 self.done.d.next = true;
                 self.done_dest.d.next = 0.into();
                 self.done_length.d.next = 0.into();
