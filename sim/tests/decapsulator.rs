@@ -280,6 +280,23 @@ fn short_frames_of_every_length_and_strip() {
     }
 }
 
+/// A frame's final partial beat waits for a stalled port while frames that
+/// go nowhere stream past (a discarded frame's last beat once cancelled it).
+#[test]
+fn a_pending_tail_survives_discarded_frames() {
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let mut frames = vec![frame(&mut rng, 20, 0, 0b01000)];
+    for len in 1..=9 {
+        frames.push(frame(&mut rng, len, 1 + len as u64 % 3, 0));
+        frames.push(frame(&mut rng, 40 + len, 1, 0b00110));
+    }
+    frames.push(frame(&mut rng, 70, 2, 0b01001));
+    for seed in 0..8 {
+        let out = run(&frames, seed, 0.0, &[0.0, 0.0, 0.0, 0.7, 0.0]);
+        check(&frames, &out);
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Line rate.
 
