@@ -26,6 +26,7 @@ pub mod tx_types;
 pub use axi_lite::{AxiLiteMaster, AxiLiteSlave};
 pub use block_ram::BlockRam;
 pub use cam::Cam;
+pub use decapsulator::Decapsulator;
 pub use encapsulator::{EncapState, Encapsulator};
 pub use header_parser::{HeaderParser, ParsedHeader};
 pub use packet_fifo::PacketFifo;

@@ -3,8 +3,11 @@
 //! tests check.
 
 use crate::pipeline::{PipelineFifo, PipelineMeta, StreamPipeline};
+use overlay_nic_hdl::decapsulator::DEFAULT_FUNCTIONS as RX_FUNCTIONS;
 use overlay_nic_hdl::tx_arbiter::DEFAULT_FUNCTIONS;
-use overlay_nic_hdl::{Encapsulator, HeaderParser, RegisterFile, SkidBuffer, TxArbiter};
+use overlay_nic_hdl::{
+    Decapsulator, Encapsulator, HeaderParser, RegisterFile, SkidBuffer, TxArbiter,
+};
 use overlay_nic_regmap::pf;
 use rust_hdl::prelude::*;
 
@@ -16,6 +19,9 @@ pub type PfRegisterFile = RegisterFile<PF_REGISTERS>;
 
 /// The TX arbiter in the default build: the PF and 4 VFs.
 pub type DefaultTxArbiter = TxArbiter<DEFAULT_FUNCTIONS>;
+
+/// The RX decapsulator in the default build: the PF and 4 VFs.
+pub type DefaultDecapsulator = Decapsulator<RX_FUNCTIONS>;
 
 /// A block ready for export: its file name and its Verilog.
 pub struct ExportedBlock {
@@ -60,6 +66,11 @@ pub fn exported_blocks() -> Vec<ExportedBlock> {
             "encapsulator",
             "VXLAN header inserter, 64-bit stream, zero bubbles",
             Encapsulator::default(),
+        ),
+        export(
+            "decapsulator",
+            "RX outer-header stripper (0/50/54 bytes) and broadcaster, PF + 4 VFs, line rate",
+            DefaultDecapsulator::default(),
         ),
         export(
             "header_parser",
