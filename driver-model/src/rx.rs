@@ -298,8 +298,8 @@ pub struct RxCounters {
     pub decapsulated: u32,
     /// Of those, frames from an unknown or moved source.
     pub learn: u32,
-    /// Drops, indexed like [`RxDrop::ALL`].
-    drops: [u32; 11],
+    /// Drops, indexed like [`RxDrop::ALL`] (see [`RxCounters::drops`]).
+    pub drops: [u32; 11],
 }
 
 impl RxCounters {

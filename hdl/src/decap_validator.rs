@@ -168,6 +168,11 @@ pub struct DecapValidator {
     usum: Signal<Local, Bits<32>>,
     isum: Signal<Local, Bits<32>>,
     lsum: Signal<Local, Bits<32>>,
+    lw0: Signal<Local, Bits<16>>,
+    lw1: Signal<Local, Bits<16>>,
+    lw2: Signal<Local, Bits<16>>,
+    lw3: Signal<Local, Bits<16>>,
+    high_byte: Constant<Bits<16>>,
     ivlan_c: Signal<Local, Bit>,
     irel3_c: Signal<Local, Bits<16>>,
     iihl_byte: Signal<Local, Bits<8>>,
@@ -321,6 +326,11 @@ impl Default for DecapValidator {
             usum: Default::default(),
             isum: Default::default(),
             lsum: Default::default(),
+            lw0: Default::default(),
+            lw1: Default::default(),
+            lw2: Default::default(),
+            lw3: Default::default(),
+            high_byte: Constant::new(0xff00u64.to_bits()),
             ivlan_c: Default::default(),
             irel3_c: Default::default(),
             iihl_byte: Default::default(),
@@ -638,6 +648,24 @@ impl Logic for DecapValidator {
             + bit_cast::<32, 16>(self.aw1.val())
             + bit_cast::<32, 16>(self.aw2.val())
             + bit_cast::<32, 16>(self.aw3.val());
+        // The segment may end mid-word (odd length) with padding after it:
+        // the byte past the end counts as zero.
+        self.lw0.next = self.aw0.val();
+        if self.abase.val() + 1 == self.iend_c.val() {
+            self.lw0.next = self.aw0.val() & self.high_byte.val();
+        }
+        self.lw1.next = self.aw1.val();
+        if self.abase.val() + 3 == self.iend_c.val() {
+            self.lw1.next = self.aw1.val() & self.high_byte.val();
+        }
+        self.lw2.next = self.aw2.val();
+        if self.abase.val() + 5 == self.iend_c.val() {
+            self.lw2.next = self.aw2.val() & self.high_byte.val();
+        }
+        self.lw3.next = self.aw3.val();
+        if self.abase.val() + 7 == self.iend_c.val() {
+            self.lw3.next = self.aw3.val() & self.high_byte.val();
+        }
         self.isum.next = 0.into();
         self.lsum.next = 0.into();
         if (self.abase.val() + 0 >= self.irel3_c.val())
@@ -649,7 +677,7 @@ impl Logic for DecapValidator {
             & (self.abase.val() + 0 >= self.il4_c.val())
             & (self.abase.val() + 0 < self.iend_c.val())
         {
-            self.lsum.next = self.lsum.val() + bit_cast::<32, 16>(self.aw0.val());
+            self.lsum.next = self.lsum.val() + bit_cast::<32, 16>(self.lw0.val());
         }
         if (self.abase.val() + 2 >= self.irel3_c.val())
             & ((self.arel.val() < 5) | (self.abase.val() + 2 < self.il4_c.val()))
@@ -660,7 +688,7 @@ impl Logic for DecapValidator {
             & (self.abase.val() + 2 >= self.il4_c.val())
             & (self.abase.val() + 2 < self.iend_c.val())
         {
-            self.lsum.next = self.lsum.val() + bit_cast::<32, 16>(self.aw1.val());
+            self.lsum.next = self.lsum.val() + bit_cast::<32, 16>(self.lw1.val());
         }
         if (self.abase.val() + 4 >= self.irel3_c.val())
             & ((self.arel.val() < 5) | (self.abase.val() + 4 < self.il4_c.val()))
@@ -671,7 +699,7 @@ impl Logic for DecapValidator {
             & (self.abase.val() + 4 >= self.il4_c.val())
             & (self.abase.val() + 4 < self.iend_c.val())
         {
-            self.lsum.next = self.lsum.val() + bit_cast::<32, 16>(self.aw2.val());
+            self.lsum.next = self.lsum.val() + bit_cast::<32, 16>(self.lw2.val());
         }
         if (self.abase.val() + 6 >= self.irel3_c.val())
             & ((self.arel.val() < 5) | (self.abase.val() + 6 < self.il4_c.val()))
@@ -682,7 +710,7 @@ impl Logic for DecapValidator {
             & (self.abase.val() + 6 >= self.il4_c.val())
             & (self.abase.val() + 6 < self.iend_c.val())
         {
-            self.lsum.next = self.lsum.val() + bit_cast::<32, 16>(self.aw3.val());
+            self.lsum.next = self.lsum.val() + bit_cast::<32, 16>(self.lw3.val());
         }
         // The inner UDP checksum field (rel iL4 + 6: lanes 0-1 or 4-5).
         self.ucs_pos.next = self.il4_c.val() + 6;

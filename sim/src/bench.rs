@@ -172,10 +172,10 @@ pub const TX_SIZES: [usize; 9] = [60, 64, 65, 128, 512, 1500, 4096, 9000, 16380]
 /// The TX path (default build, PF frames tagged for encapsulation, table
 /// hit) at every size in [`TX_SIZES`], without and with the outer VLAN tag,
 /// and untagged passthrough frames.
-pub fn tx_line_rate_table() -> Result<Vec<crate::tx::TxLineRate>, crate::tx::TxSimError> {
+pub fn tx_line_rate_table() -> Result<Vec<crate::tx::TxLineRate>, crate::tx::NicSimError> {
     let mut rows = Vec::new();
     for (vlan, encap) in [(false, true), (true, true), (false, false)] {
-        let mut nic = crate::tx::TxSim::new(1)?;
+        let mut nic = crate::tx::NicSim::new(1)?;
         nic.program(&crate::tx::bench_config(vlan))?;
         for &n in &TX_SIZES {
             rows.push(nic.line_rate(n, (200_000 / n).clamp(4, 100), encap)?);

@@ -85,7 +85,7 @@ pub fn exported_blocks() -> Vec<ExportedBlock> {
         export(
             "nic",
             "the TX offload path, default build (PF + 4 VFs, 64-entry table, 32 KiB buffer)",
-            crate::tx::default_tx_path(),
+            crate::tx::default_nic(),
         ),
     ]
 }

@@ -8,7 +8,7 @@
 //! byte for byte (they must: a disagreement is an error).
 
 use crate::capture::{read_pcap, CaptureWriter};
-use crate::tx::{HostFrame, Traffic, TxSim, TxSimError};
+use crate::tx::{HostFrame, NicSim, NicSimError, Traffic};
 use overlay_nic_driver::nic_config::{BuildLimits, ConfigError, NicConfig};
 use overlay_nic_driver::tx::{Function, FunctionCounters, NicEvent, TxModel, TxOutcome};
 use overlay_nic_driver::vxlan::Vni;
@@ -54,7 +54,7 @@ pub enum EncapError {
     #[error(transparent)]
     Capture(#[from] crate::capture::CaptureError),
     #[error(transparent)]
-    Nic(#[from] TxSimError),
+    Nic(#[from] NicSimError),
     #[error("--vni tags PF frames only; {0} frames take their VF's configured VNI")]
     VniOnVf(Function),
     #[error("{path}: frame {index} is empty")]
@@ -110,14 +110,14 @@ pub fn encap(args: &EncapArgs) -> Result<EncapReport, EncapError> {
     for h in &frames {
         let out = model
             .transmit(h.function, &h.data, h.tag)
-            .map_err(|e| TxSimError::Model(e.to_string()))?;
+            .map_err(|e| NicSimError::Model(e.to_string()))?;
         if let TxOutcome::Wire(w) = out {
             expected.push(w);
         }
     }
 
     let started = Instant::now();
-    let mut nic = TxSim::new(args.traffic.seed)?;
+    let mut nic = NicSim::new(args.traffic.seed)?;
     if let Some(vcd) = &args.vcd {
         nic.trace_to(vcd)?;
     }

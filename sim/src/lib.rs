@@ -11,6 +11,7 @@ pub mod frames;
 pub mod pipeline;
 pub mod rtl;
 pub mod run;
+pub mod rx;
 pub mod tx;
 
 pub use direct::{DirectSim, SimError};

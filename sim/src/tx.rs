@@ -1,6 +1,6 @@
 //! The TX path under simulation, driven the way the host drives it.
 //!
-//! [`TxSim`] owns a cycle-accurate [`Nic`] (default build): it programs
+//! [`NicSim`] owns a cycle-accurate [`Nic`] (default build): it programs
 //! the NIC from a [`NicConfig`] through the register slave only (AXI4-Lite
 //! transactions with random stalls), streams host frames into the
 //! functions' ports with seeded idle cycles, collects the wire with seeded
@@ -9,10 +9,10 @@
 //! ```no_run
 //! use overlay_nic_driver::nic_config::NicConfig;
 //! use overlay_nic_driver::tx::Function;
-//! use overlay_nic_sim::tx::{HostFrame, Traffic, TxSim};
+//! use overlay_nic_sim::tx::{HostFrame, Traffic, NicSim};
 //!
 //! let config = NicConfig::from_toml(include_str!("../../examples/nic.toml")).unwrap();
-//! let mut nic = TxSim::new(1).unwrap();
+//! let mut nic = NicSim::new(1).unwrap();
 //! nic.program(&config).unwrap();
 //! let frame = HostFrame { function: Function::Vf(0), data: vec![0; 60], tag: None };
 //! let run = nic.run(&[frame], Traffic::default(), 1).unwrap();
@@ -37,8 +37,8 @@ use std::path::Path;
 /// records, a 4096-beat (32 KiB) TX buffer.
 pub type DefaultNic = Nic<5, { nic_register_count(4) }, 64, 6, 16, 4, 12, 13>;
 
-/// A new default-build TX path.
-pub fn default_tx_path() -> DefaultNic {
+/// A new default-build NIC.
+pub fn default_nic() -> DefaultNic {
     Nic::new(&Build::DEFAULT)
 }
 
@@ -90,7 +90,7 @@ pub struct TxRun {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum TxSimError {
+pub enum NicSimError {
     #[error(transparent)]
     Sim(#[from] SimError),
     #[error(transparent)]
@@ -128,17 +128,17 @@ fn mac_of(hi: u32, lo: u32) -> MacAddr {
 }
 
 /// The default-build TX path and a register session on it.
-pub struct TxSim {
+pub struct NicSim {
     regs: Registers<HdlRegisterBus<DefaultNic>>,
     build: Build,
 }
 
-impl TxSim {
+impl NicSim {
     /// A NIC fresh from reset; `seed` drives the register bus's stalls.
-    pub fn new(seed: u64) -> Result<Self, TxSimError> {
-        let sim = DirectSim::new(default_tx_path(), |u| &mut u.clock)?;
+    pub fn new(seed: u64) -> Result<Self, NicSimError> {
+        let sim = DirectSim::new(default_nic(), |u| &mut u.clock)?;
         let host = AxiLiteHost::new(|u: &mut DefaultNic| &mut u.axil, seed, 0.2);
-        Ok(TxSim {
+        Ok(NicSim {
             regs: Registers::new(HdlRegisterBus::new(sim, host)),
             build: Build::DEFAULT,
         })
@@ -150,7 +150,7 @@ impl TxSim {
     }
 
     /// Streams the waveform to `path` from now on.
-    pub fn trace_to(&mut self, path: &Path) -> Result<(), TxSimError> {
+    pub fn trace_to(&mut self, path: &Path) -> Result<(), NicSimError> {
         Ok(self.regs.bus().sim().trace_to(path)?)
     }
 
@@ -164,20 +164,20 @@ impl TxSim {
         &mut self.regs
     }
 
-    fn function_index(&self, f: Function) -> Result<usize, TxSimError> {
+    fn function_index(&self, f: Function) -> Result<usize, NicSimError> {
         let i = match f {
             Function::Pf => 0,
             Function::Vf(i) => i + 1,
         };
         if i > self.build.vfs {
-            return Err(TxSimError::NoSuchFunction(f, self.build.vfs));
+            return Err(NicSimError::NoSuchFunction(f, self.build.vfs));
         }
         Ok(i)
     }
 
     /// Programs the whole configuration: local VTEP, functions, per-VNI
     /// records and mapping-table entries.
-    pub fn program(&mut self, config: &NicConfig) -> Result<(), TxSimError> {
+    pub fn program(&mut self, config: &NicConfig) -> Result<(), NicSimError> {
         program_registers(&mut self.regs, &self.build, config)
     }
 
@@ -188,12 +188,12 @@ impl TxSim {
         mac: &MacAddr,
         vtep_ip: u32,
         vtep_mac: &MacAddr,
-    ) -> Result<(), TxSimError> {
+    ) -> Result<(), NicSimError> {
         add_entry_on(&mut self.regs, vni, mac, vtep_ip, vtep_mac)
     }
 
     /// Deletes the mapping-table entry for (`vni`, `mac`).
-    pub fn delete_entry(&mut self, vni: Vni, mac: &MacAddr) -> Result<(), TxSimError> {
+    pub fn delete_entry(&mut self, vni: Vni, mac: &MacAddr) -> Result<(), NicSimError> {
         self.stage_key(vni, mac)?;
         self.command(
             "mapping",
@@ -209,7 +209,7 @@ impl TxSim {
         &mut self,
         vni: Vni,
         mac: &MacAddr,
-    ) -> Result<Option<(u16, u32, MacAddr)>, TxSimError> {
+    ) -> Result<Option<(u16, u32, MacAddr)>, NicSimError> {
         self.stage_key(vni, mac)?;
         match self.command(
             "mapping",
@@ -219,7 +219,7 @@ impl TxSim {
             String::new,
         ) {
             Ok(()) => {}
-            Err(TxSimError::Command {
+            Err(NicSimError::Command {
                 result: result::NOT_FOUND,
                 ..
             }) => return Ok(None),
@@ -233,11 +233,11 @@ impl TxSim {
     }
 
     /// Entries in use in the mapping table.
-    pub fn entries_in_use(&mut self) -> Result<u32, TxSimError> {
+    pub fn entries_in_use(&mut self) -> Result<u32, NicSimError> {
         Ok(self.regs.read(&pf::MAP_STATUS)? >> 16)
     }
 
-    fn stage_key(&mut self, vni: Vni, mac: &MacAddr) -> Result<(), TxSimError> {
+    fn stage_key(&mut self, vni: Vni, mac: &MacAddr) -> Result<(), NicSimError> {
         stage_key_on(&mut self.regs, vni, mac)
     }
 
@@ -248,7 +248,7 @@ impl TxSim {
         status: &Register,
         code: u32,
         what: impl Fn() -> String,
-    ) -> Result<(), TxSimError> {
+    ) -> Result<(), NicSimError> {
         command_on(&mut self.regs, table, doorbell, status, code, what)
     }
 
@@ -261,7 +261,7 @@ impl TxSim {
         frames: &[HostFrame],
         traffic: Traffic,
         expect: usize,
-    ) -> Result<TxRun, TxSimError> {
+    ) -> Result<TxRun, NicSimError> {
         const DRAIN_CYCLES: u64 = 64;
         let nf = self.build.functions();
         let mut drivers: Vec<StreamDriver<TxHostMeta>> = (0..nf)
@@ -271,7 +271,7 @@ impl TxSim {
         let mut order: Vec<Vec<usize>> = vec![Vec::new(); nf];
         for (i, h) in frames.iter().enumerate() {
             if h.data.is_empty() {
-                return Err(TxSimError::EmptyFrame);
+                return Err(NicSimError::EmptyFrame);
             }
             let f = self.function_index(h.function)?;
             let meta = TxHostMeta {
@@ -360,7 +360,7 @@ impl TxSim {
     }
 
     /// A function's counters, read through the register slave.
-    pub fn counters(&mut self, function: Function) -> Result<FunctionCounters, TxSimError> {
+    pub fn counters(&mut self, function: Function) -> Result<FunctionCounters, NicSimError> {
         let f = self.function_index(function)?;
         let mut read = |r: &Register| self.regs.read(&pf::function_register(f, r));
         Ok(FunctionCounters {
@@ -377,18 +377,29 @@ impl TxSim {
     }
 
     /// Reads and pops every queued event.
-    pub fn drain_events(&mut self) -> Result<Vec<NicEvent>, TxSimError> {
+    pub fn drain_events(&mut self) -> Result<Vec<NicEvent>, NicSimError> {
         let mut out = Vec::new();
         let n = self.regs.read(&pf::EVENT_STATUS)? & 0xffff;
         for _ in 0..n {
             let tv = self.regs.read(&pf::EVENT_TYPE_VNI)?;
             let hi = self.regs.read(&pf::EVENT_MAC_HI)?;
             let lo = self.regs.read(&pf::EVENT_MAC_LO)?;
+            let ip = self.regs.read(&pf::EVENT_VTEP_IP)?;
+            let vhi = self.regs.read(&pf::EVENT_VTEP_MAC_HI)?;
+            let vlo = self.regs.read(&pf::EVENT_VTEP_MAC_LO)?;
             self.regs.write(&pf::EVENT_POP, 1)?;
+            let vni = Vni::new(tv & 0xff_ffff).expect("24-bit VNI");
             if tv >> 24 == pf::event::TX_MISS {
                 out.push(NicEvent::TxMiss {
-                    vni: Vni::new(tv & 0xff_ffff).expect("24-bit VNI"),
+                    vni,
                     mac: mac_of(hi, lo),
+                });
+            } else if tv >> 24 == pf::event::LEARN {
+                out.push(NicEvent::Learn {
+                    vni,
+                    mac: mac_of(hi, lo),
+                    vtep_ip: ip.into(),
+                    vtep_mac: mac_of(vhi, vlo),
                 });
             }
         }
@@ -396,7 +407,7 @@ impl TxSim {
     }
 
     /// Events the queue discarded because it was full.
-    pub fn events_lost(&mut self) -> Result<u32, TxSimError> {
+    pub fn events_lost(&mut self) -> Result<u32, NicSimError> {
         Ok(self.regs.read(&pf::EVENT_LOST)?)
     }
 }
@@ -468,7 +479,7 @@ impl TxLineRate {
     }
 }
 
-impl TxSim {
+impl NicSim {
     /// Sends `frames` back-to-back frames of `len` bytes (PF, tagged for
     /// encapsulation when `encap`) with the host always offering and the
     /// wire always ready, and measures the wire.
@@ -477,7 +488,7 @@ impl TxSim {
         len: usize,
         frames: usize,
         encap: bool,
-    ) -> Result<TxLineRate, TxSimError> {
+    ) -> Result<TxLineRate, NicSimError> {
         let vni = Vni::new(5001).expect("VNI");
         let host: Vec<HostFrame> = (0..frames)
             .map(|i| HostFrame {
@@ -512,7 +523,7 @@ pub fn program_registers<B: RegisterBus>(
     r: &mut Registers<B>,
     build: &Build,
     config: &NicConfig,
-) -> Result<(), TxSimError> {
+) -> Result<(), NicSimError> {
     let v = &config.vtep;
     r.write(&pf::VTEP_MAC_HI, mac_hi(&v.mac))?;
     r.write(&pf::VTEP_MAC_LO, mac_lo(&v.mac))?;
@@ -534,6 +545,10 @@ pub fn program_registers<B: RegisterBus>(
         None => 0,
     };
     r.write(&pf::OUTER_VLAN, vlan)?;
+    r.write(
+        &pf::RX_CONFIG,
+        u32::from(config.rx.strict_vxlan_flags) | u32::from(config.rx.check_source_mac) << 1,
+    )?;
     if let Some(mac) = &config.pf.mac {
         write_function_on(r, 0, &fr::MAC_HI, mac_hi(mac))?;
         write_function_on(r, 0, &fr::MAC_LO, mac_lo(mac))?;
@@ -541,7 +556,7 @@ pub fn program_registers<B: RegisterBus>(
     write_function_on(r, 0, &fr::MTU, config.pf.mtu)?;
     for (i, vf) in config.vfs.iter().enumerate() {
         if i >= build.vfs {
-            return Err(TxSimError::NoSuchFunction(Function::Vf(i), build.vfs));
+            return Err(NicSimError::NoSuchFunction(Function::Vf(i), build.vfs));
         }
         let f = i + 1;
         write_function_on(r, f, &fr::MAC_HI, mac_hi(&vf.mac))?;
@@ -577,7 +592,7 @@ fn write_function_on<B: RegisterBus>(
     f: usize,
     reg: &Register,
     value: u32,
-) -> Result<(), TxSimError> {
+) -> Result<(), NicSimError> {
     Ok(r.write(&pf::function_register(f, reg), value)?)
 }
 
@@ -585,7 +600,7 @@ fn stage_key_on<B: RegisterBus>(
     r: &mut Registers<B>,
     vni: Vni,
     mac: &MacAddr,
-) -> Result<(), TxSimError> {
+) -> Result<(), NicSimError> {
     r.write(&pf::MAP_KEY_VNI, vni.get())?;
     r.write(&pf::MAP_KEY_MAC_HI, mac_hi(mac))?;
     r.write(&pf::MAP_KEY_MAC_LO, mac_lo(mac))?;
@@ -598,7 +613,7 @@ fn add_entry_on<B: RegisterBus>(
     mac: &MacAddr,
     vtep_ip: u32,
     vtep_mac: &MacAddr,
-) -> Result<(), TxSimError> {
+) -> Result<(), NicSimError> {
     stage_key_on(r, vni, mac)?;
     r.write(&pf::MAP_VTEP_IP, vtep_ip)?;
     r.write(&pf::MAP_VTEP_MAC_HI, mac_hi(vtep_mac))?;
@@ -621,14 +636,14 @@ fn command_on<B: RegisterBus>(
     status: &Register,
     code: u32,
     what: impl Fn() -> String,
-) -> Result<(), TxSimError> {
+) -> Result<(), NicSimError> {
     r.write(doorbell, code)?;
     for _ in 0..16 {
         let s = r.read(status)?;
         if s & 0x100 == 0 {
             return match s & 0xf {
                 result::OK => Ok(()),
-                res => Err(TxSimError::Command {
+                res => Err(NicSimError::Command {
                     table,
                     code,
                     what: what(),
@@ -637,5 +652,5 @@ fn command_on<B: RegisterBus>(
             };
         }
     }
-    Err(TxSimError::Busy(table))
+    Err(NicSimError::Busy(table))
 }

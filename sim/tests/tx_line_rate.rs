@@ -6,10 +6,10 @@
 //! mapping table keeps up with one lookup per minimum-size frame.
 
 use overlay_nic_regmap::Build;
-use overlay_nic_sim::tx::{bench_config, TxSim};
+use overlay_nic_sim::tx::{bench_config, NicSim};
 
 fn sweep(vlan: bool, encap: bool, sizes: impl Iterator<Item = usize>) {
-    let mut nic = TxSim::new(1).unwrap();
+    let mut nic = NicSim::new(1).unwrap();
     nic.program(&bench_config(vlan)).unwrap();
     for len in sizes {
         let frames = (40_000 / len).clamp(3, 8);

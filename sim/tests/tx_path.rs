@@ -16,7 +16,7 @@ use overlay_nic_driver::nic_config::{
 };
 use overlay_nic_driver::tx::{Function, FunctionCounters, NicEvent, TxModel, TxOutcome};
 use overlay_nic_driver::vxlan::Vni;
-use overlay_nic_sim::tx::{HostFrame, Traffic, TxSim};
+use overlay_nic_sim::tx::{HostFrame, NicSim, Traffic};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -256,7 +256,7 @@ fn check_against_model(config: &NicConfig, frames: &[HostFrame], traffic: Traffi
     }
     let expect: usize = queues.iter().map(|q| q.len()).sum();
 
-    let mut nic = TxSim::new(traffic.seed).unwrap();
+    let mut nic = NicSim::new(traffic.seed).unwrap();
     nic.program(config).unwrap();
     let run = nic.run(frames, traffic, expect).unwrap();
     assert_eq!(run.wire.len(), expect);

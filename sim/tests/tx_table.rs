@@ -7,7 +7,7 @@ use overlay_nic_driver::tx::{Function, NicEvent};
 use overlay_nic_driver::vxlan::{decapsulate, DecapConfig, Vni};
 use overlay_nic_regmap::pf::{self, cmd, result};
 use overlay_nic_sim::tx::{
-    bench_config, bench_frame, HostFrame, Traffic, TxSim, TxSimError, BENCH_DST,
+    bench_config, bench_frame, HostFrame, NicSim, NicSimError, Traffic, BENCH_DST,
 };
 use std::net::Ipv4Addr;
 
@@ -20,7 +20,7 @@ fn mac(i: u32) -> MacAddr {
     MacAddr([2, 0x33, b[0], b[1], b[2], b[3]])
 }
 
-fn send_one(nic: &mut TxSim, dst: MacAddr) -> Vec<u8> {
+fn send_one(nic: &mut NicSim, dst: MacAddr) -> Vec<u8> {
     let mut data = bench_frame(100, 0);
     data[..6].copy_from_slice(&dst.0);
     let run = nic
@@ -39,7 +39,7 @@ fn send_one(nic: &mut TxSim, dst: MacAddr) -> Vec<u8> {
 
 #[test]
 fn table_commands_add_find_delete_fill_read_and_clear() {
-    let mut nic = TxSim::new(2).unwrap();
+    let mut nic = NicSim::new(2).unwrap();
     nic.program(&bench_config(false)).unwrap();
     assert_eq!(nic.entries_in_use().unwrap(), 1);
     let found = nic.find_entry(vni(), &BENCH_DST).unwrap().unwrap();
@@ -59,7 +59,7 @@ fn table_commands_add_find_delete_fill_read_and_clear() {
     }
     assert_eq!(nic.entries_in_use().unwrap(), 64);
     match nic.add_entry(vni(), &mac(1000), 1, &mac(1)) {
-        Err(TxSimError::Command { result: r, .. }) => assert_eq!(r, result::FULL),
+        Err(NicSimError::Command { result: r, .. }) => assert_eq!(r, result::FULL),
         other => panic!("{other:?}"),
     }
     // Replacing an existing key needs no free slot.
@@ -72,7 +72,7 @@ fn table_commands_add_find_delete_fill_read_and_clear() {
     nic.delete_entry(vni(), &mac(7)).unwrap();
     assert_eq!(nic.entries_in_use().unwrap(), 63);
     match nic.delete_entry(vni(), &mac(7)) {
-        Err(TxSimError::Command { result: r, .. }) => assert_eq!(r, result::NOT_FOUND),
+        Err(NicSimError::Command { result: r, .. }) => assert_eq!(r, result::NOT_FOUND),
         other => panic!("{other:?}"),
     }
     nic.add_entry(vni(), &mac(1000), 1, &mac(1)).unwrap();
@@ -106,7 +106,7 @@ fn table_commands_add_find_delete_fill_read_and_clear() {
 
 #[test]
 fn a_moved_vm_is_reached_at_its_new_vtep_after_the_update() {
-    let mut nic = TxSim::new(3).unwrap();
+    let mut nic = NicSim::new(3).unwrap();
     nic.program(&bench_config(false)).unwrap();
     let cfg = DecapConfig::default();
     let before = send_one(&mut nic, BENCH_DST);
@@ -144,7 +144,7 @@ fn a_moved_vm_is_reached_at_its_new_vtep_after_the_update() {
 
 #[test]
 fn miss_events_merge_bursts_and_count_what_a_full_queue_loses() {
-    let mut nic = TxSim::new(4).unwrap();
+    let mut nic = NicSim::new(4).unwrap();
     nic.program(&bench_config(false)).unwrap();
     // A burst to one unknown MAC: one event.
     let burst: Vec<HostFrame> = (0..5)
