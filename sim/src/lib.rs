@@ -5,6 +5,7 @@ pub mod axil;
 pub mod bench;
 pub mod blocks;
 pub mod capture;
+pub mod decap;
 pub mod direct;
 pub mod encap;
 pub mod frames;

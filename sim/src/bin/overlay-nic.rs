@@ -83,6 +83,38 @@ enum Command {
         #[arg(long, default_value_t = 0.0, value_parser = probability)]
         backpressure: f64,
     },
+    /// Run a pcap of wire frames through the HDL RX path: the NIC is
+    /// programmed from the same TOML configuration as `encap`; what the
+    /// host functions receive is written, in arrival order, as a pcap of
+    /// inner frames, and the summary gives each frame's function and
+    /// metadata, the drops by reason and the learn events. The golden model
+    /// runs alongside and must agree.
+    Decap {
+        /// NIC configuration (see examples/nic.toml, examples/vxlan-host12.toml).
+        #[arg(long)]
+        config: PathBuf,
+        /// Wire frames (Ethernet pcap, no FCS).
+        #[arg(long = "in")]
+        input: PathBuf,
+        /// Delivered frames, every function's, in arrival order (Ethernet pcap).
+        #[arg(long)]
+        out: PathBuf,
+        /// Write learn events and counters here as JSON lines.
+        #[arg(long)]
+        events: Option<PathBuf>,
+        /// Stream the NIC's waveform to this VCD file.
+        #[arg(long)]
+        vcd: Option<PathBuf>,
+        /// Seed of the random idle and back-pressure patterns.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Probability (0-0.99) of an idle wire cycle.
+        #[arg(long, default_value_t = 0.0, value_parser = probability)]
+        idle: f64,
+        /// Probability (0-0.99) that a host port refuses a beat.
+        #[arg(long, default_value_t = 0.0, value_parser = probability)]
+        backpressure: f64,
+    },
     /// Measure line-rate efficiency, latency and simulation speed of the
     /// stream blocks; prints Markdown tables.
     Bench,
@@ -154,6 +186,32 @@ fn main() -> ExitCode {
                 },
             };
             overlay_nic_sim::encap::encap(&args)
+                .map(|report| print!("{}", report.render(&args)))
+                .map_err(Into::into)
+        }
+        Command::Decap {
+            config,
+            input,
+            out,
+            events,
+            vcd,
+            seed,
+            idle,
+            backpressure,
+        } => {
+            let args = overlay_nic_sim::decap::DecapArgs {
+                config,
+                input,
+                output: out,
+                events,
+                vcd,
+                traffic: overlay_nic_sim::rx::RxTraffic {
+                    seed,
+                    idle,
+                    backpressure,
+                },
+            };
+            overlay_nic_sim::decap::decap(&args)
                 .map(|report| print!("{}", report.render(&args)))
                 .map_err(Into::into)
         }
