@@ -208,3 +208,44 @@ pub fn render_tx(rows: &[crate::tx::TxLineRate]) -> String {
     }
     s
 }
+
+/// Inner frame sizes of the RX benchmark (wire frames are 50 or 54 bytes
+/// longer; non-overlay frames are this long).
+pub const RX_SIZES: [usize; 8] = [60, 64, 65, 128, 512, 1500, 4096, 9000];
+
+/// The RX path (default build) at every size in [`RX_SIZES`], for each
+/// kind of traffic.
+pub fn rx_line_rate_table() -> Result<Vec<crate::rx::RxLineRate>, crate::tx::NicSimError> {
+    use crate::rx::{rx_bench_config, RxBenchKind};
+    let mut rows = Vec::new();
+    for kind in RxBenchKind::ALL {
+        let mut nic = crate::tx::NicSim::new(1)?;
+        nic.program(&rx_bench_config(kind == RxBenchKind::UnicastVlan))?;
+        for &n in &RX_SIZES {
+            rows.push(nic.rx_line_rate(kind, n, (200_000 / n).clamp(4, 100))?);
+        }
+    }
+    Ok(rows)
+}
+
+/// The RX table as Markdown.
+pub fn render_rx(rows: &[crate::rx::RxLineRate]) -> String {
+    let mut s = String::from(
+        "| RX path | wire frame bytes | frames | wire beats | wire cycles, first to last beat | copies delivered | overflow drops | latency, last wire beat to first / last host beat |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} / {} |\n",
+            r.kind.label(),
+            r.wire_bytes,
+            r.frames,
+            r.wire_beats,
+            r.wire_cycles,
+            r.delivered,
+            r.overflow,
+            r.latency_first,
+            r.latency_last
+        ));
+    }
+    s
+}

@@ -20,6 +20,7 @@
 
 use crate::frames::{Frame, StreamDriver, StreamError, StreamMonitor};
 use crate::tx::{NicSim, NicSimError};
+use overlay_nic_driver::nic_config::MacAddr;
 use overlay_nic_driver::rx::{ChecksumStatus, RxCounters, RxFunctionCounters, RxMeta as ModelMeta};
 use overlay_nic_driver::tx::Function;
 use overlay_nic_hdl::rx_types::RxMeta;
@@ -259,6 +260,247 @@ impl NicSim {
             bytes: read(&fr::RX_BYTES)?,
             decapsulated: read(&fr::RX_DECAPSULATED)?,
             drop_inner_checksum: read(&fr::RX_DROP_INNER_CHECKSUM)?,
+        })
+    }
+}
+
+/// Outer headers for test and benchmark traffic: everything consistent,
+/// the outer IPv4 checksum right, the UDP checksum right or zero.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OuterHeaders {
+    pub dst_mac: MacAddr,
+    pub src_mac: MacAddr,
+    /// An outer 802.1Q tag with this VLAN ID.
+    pub vlan: Option<u16>,
+    /// IPv4 option words (each 4 bytes of 1, NOP).
+    pub options: usize,
+    pub src_ip: Ipv4Addr,
+    pub dst_ip: Ipv4Addr,
+    /// UDP destination port.
+    pub port: u16,
+    /// VXLAN flags and reserved bytes 1-3 (`[0x08, 0, 0, 0]` is the norm).
+    pub flags: [u8; 4],
+    pub vni: u32,
+    /// VXLAN's last (reserved) byte.
+    pub last: u8,
+    /// Fill in the UDP checksum (else 0).
+    pub udp_csum: bool,
+}
+
+fn ones_sum(bytes: &[u8]) -> u32 {
+    bytes
+        .chunks(2)
+        .map(|c| u32::from(c[0]) << 8 | u32::from(*c.get(1).unwrap_or(&0)))
+        .sum()
+}
+
+fn fold(mut s: u32) -> u16 {
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    s as u16
+}
+
+/// `inner` inside `o`'s outer headers. Written independently of both the
+/// HDL and the golden model (which has its own encapsulation), so tests
+/// can build frames the golden model would never make.
+pub fn encapsulate(o: &OuterHeaders, inner: &[u8]) -> Vec<u8> {
+    let mut f = Vec::new();
+    f.extend_from_slice(&o.dst_mac.0);
+    f.extend_from_slice(&o.src_mac.0);
+    if let Some(v) = o.vlan {
+        f.extend_from_slice(&[0x81, 0x00, (v >> 8) as u8, v as u8]);
+    }
+    f.extend_from_slice(&[0x08, 0x00]);
+    let l3 = f.len();
+    let ihl = 5 + o.options;
+    let total = (4 * ihl + 16 + inner.len()) as u16;
+    f.extend_from_slice(&[0x40 | ihl as u8, 0, (total >> 8) as u8, total as u8]);
+    f.extend_from_slice(&[0x12, 0x34, 0x40, 0, 64, 17, 0, 0]);
+    f.extend_from_slice(&o.src_ip.octets());
+    f.extend_from_slice(&o.dst_ip.octets());
+    f.extend(std::iter::repeat_n(1u8, 4 * o.options));
+    let c = !fold(ones_sum(&f[l3..]));
+    f[l3 + 10] = (c >> 8) as u8;
+    f[l3 + 11] = c as u8;
+    let l4 = f.len();
+    let ulen = (16 + inner.len()) as u16;
+    f.extend_from_slice(&[0xc0, 0x01, (o.port >> 8) as u8, o.port as u8]);
+    f.extend_from_slice(&[(ulen >> 8) as u8, ulen as u8, 0, 0]);
+    f.extend_from_slice(&o.flags);
+    f.extend_from_slice(&[(o.vni >> 16) as u8, (o.vni >> 8) as u8, o.vni as u8, o.last]);
+    f.extend_from_slice(inner);
+    if o.udp_csum {
+        let mut pseudo = Vec::new();
+        pseudo.extend_from_slice(&o.src_ip.octets());
+        pseudo.extend_from_slice(&o.dst_ip.octets());
+        pseudo.extend_from_slice(&[0, 17, (ulen >> 8) as u8, ulen as u8]);
+        let mut c = !fold(ones_sum(&pseudo) + ones_sum(&f[l4..]));
+        if c == 0 {
+            c = 0xffff;
+        }
+        f[l4 + 6] = (c >> 8) as u8;
+        f[l4 + 7] = c as u8;
+    }
+    f
+}
+
+/// What the RX benchmark's frames are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RxBenchKind {
+    /// VXLAN from a known sender to VF0's MAC: decapsulated to VF0.
+    Unicast,
+    /// The same with the outer 802.1Q tag.
+    UnicastVlan,
+    /// VXLAN to the VNI's multicast group: a copy to the PF and VF0.
+    Multicast,
+    /// Plain IPv4 UDP to another port: to the PF untouched.
+    NonOverlay,
+}
+
+impl RxBenchKind {
+    pub const ALL: [RxBenchKind; 4] = [
+        RxBenchKind::Unicast,
+        RxBenchKind::UnicastVlan,
+        RxBenchKind::Multicast,
+        RxBenchKind::NonOverlay,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            RxBenchKind::Unicast => "VXLAN to VF0",
+            RxBenchKind::UnicastVlan => "VXLAN + outer VLAN to VF0",
+            RxBenchKind::Multicast => "VXLAN multicast to PF + VF0",
+            RxBenchKind::NonOverlay => "non-overlay to PF",
+        }
+    }
+
+    fn copies(self) -> usize {
+        if self == RxBenchKind::Multicast {
+            2
+        } else {
+            1
+        }
+    }
+}
+
+/// VF0's MAC in the RX benchmark configuration.
+pub const BENCH_VF0: MacAddr = MacAddr([2, 0, 0, 0, 1, 0]);
+
+/// The TX benchmark's configuration plus VF0 in VNI 5001, so that frames
+/// from the table's VM ([`crate::tx::BENCH_DST`] at 10.0.0.2) to VF0 are
+/// known and unicast.
+pub fn rx_bench_config(vlan: bool) -> overlay_nic_driver::nic_config::NicConfig {
+    let mut c = crate::tx::bench_config(vlan);
+    c.vfs.push(overlay_nic_driver::nic_config::VfConfig {
+        mac: BENCH_VF0,
+        vni: Some(overlay_nic_driver::vxlan::Vni::new(5001).expect("VNI")),
+        mtu: 9000,
+    });
+    c
+}
+
+/// A wire frame of the RX benchmark whose inner frame is `inner_len` bytes
+/// (for [`RxBenchKind::NonOverlay`]: the whole frame is `inner_len`).
+pub fn rx_bench_frame(kind: RxBenchKind, inner_len: usize, seq: usize) -> Vec<u8> {
+    let mut inner = crate::tx::bench_frame(inner_len, seq);
+    if kind == RxBenchKind::NonOverlay {
+        // IPv4 UDP to port 53 from 10.0.0.9, with a right header checksum.
+        let head = [
+            0x02, 0, 10, 0, 0, 1, 0x02, 0, 0, 9, 9, 9, 0x08, 0x00, 0x45, 0, 0, 0, 0, 0, 0, 0, 64,
+            17, 0, 0, 10, 0, 0, 9, 10, 0, 0, 1, 0xc0, 0x01, 0, 53,
+        ];
+        let n = head.len().min(inner_len);
+        inner[..n].copy_from_slice(&head[..n]);
+        return inner;
+    }
+    let dst = if kind == RxBenchKind::Multicast {
+        [0xff; 6]
+    } else {
+        BENCH_VF0.0
+    };
+    inner[..6].copy_from_slice(&dst);
+    inner[6..12].copy_from_slice(&crate::tx::BENCH_DST.0);
+    let multicast = kind == RxBenchKind::Multicast;
+    encapsulate(
+        &OuterHeaders {
+            dst_mac: if multicast {
+                MacAddr([1, 0, 0x5e, 1, 1, 1])
+            } else {
+                MacAddr([2, 0, 10, 0, 0, 1])
+            },
+            src_mac: MacAddr([2, 0, 10, 0, 0, 2]),
+            vlan: (kind == RxBenchKind::UnicastVlan).then_some(100),
+            options: 0,
+            src_ip: Ipv4Addr::new(10, 0, 0, 2),
+            dst_ip: if multicast {
+                Ipv4Addr::new(239, 1, 1, 1)
+            } else {
+                Ipv4Addr::new(10, 0, 0, 1)
+            },
+            port: 4789,
+            flags: [0x08, 0, 0, 0],
+            vni: 5001,
+            last: 0,
+            udp_csum: false,
+        },
+        &inner,
+    )
+}
+
+/// One row of the RX line-rate benchmark.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RxLineRate {
+    pub kind: RxBenchKind,
+    pub wire_bytes: usize,
+    pub frames: usize,
+    /// Cycles from the first wire beat to the last: the wire offered a beat
+    /// every cycle and the NIC took every one.
+    pub wire_cycles: u64,
+    /// Sum of ceil(len / 8) over the frames.
+    pub wire_beats: u64,
+    /// Copies delivered (frames x copies per frame when nothing is lost).
+    pub delivered: usize,
+    /// Frames dropped for a full buffer.
+    pub overflow: u32,
+    /// Cycles from the first frame's last wire beat to its first host beat,
+    /// and to its last host beat.
+    pub latency_first: u64,
+    pub latency_last: u64,
+}
+
+impl NicSim {
+    /// Sends `frames` back-to-back wire frames of `kind` (inner frames of
+    /// `inner_len` bytes) with every host port always ready.
+    pub fn rx_line_rate(
+        &mut self,
+        kind: RxBenchKind,
+        inner_len: usize,
+        frames: usize,
+    ) -> Result<RxLineRate, NicSimError> {
+        let wire: Vec<Vec<u8>> = (0..frames)
+            .map(|i| rx_bench_frame(kind, inner_len, i))
+            .collect();
+        let run = self.receive(&wire, RxTraffic::default(), frames * kind.copies())?;
+        let (_, overflow) = self.rx_counters()?;
+        let first = &run.delivered[0];
+        let last_of_first = run
+            .delivered
+            .iter()
+            .filter(|d| d.first_cycle == first.first_cycle)
+            .map(|d| d.last_cycle)
+            .max()
+            .unwrap_or(first.last_cycle);
+        Ok(RxLineRate {
+            kind,
+            wire_bytes: wire[0].len(),
+            frames,
+            wire_cycles: run.last_in_cycle[frames - 1] - run.first_in_cycle[0] + 1,
+            wire_beats: wire.iter().map(|f| f.len().div_ceil(8) as u64).sum(),
+            delivered: run.delivered.len(),
+            overflow,
+            latency_first: first.first_cycle - run.last_in_cycle[0],
+            latency_last: last_of_first - run.last_in_cycle[0],
         })
     }
 }

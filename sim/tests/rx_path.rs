@@ -19,7 +19,7 @@ use overlay_nic_driver::nic_config::{
 use overlay_nic_driver::rx::{RxModel, RxOutcome};
 use overlay_nic_driver::tx::Function;
 use overlay_nic_driver::vxlan::Vni;
-use overlay_nic_sim::rx::RxTraffic;
+use overlay_nic_sim::rx::{encapsulate, OuterHeaders, RxTraffic};
 use overlay_nic_sim::tx::NicSim;
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -106,20 +106,6 @@ fn config(rng: &mut ChaCha8Rng) -> NicConfig {
     c
 }
 
-fn ones_sum(bytes: &[u8]) -> u32 {
-    bytes
-        .chunks(2)
-        .map(|c| u32::from(c[0]) << 8 | u32::from(*c.get(1).unwrap_or(&0)))
-        .sum()
-}
-
-fn fold(mut s: u32) -> u16 {
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    s as u16
-}
-
 /// An inner frame from `src` to `dst`: IPv4 UDP or TCP (checksums right,
 /// sometimes wrong or zero), ARP-like, or an inner-tagged frame; sometimes
 /// Ethernet padding after the IP datagram.
@@ -179,63 +165,6 @@ fn inner(rng: &mut ChaCha8Rng, src: MacAddr, dst: MacAddr) -> Vec<u8> {
     out
 }
 
-/// The outer headers around `inner`, with the given choices; everything
-/// consistent and the outer IPv4 checksum right.
-struct Outer {
-    dst_mac: MacAddr,
-    src_mac: MacAddr,
-    vlan: Option<u16>,
-    options: usize,
-    src_ip: Ipv4Addr,
-    dst_ip: Ipv4Addr,
-    port: u16,
-    flags: [u8; 4],
-    vni: u32,
-    last: u8,
-    udp_csum: bool,
-}
-
-fn encapsulate(o: &Outer, inner: &[u8]) -> Vec<u8> {
-    let mut f = Vec::new();
-    f.extend_from_slice(&o.dst_mac.0);
-    f.extend_from_slice(&o.src_mac.0);
-    if let Some(v) = o.vlan {
-        f.extend_from_slice(&[0x81, 0x00, (v >> 8) as u8, v as u8]);
-    }
-    f.extend_from_slice(&[0x08, 0x00]);
-    let l3 = f.len();
-    let ihl = 5 + o.options;
-    let total = (4 * ihl + 16 + inner.len()) as u16;
-    f.extend_from_slice(&[0x40 | ihl as u8, 0, (total >> 8) as u8, total as u8]);
-    f.extend_from_slice(&[0x12, 0x34, 0x40, 0, 64, 17, 0, 0]);
-    f.extend_from_slice(&o.src_ip.octets());
-    f.extend_from_slice(&o.dst_ip.octets());
-    f.extend(std::iter::repeat_n(1u8, 4 * o.options));
-    let c = !fold(ones_sum(&f[l3..]));
-    f[l3 + 10] = (c >> 8) as u8;
-    f[l3 + 11] = c as u8;
-    let l4 = f.len();
-    let ulen = (16 + inner.len()) as u16;
-    f.extend_from_slice(&[0xc0, 0x01, (o.port >> 8) as u8, o.port as u8]);
-    f.extend_from_slice(&[(ulen >> 8) as u8, ulen as u8, 0, 0]);
-    f.extend_from_slice(&o.flags);
-    f.extend_from_slice(&[(o.vni >> 16) as u8, (o.vni >> 8) as u8, o.vni as u8, o.last]);
-    f.extend_from_slice(inner);
-    if o.udp_csum {
-        let mut pseudo = Vec::new();
-        pseudo.extend_from_slice(&o.src_ip.octets());
-        pseudo.extend_from_slice(&o.dst_ip.octets());
-        pseudo.extend_from_slice(&[0, 17, (ulen >> 8) as u8, ulen as u8]);
-        let mut c = !fold(ones_sum(&pseudo) + ones_sum(&f[l4..]));
-        if c == 0 {
-            c = 0xffff;
-        }
-        f[l4 + 6] = (c >> 8) as u8;
-        f[l4 + 7] = c as u8;
-    }
-    f
-}
-
 /// One wire frame: mostly VXLAN to this VTEP, some of it broken; some
 /// non-overlay traffic and random junk.
 fn wire_frame(rng: &mut ChaCha8Rng, c: &NicConfig) -> Vec<u8> {
@@ -288,7 +217,7 @@ fn wire_frame(rng: &mut ChaCha8Rng, c: &NicConfig) -> Vec<u8> {
     };
     let inner = inner(rng, src, dst);
     let multicast = rng.gen_bool(0.15);
-    let mut o = Outer {
+    let mut o = OuterHeaders {
         dst_mac: if multicast {
             MacAddr([1, 0, 0x5e, 1, 1, (v % 250) as u8])
         } else {
@@ -463,7 +392,7 @@ fn no_frame_crosses_vnis() {
                     out
                 };
                 wire.push(encapsulate(
-                    &Outer {
+                    &OuterHeaders {
                         dst_mac: if multicast {
                             MacAddr([1, 0, 0x5e, 1, 1, (v % 250) as u8])
                         } else {

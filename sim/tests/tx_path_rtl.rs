@@ -13,7 +13,7 @@ use overlay_nic_regmap::{pf, Build};
 use overlay_nic_sim::rtl::{
     iverilog_compile, verilator_lint, write_verilog, yosys_ice40, Equivalence,
 };
-use overlay_nic_sim::tx::{default_tx_path, program_registers, DefaultNic};
+use overlay_nic_sim::tx::{default_nic, program_registers, DefaultNic};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_hdl::prelude::*;
@@ -207,7 +207,7 @@ fn tx_path_rust_and_verilog_agree() {
         // RAM read registers are X in Verilog until their first read.
         .ignore_cycles_before(8)
         .run(
-            default_tx_path,
+            default_nic,
             |u| &mut u.clock,
             |u, _| {
                 for (i, h) in hosts.iter_mut().enumerate() {
@@ -229,7 +229,7 @@ fn tx_path_rust_and_verilog_agree() {
 #[test]
 fn tx_path_default_build_passes_yosys_iverilog_and_verilator() {
     let dir = std::env::temp_dir().join(format!("overlay-nic-tx-path-{}", std::process::id()));
-    let mut uut = default_tx_path();
+    let mut uut = default_nic();
     uut.connect_all();
     let path = write_verilog(&dir, "nic", &generate_verilog(&uut)).unwrap();
     let stats = yosys_ice40(&path).unwrap();
