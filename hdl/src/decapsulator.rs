@@ -111,6 +111,7 @@ pub struct Decapsulator<const NF: usize> {
     // ---- Computed every cycle ----
     /// Every port holding a beat hands it over this cycle.
     room: Signal<Local, Bit>,
+    ready: Signal<Local, Bit>,
     /// The pending flush leaves this cycle.
     flush_go: Signal<Local, Bit>,
     /// The strip as whole beats `W` and a lane shift `s`.
@@ -183,6 +184,7 @@ impl<const NF: usize> Default for Decapsulator<NF> {
             done_length: Default::default(),
             done_decap: Default::default(),
             room: Default::default(),
+            ready: Default::default(),
             flush_go: Default::default(),
             wbeats: Default::default(),
             shift: Default::default(),
@@ -341,13 +343,18 @@ impl<const NF: usize> Logic for Decapsulator<NF> {
         // ---- Handshake: header beats and discarded frames always move;
         // beat W waits for a pending flush to leave; later beats of a
         // delivered frame wait for room. ----
-        self.s_axis.tready.next = true;
+        // Worked out in a local and driven once: a port assigned twice in
+        // one kernel glitches in event-driven Verilog simulators, and with
+        // the FIFO's `tuser` feeding back through this block iverilog would
+        // never settle (docs/rust-hdl-notes.md).
+        self.ready.next = true;
         if self.produce.val() {
-            self.s_axis.tready.next = self.room.val() & !self.flush.q.val();
+            self.ready.next = self.room.val() & !self.flush.q.val();
         } else if self.keeps.val() {
-            self.s_axis.tready.next = !self.flush.q.val() | self.room.val();
+            self.ready.next = !self.flush.q.val() | self.room.val();
         }
-        self.take.next = self.s_axis.tvalid.val() & self.s_axis.tready.val();
+        self.s_axis.tready.next = self.ready.val();
+        self.take.next = self.s_axis.tvalid.val() & self.ready.val();
 
         // ---- Output register: the flush, or a completed beat ----
         if self.flush_go.val() {

@@ -132,6 +132,8 @@ pub struct Encapsulator {
     fold2: Signal<Local, Bits<16>>,
     /// The input's last beat fits in the current output beat.
     fits: Signal<Local, Bit>,
+    /// `s_axis.tready`, worked out before it is driven.
+    in_ready: Signal<Local, Bit>,
 }
 
 impl Logic for Encapsulator {
@@ -144,7 +146,10 @@ impl Logic for Encapsulator {
         clock!(self, clock, out);
         StreamSource::<Bit>::link(&mut self.m_axis, &mut self.out.m_axis);
         self.encapsulated.next = self.count.q.val();
-        self.s_axis.tready.next = false;
+        // Driven once, at the end, from `in_ready`: a port assigned twice
+        // in a kernel glitches in event-driven Verilog simulators, and this
+        // one loops back through the TX buffer (docs/rust-hdl-notes.md).
+        self.in_ready.next = false;
         self.out.s_axis.tvalid.next = false;
         self.out.s_axis.tdata.next = 0.into();
         self.out.s_axis.tkeep.next = 255.into();
@@ -226,7 +231,7 @@ impl Logic for Encapsulator {
                     }
                 } else {
                     // Passthrough (or nothing): forward the beat as it is.
-                    self.s_axis.tready.next = self.ready.val();
+                    self.in_ready.next = self.ready.val();
                     self.out.s_axis.tvalid.next = self.s_axis.tvalid.val();
                     self.out.s_axis.tdata.next = self.s_axis.tdata.val();
                     self.out.s_axis.tkeep.next = self.s_axis.tkeep.val();
@@ -237,7 +242,7 @@ impl Logic for Encapsulator {
                 }
             }
             EncapState::Pass => {
-                self.s_axis.tready.next = self.ready.val();
+                self.in_ready.next = self.ready.val();
                 self.out.s_axis.tvalid.next = self.s_axis.tvalid.val();
                 self.out.s_axis.tdata.next = self.s_axis.tdata.val();
                 self.out.s_axis.tkeep.next = self.s_axis.tkeep.val();
@@ -407,7 +412,7 @@ impl Logic for Encapsulator {
             }
             EncapState::Body => {
                 // The held S bytes, then the input beat's first 8 - S.
-                self.s_axis.tready.next = self.ready.val();
+                self.in_ready.next = self.ready.val();
                 self.out.s_axis.tvalid.next = self.s_axis.tvalid.val();
                 self.out.s_axis.tlast.next = self.s_axis.tlast.val() & self.fits.val();
                 if self.vlan.q.val() {
@@ -454,6 +459,7 @@ impl Logic for Encapsulator {
                 }
             }
         }
+        self.s_axis.tready.next = self.in_ready.val();
     }
 }
 

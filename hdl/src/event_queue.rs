@@ -47,6 +47,7 @@ pub struct EventQueue<const DW: usize, const DWP1: usize> {
     take: Signal<Local, Bit>,
     give: Signal<Local, Bit>,
     merge: Signal<Local, Bit>,
+    shown: Signal<Local, EventRecord>,
 }
 
 impl<const DW: usize, const DWP1: usize> Default for EventQueue<DW, DWP1> {
@@ -69,6 +70,7 @@ impl<const DW: usize, const DWP1: usize> Default for EventQueue<DW, DWP1> {
             take: Default::default(),
             give: Default::default(),
             merge: Default::default(),
+            shown: Default::default(),
         }
     }
 }
@@ -81,10 +83,15 @@ impl<const DW: usize, const DWP1: usize> Logic for EventQueue<DW, DWP1> {
         self.count.next = self.level.q.val();
         self.lost.next = self.lost_count.q.val();
         // The FIFO's RAM is undefined until written: show zeros when empty.
-        self.head.next = self.zero.val();
+        // Worked out in a local and driven once: `head` loops back through
+        // the register file and the NIC's kernel to `pop`, and a port
+        // assigned twice glitches in event-driven simulators
+        // (docs/rust-hdl-notes.md).
+        self.shown.next = self.zero.val();
         if !self.fifo.empty.val() {
-            self.head.next = self.fifo.data_out.val();
+            self.shown.next = self.fifo.data_out.val();
         }
+        self.head.next = self.shown.val();
         self.give.next = self.pop.val() & !self.fifo.empty.val();
         self.fifo.read.next = self.give.val();
         // Merging into a record the host is popping this very cycle would

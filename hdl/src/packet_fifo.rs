@@ -89,6 +89,10 @@ pub struct PacketFifo<
     accept: Signal<Local, Bit>,
     beat_in: Signal<Local, Beat>,
     pop: Signal<Local, Bit>,
+    /// Ports that feed back through a neighbour's kernel are worked out in
+    /// locals and driven once (docs/rust-hdl-notes.md, glitches).
+    meta_write: Signal<Local, Bit>,
+    tuser_out: Signal<Local, M>,
     out_valid: Signal<Local, Bit>,
     level: Signal<Local, Bits<2>>,
     issue: Signal<Local, Bit>,
@@ -141,6 +145,8 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             accept: Default::default(),
             beat_in: Default::default(),
             pop: Default::default(),
+            meta_write: Default::default(),
+            tuser_out: Default::default(),
             out_valid: Default::default(),
             level: Default::default(),
             issue: Default::default(),
@@ -233,7 +239,7 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         self.ram.write_address.next = bit_cast::<AW, AWP1>(self.wr_ptr.q.val());
         self.ram.write_data.next = self.beat_in.val();
         self.ram.write_enable.next = false;
-        self.meta.write.next = false;
+        self.meta_write.next = false;
         self.meta.data_in.next = self.meta_hold.q.val();
         if (!self.in_frame.q.val()) | self.tail_meta.val() {
             self.meta.data_in.next = self.s_axis.tuser.val();
@@ -271,7 +277,7 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
                         self.drop_flag.d.next = true;
                     } else {
                         self.commit_ptr.d.next = self.wr_ptr.q.val() + 1;
-                        self.meta.write.next = true;
+                        self.meta_write.next = true;
                     }
                 }
             }
@@ -287,10 +293,12 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         self.m_axis.tkeep.next = self.a_beat.q.val().keep;
         self.m_axis.tlast.next = self.a_beat.q.val().last;
         // The meta FIFO's RAM is undefined until written: show zero when idle.
-        self.m_axis.tuser.next = self.meta_zero.val();
+        self.tuser_out.next = self.meta_zero.val();
         if self.out_valid.val() {
-            self.m_axis.tuser.next = self.meta.data_out.val();
+            self.tuser_out.next = self.meta.data_out.val();
         }
+        self.m_axis.tuser.next = self.tuser_out.val();
+        self.meta.write.next = self.meta_write.val();
         self.pop.next = self.out_valid.val() & self.m_axis.tready.val();
         self.meta.read.next = self.pop.val() & self.a_beat.q.val().last;
         self.level.next = 0.into();

@@ -23,6 +23,9 @@ pub type DefaultTxArbiter = TxArbiter<DEFAULT_FUNCTIONS>;
 /// The RX decapsulator in the default build: the PF and 4 VFs.
 pub type DefaultDecapsulator = Decapsulator<RX_FUNCTIONS>;
 
+/// The RX path in the default build: the PF and 4 VFs, a 4096-beat buffer.
+pub type DefaultRxPath = overlay_nic_hdl::rx_path::RxPath<RX_FUNCTIONS, 12, 13>;
+
 /// A block ready for export: its file name and its Verilog.
 pub struct ExportedBlock {
     pub name: &'static str,
@@ -83,8 +86,18 @@ pub fn exported_blocks() -> Vec<ExportedBlock> {
             DefaultTxArbiter::default(),
         ),
         export(
+            "decap_validator",
+            "RX classification, outer validation, inner checksums, lookups (stream tap)",
+            overlay_nic_hdl::decap_validator::DecapValidator::default(),
+        ),
+        export(
+            "rx_path",
+            "the RX offload path alone, PF + 4 VFs, 32 KiB buffer (lookups as ports)",
+            DefaultRxPath::default(),
+        ),
+        export(
             "nic",
-            "the TX offload path, default build (PF + 4 VFs, 64-entry table, 32 KiB buffer)",
+            "the NIC: TX and RX offload paths, default build (PF + 4 VFs, 64-entry table, 32 KiB buffers)",
             crate::tx::default_nic(),
         ),
     ]

@@ -1,9 +1,9 @@
 //! The CAM behind the mapping table and the VNI records, against a
-//! behavioural model: random lookups every cycle interleaved with random
-//! commands; every lookup must see an entry wholly before or wholly after
-//! the command in progress, never a mix; command results, counts and
-//! read-backs must match the model. Then the same stimulus through the
-//! exported Verilog.
+//! behavioural model: random lookups on both ports (A for TX, B for RX)
+//! every cycle, interleaved with random commands; every lookup must see an
+//! entry wholly before or wholly after the command in progress, never a
+//! mix; command results, counts and read-backs must match the model. Then
+//! the same stimulus through the exported Verilog.
 
 use overlay_nic_hdl::tx_types::MapValue;
 use overlay_nic_hdl::Cam;
@@ -156,25 +156,47 @@ fn cam_matches_model_and_lookups_are_atomic() {
     // The command in progress: the model before and after it.
     let mut running: Running = None;
     let mut in_flight: Vec<InFlight> = Vec::new();
+    let mut in_flight_b: Vec<InFlight> = Vec::new();
     let (mut hits, mut misses, mut commands, mut mixed_windows) = (0u64, 0u64, 0u64, 0u64);
     let mut results = BTreeMap::new();
     for cycle in 0..60_000u64 {
         let u = sim.uut();
-        // Outputs of the cycle.
-        if u.result_valid.val() {
-            let (issued, k, allowed) = in_flight.remove(0);
-            assert_eq!(issued + 2, cycle, "lookup latency is two cycles");
-            let got = if u.result_hit.val() {
+        // Outputs of the cycle, port A then port B (the RX path's).
+        for (port, valid, hit, value, queue) in [
+            (
+                "A",
+                u.result_valid.val(),
+                u.result_hit.val(),
+                u.result_value.val(),
+                &mut in_flight,
+            ),
+            (
+                "B",
+                u.result_b_valid.val(),
+                u.result_b_hit.val(),
+                u.result_b_value.val(),
+                &mut in_flight_b,
+            ),
+        ] {
+            if !valid {
+                continue;
+            }
+            let (issued, k, allowed) = queue.remove(0);
+            assert_eq!(
+                issued + 2,
+                cycle,
+                "port {port}: lookup latency is two cycles"
+            );
+            let got = if hit {
                 hits += 1;
-                let v = u.result_value.val();
-                Some((v.vtep_ip.to_u64() as u32, v.vtep_mac.to_u64()))
+                Some((value.vtep_ip.to_u64() as u32, value.vtep_mac.to_u64()))
             } else {
                 misses += 1;
                 None
             };
             assert!(
                 allowed.contains(&got),
-                "cycle {cycle}: lookup of {k:#x} gave {got:?}, allowed {allowed:?}"
+                "cycle {cycle}: port {port} lookup of {k:#x} gave {got:?}, allowed {allowed:?}"
             );
         }
         let busy = u.status.val().to_u64() & 0x100 != 0;
@@ -215,10 +237,18 @@ fn cam_matches_model_and_lookups_are_atomic() {
             u.cmd_key.next = key_bits(key(&mut rng));
             set_value(&mut u.cmd_value, (rng.gen(), 0));
         }
-        u.lookup.next = rng.gen_bool(0.6);
-        let k = key(&mut rng);
-        u.lookup_key.next = key_bits(k);
-        if u.lookup.next {
+        // Both ports look up independently, sometimes the same key.
+        let ka = key(&mut rng);
+        let kb = if rng.gen_bool(0.2) { ka } else { key(&mut rng) };
+        let (on_a, on_b) = (rng.gen_bool(0.6), rng.gen_bool(0.6));
+        u.lookup.next = on_a;
+        u.lookup_key.next = key_bits(ka);
+        u.lookup_b.next = on_b;
+        u.lookup_b_key.next = key_bits(kb);
+        for (on, k, queue) in [(on_a, ka, &mut in_flight), (on_b, kb, &mut in_flight_b)] {
+            if !on {
+                continue;
+            }
             let mut allowed = vec![model.lookup(k)];
             if let Some((_, before, after, _, _)) = &running {
                 allowed = vec![before.lookup(k), after.lookup(k)];
@@ -226,7 +256,7 @@ fn cam_matches_model_and_lookups_are_atomic() {
                     mixed_windows += 1;
                 }
             }
-            in_flight.push((cycle, k, allowed));
+            queue.push((cycle, k, allowed));
         }
         sim.tick().unwrap();
     }
@@ -269,6 +299,8 @@ fn cam_rust_and_verilog_agree() {
                 u.cmd_index.next = (c.index as u64).to_bits();
                 u.lookup.next = rng.gen_bool(0.6);
                 u.lookup_key.next = key_bits(key(&mut rng));
+                u.lookup_b.next = rng.gen_bool(0.6);
+                u.lookup_b_key.next = key_bits(key(&mut rng));
             },
         )
         .unwrap_or_else(|e| panic!("{e}"));
