@@ -72,7 +72,7 @@ pub fn exported_blocks() -> Vec<ExportedBlock> {
         ),
         export(
             "decapsulator",
-            "RX outer-header stripper (0/50/54 bytes) and broadcaster, PF + 4 VFs, line rate",
+            "RX outer-header stripper (0 or 50+ bytes) and broadcaster, PF + 4 VFs, line rate",
             DefaultDecapsulator::default(),
         ),
         export(

@@ -32,7 +32,7 @@ fn scratch(name: &str) -> PathBuf {
 
 #[test]
 fn every_exported_block_passes_yosys_iverilog_and_verilator() {
-    // The whole TX path has its own test (tx_path_rtl.rs): its synthesis
+    // The whole NIC has its own test (nic_rtl.rs): its synthesis
     // alone takes longer than all the others together.
     let blocks: Vec<_> = exported_blocks()
         .into_iter()
