@@ -1,6 +1,13 @@
-//! The TX offload path: host function streams in, wire frames out.
+//! The NIC: PF + VF host ports, one wire port each way, the register slave
+//! (PF BAR0), the mapping table and VNI records, the event queue, and the TX
+//! and RX offload paths around them.
 //!
-//! Seed FIG. 7 and FIG. 13; the behaviour is specified in `docs/tx-path.md`.
+//! TX (host to wire): seed FIG. 7 and FIG. 13, specified in
+//! `docs/tx-path.md` and drawn below. RX (wire to hosts): the `rx` child,
+//! `RxPath` (seed FIG. 8 and FIG. 14, `docs/rx-path.md`), which looks up
+//! the same two CAMs through their second ports and pushes learn events
+//! into the same queue (a TX miss first when both come in one cycle; one RX
+//! event waits in a register meanwhile).
 //!
 //! ```text
 //!  s_host[0] (PF) ─┐
