@@ -15,6 +15,8 @@
 //! - [`rx`]: the golden model of the RX path (`docs/rx-path.md`):
 //!   classification, validation, source check and learning, inner
 //!   checksums, delivery, counters.
+//! - [`offload`]: the golden model of the TX offloads (`docs/tx-offload.md`):
+//!   inner checksums, TCP segmentation and the outer UDP checksum.
 //! - [`events`]: the event queue both models raise events into.
 //!
 //! The VTEP software, the PF driver and the VF pass-through operations will
@@ -22,6 +24,7 @@
 
 pub mod events;
 pub mod nic_config;
+pub mod offload;
 pub mod registers;
 pub mod rx;
 pub mod tx;
@@ -32,6 +35,7 @@ pub use nic_config::{
     BuildLimits, ConfigError, MacAddr, MapEntry, MissPolicy, NicConfig, PfConfig, PortRange,
     RxConfig, VfConfig, VlanTag, VniRecord, VtepConfig,
 };
+pub use offload::{OffloadDrop, OffloadRequest, TsoLayout, MSS_MIN};
 pub use rx::{
     ones_complement_sum, ChecksumStatus, RxCounters, RxDelivery, RxDrop, RxError,
     RxFunctionCounters, RxMeta, RxModel, RxOutcome,
