@@ -21,6 +21,7 @@ pub mod rx_types;
 pub mod skid_buffer;
 pub mod stream;
 pub mod tx_arbiter;
+pub mod tx_checksum_tap;
 pub mod tx_types;
 
 pub use axi_lite::{AxiLiteMaster, AxiLiteSlave};
@@ -34,3 +35,4 @@ pub use register_file::RegisterFile;
 pub use skid_buffer::SkidBuffer;
 pub use stream::{StreamSink, StreamSource};
 pub use tx_arbiter::TxArbiter;
+pub use tx_checksum_tap::TxChecksumTap;
