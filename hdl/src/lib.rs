@@ -8,6 +8,7 @@
 pub mod axi_lite;
 pub mod block_ram;
 pub mod cam;
+pub mod checksum_inserter;
 pub mod decap_validator;
 pub mod decapsulator;
 pub mod encapsulator;
@@ -27,6 +28,7 @@ pub mod tx_types;
 pub use axi_lite::{AxiLiteMaster, AxiLiteSlave};
 pub use block_ram::BlockRam;
 pub use cam::Cam;
+pub use checksum_inserter::ChecksumInserter;
 pub use decapsulator::Decapsulator;
 pub use encapsulator::{EncapState, Encapsulator};
 pub use header_parser::{HeaderParser, ParsedHeader};
