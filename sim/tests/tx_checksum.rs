@@ -337,7 +337,7 @@ fn check_tap(frames: &[(Vec<u8>, Req)], seed: u64, gap: f64) -> u64 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
     fn tap_matches_the_reference(
@@ -349,6 +349,33 @@ proptest! {
         let frames: Vec<_> = (0..count).map(|_| frame_and_request(&mut rng)).collect();
         check_tap(&frames, seed ^ 0x5a5a, gap);
     }
+}
+
+/// The random frames and requests reach every case of the reference.
+#[test]
+fn tap_stimulus_covers_the_cases() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut seen = [0usize; 6];
+    for _ in 0..2000 {
+        let (f, req) = frame_and_request(&mut rng);
+        let r = reference(&f, &req);
+        let (l3, _) = ipv4_header(&f);
+        for (i, c) in [
+            r.csum_ok,
+            !r.csum_ok,
+            r.ip_ok,
+            !r.ip_ok && f.len() >= 34,
+            r.csum_ok && req.start % 2 == 1,
+            r.ip_ok && l3 == 18,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            seen[i] += usize::from(c);
+        }
+    }
+    eprintln!("csum ok/bad, ip ok/bad, odd start, tagged IPv4: {seen:?}");
+    assert!(seen.iter().all(|&n| n >= 100), "{seen:?}");
 }
 
 /// Every length 1..=80 back to back with no idle cycle, three times: random
@@ -591,7 +618,7 @@ fn check_inserter(frames: &[(Vec<u8>, ChecksumPatch)], seed: u64, idle: f64, sta
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
     fn inserter_writes_the_patches(
