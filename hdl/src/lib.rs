@@ -8,6 +8,7 @@
 pub mod axi_lite;
 pub mod block_ram;
 pub mod cam;
+pub mod checksum_inserter;
 pub mod decap_validator;
 pub mod decapsulator;
 pub mod encapsulator;
@@ -21,11 +22,13 @@ pub mod rx_types;
 pub mod skid_buffer;
 pub mod stream;
 pub mod tx_arbiter;
+pub mod tx_checksum_tap;
 pub mod tx_types;
 
 pub use axi_lite::{AxiLiteMaster, AxiLiteSlave};
 pub use block_ram::BlockRam;
 pub use cam::Cam;
+pub use checksum_inserter::ChecksumInserter;
 pub use decapsulator::Decapsulator;
 pub use encapsulator::{EncapState, Encapsulator};
 pub use header_parser::{HeaderParser, ParsedHeader};
@@ -34,3 +37,4 @@ pub use register_file::RegisterFile;
 pub use skid_buffer::SkidBuffer;
 pub use stream::{StreamSink, StreamSource};
 pub use tx_arbiter::TxArbiter;
+pub use tx_checksum_tap::TxChecksumTap;

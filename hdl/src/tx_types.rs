@@ -77,3 +77,37 @@ pub struct VniRecord {
     /// Miss policy: 0 flood to the multicast group, 1 gateway, 2 drop.
     pub policy: Bits<2>,
 }
+
+/// A host frame's offload request (`docs/tx-offload.md`, "Per-frame
+/// request"), valid with the frame's first beat. All zero is a plain frame.
+#[derive(Default, PartialEq, LogicStruct, Copy, Clone, Debug)]
+pub struct TxOffloadRequest {
+    /// Checksum request (`CHECKSUM_PARTIAL`).
+    pub csum: Bit,
+    /// Byte offset in the frame where the sum starts.
+    pub csum_start: Bits<16>,
+    /// Offset of the 16-bit checksum field from `csum_start`.
+    pub csum_offset: Bits<16>,
+    /// Fill in the IPv4 header checksum.
+    pub ip_csum: Bit,
+    /// Segment the frame (TCP over IPv4).
+    pub tso: Bit,
+    /// TSO: most TCP payload bytes per segment.
+    pub mss: Bits<16>,
+}
+
+/// The two checksum writes for one frame (the `ChecksumInserter`'s `tuser`,
+/// valid with the first beat): each enabled value is written big-endian at
+/// its byte position, the IPv4 one first, so the L4 one wins where they
+/// share a byte.
+#[derive(Default, PartialEq, LogicStruct, Copy, Clone, Debug)]
+pub struct ChecksumPatch {
+    pub l4_en: Bit,
+    /// Byte offset of the L4 checksum field (`csum_start + csum_offset`).
+    pub l4_pos: Bits<16>,
+    pub l4_value: Bits<16>,
+    pub ip_en: Bit,
+    /// Byte offset of the IPv4 header checksum field (`L3 + 10`).
+    pub ip_pos: Bits<16>,
+    pub ip_value: Bits<16>,
+}

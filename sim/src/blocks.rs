@@ -91,6 +91,16 @@ pub fn exported_blocks() -> Vec<ExportedBlock> {
             overlay_nic_hdl::decap_validator::DecapValidator::default(),
         ),
         export(
+            "tx_checksum_tap",
+            "TX checksum tap: L4 (CHECKSUM_PARTIAL) and IPv4 header checksums (stream tap)",
+            overlay_nic_hdl::TxChecksumTap::default(),
+        ),
+        export(
+            "checksum_inserter",
+            "TX checksum inserter: two 16-bit writes per frame while streaming, zero bubbles",
+            overlay_nic_hdl::ChecksumInserter::default(),
+        ),
+        export(
             "rx_path",
             "the RX offload path alone, PF + 4 VFs, 32 KiB buffer (lookups as ports)",
             DefaultRxPath::default(),
