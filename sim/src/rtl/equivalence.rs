@@ -44,6 +44,25 @@ pub enum EquivalenceError {
     /// Rust and Verilog disagree on an output.
     #[error(transparent)]
     Mismatch(Box<Mismatch>),
+    /// `vvp` ran past the run's time limit and was stopped: almost always
+    /// iverilog spinning forever in one time step on a combinational loop
+    /// whose blocks keep waking each other with glitches.
+    #[error(
+        "vvp still running after {limit:?}: most likely a combinational loop that glitches \
+         forever in one time step (docs/rust-hdl-notes.md: ports assigned twice in a kernel); \
+         reached cycle {cycle} or later (files kept in {dir})",
+        cycle = .lines_written,
+        dir = .dir.display()
+    )]
+    Hung {
+        /// The limit that was exceeded.
+        limit: Duration,
+        /// Output lines vvp had flushed when it was stopped (a lower bound
+        /// on the cycle where it hung: vvp buffers its output).
+        lines_written: u64,
+        /// Directory holding the files.
+        dir: PathBuf,
+    },
     /// The Verilog trace is short or malformed.
     #[error("Verilog trace unusable at cycle {cycle}: {detail} (files kept in {dir})", dir = .dir.display())]
     Trace {
@@ -157,6 +176,11 @@ pub struct Equivalence {
     pub ignore_cycles_before: u64,
     /// Keep the temporary directory even after a pass. Default false.
     pub keep_files: bool,
+    /// Longest `vvp` may run before it is stopped and the run fails with
+    /// [`EquivalenceError::Hung`]. Default 20 minutes, far beyond any run
+    /// here (the whole NIC's 20,000 cycles take about 90 s): it only turns
+    /// a hang into an error that says what to look for.
+    pub vvp_timeout: Duration,
 }
 
 impl Equivalence {
@@ -167,12 +191,19 @@ impl Equivalence {
             cycles,
             ignore_cycles_before: 0,
             keep_files: false,
+            vvp_timeout: Duration::from_secs(20 * 60),
         }
     }
 
     /// Skips comparing cycles before `cycle`.
     pub fn ignore_cycles_before(mut self, cycle: u64) -> Self {
         self.ignore_cycles_before = cycle;
+        self
+    }
+
+    /// Sets the limit on `vvp`'s run time (see [`Equivalence::vvp_timeout`]).
+    pub fn vvp_timeout(mut self, limit: Duration) -> Self {
+        self.vvp_timeout = limit;
         self
     }
 
@@ -296,12 +327,7 @@ impl Equivalence {
         }
         let iverilog_time = start.elapsed();
         let start = Instant::now();
-        let out = run_tool(
-            "vvp",
-            "iverilog",
-            &["-n".as_ref(), vvp_file.as_os_str()],
-            Some(dir),
-        )?;
+        let out = run_vvp(dir, &vvp_file, &actual_path, self.vvp_timeout)?;
         let vvp_time = start.elapsed();
         let vvp_log = format!(
             "{}{}",
@@ -534,6 +560,61 @@ fn testbench(
 
 /// A new, empty directory private to this run (tests run in parallel, in
 /// several processes).
+/// Runs `vvp -n FILE` in `dir`, stopping it after `limit`. Its output goes
+/// to files (a pipe nobody reads while waiting could fill and stall it).
+fn run_vvp(
+    dir: &Path,
+    vvp_file: &Path,
+    actual_path: &Path,
+    limit: Duration,
+) -> Result<std::process::Output, EquivalenceError> {
+    let stdout_path = dir.join("vvp.stdout");
+    let stderr_path = dir.join("vvp.stderr");
+    let mut child = match std::process::Command::new("vvp")
+        .arg("-n")
+        .arg(vvp_file)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(File::create(&stdout_path)?)
+        .stderr(File::create(&stderr_path)?)
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(ToolError::Missing {
+                tool: "vvp",
+                package: "iverilog",
+            }
+            .into())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            let lines_written = std::fs::read(actual_path)
+                .map(|b| b.iter().filter(|&&c| c == b'\n').count() as u64)
+                .unwrap_or(0);
+            return Err(EquivalenceError::Hung {
+                limit,
+                lines_written,
+                dir: dir.to_owned(),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Ok(std::process::Output {
+        status,
+        stdout: std::fs::read(&stdout_path)?,
+        stderr: std::fs::read(&stderr_path)?,
+    })
+}
+
 fn unique_dir(name: &str) -> io::Result<PathBuf> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let safe: String = name
@@ -556,5 +637,48 @@ fn unique_dir(name: &str) -> io::Result<PathBuf> {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two always blocks that wake each other in the same time step
+    /// forever, the way glitching rust-hdl kernels do: vvp never finishes,
+    /// and the run must end with `Hung` instead of hanging the test suite.
+    #[test]
+    fn a_vvp_that_never_finishes_is_stopped_and_reported() {
+        let dir = unique_dir("vvp-hang").unwrap();
+        let tb = dir.join("tb.v");
+        std::fs::write(
+            &tb,
+            "module tb;\n  reg a, b;\n  always @(a) b = ~b;\n  always @(b) a = ~a;\n  \
+             initial begin a = 0; b = 0; #1 a = 1; #1 $finish; end\nendmodule\n",
+        )
+        .unwrap();
+        let vvp_file = dir.join("tb.vvp");
+        let out = run_tool(
+            "iverilog",
+            "iverilog",
+            &["-o".as_ref(), vvp_file.as_os_str(), tb.as_os_str()],
+            Some(&dir),
+        )
+        .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let actual = dir.join("actual.hex");
+        let err = run_vvp(&dir, &vvp_file, &actual, Duration::from_millis(500)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                EquivalenceError::Hung {
+                    lines_written: 0,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("combinational loop"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
