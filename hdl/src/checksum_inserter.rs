@@ -18,12 +18,13 @@
 //! write wins on a byte they share. Everything else, `tkeep`, `tlast` and
 //! `tuser` included, passes unchanged.
 //!
-//! The patched beat goes into a two-entry skid buffer (as `SkidBuffer`):
+//! The patched beat goes into a two-entry `SkidBuffer`:
 //! every output comes from a flip-flop and `s_axis.tready` is registered,
 //! so `m_axis.tready` never reaches `s_axis.tready` combinationally. Latency
 //! is one cycle; with no back-pressure a beat moves every cycle, frames
 //! back to back without a bubble.
 
+use crate::skid_buffer::SkidBuffer;
 use crate::stream::{StreamSink, StreamSource};
 use crate::tx_types::ChecksumPatch;
 use rust_hdl::prelude::*;
@@ -41,17 +42,8 @@ pub struct ChecksumInserter {
     idx: DFF<Bits<16>>,
     /// The frame's patch, held after its first beat.
     patch_r: DFF<ChecksumPatch>,
-    // ---- Skid buffer ----
-    out_valid: DFF<Bit>,
-    out_data: DFF<Bits<64>>,
-    out_keep: DFF<Bits<8>>,
-    out_last: DFF<Bit>,
-    out_user: DFF<ChecksumPatch>,
-    skid_valid: DFF<Bit>,
-    skid_data: DFF<Bits<64>>,
-    skid_keep: DFF<Bits<8>>,
-    skid_last: DFF<Bit>,
-    skid_user: DFF<ChecksumPatch>,
+    /// The patched beats' output register and skid slot.
+    out: SkidBuffer<ChecksumPatch>,
     // ---- Locals ----
     accept: Signal<Local, Bit>,
     cur: Signal<Local, ChecksumPatch>,
@@ -78,16 +70,7 @@ impl Default for ChecksumInserter {
             in_frame: Default::default(),
             idx: Default::default(),
             patch_r: Default::default(),
-            out_valid: Default::default(),
-            out_data: Default::default(),
-            out_keep: Default::default(),
-            out_last: Default::default(),
-            out_user: Default::default(),
-            skid_valid: Default::default(),
-            skid_data: Default::default(),
-            skid_keep: Default::default(),
-            skid_last: Default::default(),
-            skid_user: Default::default(),
+            out: Default::default(),
             accept: Default::default(),
             cur: Default::default(),
             ip_hi: Default::default(),
@@ -116,18 +99,12 @@ impl ChecksumInserter {
 impl Logic for ChecksumInserter {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(
-            self, clock, in_frame, idx, patch_r, out_valid, out_data, out_keep, out_last, out_user,
-            skid_valid, skid_data, skid_keep, skid_last, skid_user
-        );
-        // Every port driven once, from a flip-flop.
-        self.m_axis.tvalid.next = self.out_valid.q.val();
-        self.m_axis.tdata.next = self.out_data.q.val();
-        self.m_axis.tkeep.next = self.out_keep.q.val();
-        self.m_axis.tlast.next = self.out_last.q.val();
-        self.m_axis.tuser.next = self.out_user.q.val();
-        self.s_axis.tready.next = !self.skid_valid.q.val();
-        self.accept.next = self.s_axis.tvalid.val() & !self.skid_valid.q.val();
+        dff_setup!(self, clock, in_frame, idx, patch_r);
+        clock!(self, clock, out);
+        // Outputs and `tready` are the skid buffer's registers.
+        StreamSource::<ChecksumPatch>::link(&mut self.m_axis, &mut self.out.m_axis);
+        self.s_axis.tready.next = self.out.s_axis.tready.val();
+        self.accept.next = self.s_axis.tvalid.val() & self.out.s_axis.tready.val();
 
         // ---- The frame's patch: from tuser on the first beat, then held ----
         self.cur.next = self.patch_r.q.val();
@@ -174,29 +151,12 @@ impl Logic for ChecksumInserter {
             self.patch_r.d.next = self.cur.val();
         }
 
-        // ---- Skid buffer (as skid_buffer.rs) ----
-        if self.m_axis.tready.val() | !self.out_valid.q.val() {
-            if self.skid_valid.q.val() {
-                self.out_valid.d.next = true;
-                self.out_data.d.next = self.skid_data.q.val();
-                self.out_keep.d.next = self.skid_keep.q.val();
-                self.out_last.d.next = self.skid_last.q.val();
-                self.out_user.d.next = self.skid_user.q.val();
-                self.skid_valid.d.next = false;
-            } else {
-                self.out_valid.d.next = self.accept.val();
-                self.out_data.d.next = self.data.val();
-                self.out_keep.d.next = self.s_axis.tkeep.val();
-                self.out_last.d.next = self.s_axis.tlast.val();
-                self.out_user.d.next = self.s_axis.tuser.val();
-            }
-        } else if self.accept.val() {
-            self.skid_valid.d.next = true;
-            self.skid_data.d.next = self.data.val();
-            self.skid_keep.d.next = self.s_axis.tkeep.val();
-            self.skid_last.d.next = self.s_axis.tlast.val();
-            self.skid_user.d.next = self.s_axis.tuser.val();
-        }
+        // ---- Into the skid buffer, each input driven once ----
+        self.out.s_axis.tvalid.next = self.s_axis.tvalid.val();
+        self.out.s_axis.tdata.next = self.data.val();
+        self.out.s_axis.tkeep.next = self.s_axis.tkeep.val();
+        self.out.s_axis.tlast.next = self.s_axis.tlast.val();
+        self.out.s_axis.tuser.next = self.s_axis.tuser.val();
     }
 }
 
