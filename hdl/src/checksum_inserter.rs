@@ -2,9 +2,11 @@
 //! through (`docs/tx-offload.md`, "Checksum request" and "IPv4 header
 //! checksum"), at one beat per clock.
 //!
-//! The frame's [`ChecksumPatch`] comes as `tuser` with its first beat (from
-//! the `TxChecksumTap`, which saw the whole frame before) and is held for
-//! the frame's other beats. Each enabled 16-bit value is written
+//! The frame's [`ChecksumPatch`] comes on the `patch` port with its first
+//! beat (from the `TxChecksumTap` or the `TsoSegmenter`, which know the
+//! values before the frame streams) and is held for the frame's other
+//! beats; `tuser` (any type: the NIC's `TxDescriptor`, which carries the
+//! patch) passes through untouched. Each enabled 16-bit value is written
 //! big-endian at its byte position, so four byte writes, each landing in
 //! the beat `pos >> 3` at lane `pos & 7`; the two bytes of one value may
 //! sit in two beats:
@@ -30,12 +32,14 @@ use crate::tx_types::ChecksumPatch;
 use rust_hdl::prelude::*;
 
 #[derive(LogicBlock)]
-pub struct ChecksumInserter {
+pub struct ChecksumInserter<T: Synth> {
     pub clock: Signal<In, Clock>,
-    /// Upstream: the frame and, with its first beat, its patch.
-    pub s_axis: StreamSink<ChecksumPatch>,
+    /// Upstream: the frame (`tuser` passed through).
+    pub s_axis: StreamSink<T>,
+    /// The frame's patch, read with its first beat.
+    pub patch: Signal<In, ChecksumPatch>,
     /// Downstream: the patched frame; every output comes from a flip-flop.
-    pub m_axis: StreamSource<ChecksumPatch>,
+    pub m_axis: StreamSource<T>,
     // ---- Input side: where the next beat is in its frame ----
     in_frame: DFF<Bit>,
     /// Index of the next input beat in its frame (0 between frames).
@@ -43,7 +47,7 @@ pub struct ChecksumInserter {
     /// The frame's patch, held after its first beat.
     patch_r: DFF<ChecksumPatch>,
     /// The patched beats' output register and skid slot.
-    out: SkidBuffer<ChecksumPatch>,
+    out: SkidBuffer<T>,
     // ---- Locals ----
     accept: Signal<Local, Bit>,
     cur: Signal<Local, ChecksumPatch>,
@@ -61,11 +65,12 @@ pub struct ChecksumInserter {
     byte_mask: Constant<Bits<64>>,
 }
 
-impl Default for ChecksumInserter {
+impl<T: Synth> Default for ChecksumInserter<T> {
     fn default() -> Self {
         Self {
             clock: Default::default(),
             s_axis: Default::default(),
+            patch: Default::default(),
             m_axis: Default::default(),
             in_frame: Default::default(),
             idx: Default::default(),
@@ -89,27 +94,27 @@ impl Default for ChecksumInserter {
     }
 }
 
-impl ChecksumInserter {
+impl<T: Synth> ChecksumInserter<T> {
     /// The inserter (it has no build parameters).
     pub fn new() -> Self {
         Self::default()
     }
 }
 
-impl Logic for ChecksumInserter {
+impl<T: Synth> Logic for ChecksumInserter<T> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, in_frame, idx, patch_r);
         clock!(self, clock, out);
         // Outputs and `tready` are the skid buffer's registers.
-        StreamSource::<ChecksumPatch>::link(&mut self.m_axis, &mut self.out.m_axis);
+        StreamSource::<T>::link(&mut self.m_axis, &mut self.out.m_axis);
         self.s_axis.tready.next = self.out.s_axis.tready.val();
         self.accept.next = self.s_axis.tvalid.val() & self.out.s_axis.tready.val();
 
         // ---- The frame's patch: from tuser on the first beat, then held ----
         self.cur.next = self.patch_r.q.val();
         if !self.in_frame.q.val() {
-            self.cur.next = self.s_axis.tuser.val();
+            self.cur.next = self.patch.val();
         }
         self.ip_hi.next = self.cur.val().ip_pos;
         self.ip_lo.next = self.ip_hi.val() + 1;
@@ -166,7 +171,7 @@ mod tests {
 
     #[test]
     fn checksum_inserter_is_synthesizable() {
-        let mut uut = ChecksumInserter::default();
+        let mut uut = ChecksumInserter::<ChecksumPatch>::default();
         uut.connect_all();
         yosys_validate("checksum_inserter", &generate_verilog(&uut)).unwrap();
     }

@@ -48,7 +48,7 @@
 
 use crate::skid_buffer::SkidBuffer;
 use crate::stream::{StreamSink, StreamSource};
-use crate::tx_types::{TxHostMeta, TxTagged};
+use crate::tx_types::{TxHostMeta, TxOffloadRequest, TxTagged};
 use rust_hdl::prelude::*;
 
 /// Host functions in the default build: the PF and 4 VFs (`docs/tx-path.md`).
@@ -82,6 +82,8 @@ pub struct TxArbiter<const NF: usize> {
     encap: Signal<Local, Bit>,
     vni: Signal<Local, Bits<24>>,
     tag: Signal<Local, TxTagged>,
+    req: Signal<Local, TxOffloadRequest>,
+    off: Signal<Local, TxOffloadRequest>,
     moved: Signal<Local, Bit>,
 }
 
@@ -107,6 +109,8 @@ impl<const NF: usize> Default for TxArbiter<NF> {
             encap: Default::default(),
             vni: Default::default(),
             tag: Default::default(),
+            req: Default::default(),
+            off: Default::default(),
             moved: Default::default(),
         }
     }
@@ -152,6 +156,12 @@ impl<const NF: usize> Logic for TxArbiter<NF> {
         self.vni.next = 0.into();
         self.host.next.encap = false;
         self.host.next.vni = 0.into();
+        self.off.next.csum = false;
+        self.off.next.csum_start = 0.into();
+        self.off.next.csum_offset = 0.into();
+        self.off.next.ip_csum = false;
+        self.off.next.tso = false;
+        self.off.next.mss = 0.into();
         for i in 0..NF {
             // Registered: grant and the skid buffer's ready are flip-flops.
             self.s_axis[i].tready.next =
@@ -166,11 +176,19 @@ impl<const NF: usize> Logic for TxArbiter<NF> {
                 self.host.next = self.s_axis[i].tuser.val();
                 self.encap.next = self.encap.val() | self.host.val().encap;
                 self.vni.next = self.vni.val() | self.host.val().vni;
+                self.req.next = self.host.val().offload;
+                self.off.next.csum = self.off.val().csum | self.req.val().csum;
+                self.off.next.csum_start = self.off.val().csum_start | self.req.val().csum_start;
+                self.off.next.csum_offset = self.off.val().csum_offset | self.req.val().csum_offset;
+                self.off.next.ip_csum = self.off.val().ip_csum | self.req.val().ip_csum;
+                self.off.next.tso = self.off.val().tso | self.req.val().tso;
+                self.off.next.mss = self.off.val().mss | self.req.val().mss;
             }
         }
         self.tag.next.function = self.grant_id.q.val();
         self.tag.next.encap = self.encap.val();
         self.tag.next.vni = self.vni.val();
+        self.tag.next.offload = self.off.val();
         self.skid.s_axis.tvalid.next = self.valid.val();
         self.skid.s_axis.tdata.next = self.data.val();
         self.skid.s_axis.tkeep.next = self.keep.val();

@@ -13,6 +13,8 @@ pub struct TxHostMeta {
     pub encap: Bit,
     /// The VNI to encapsulate with (PF only).
     pub vni: Bits<24>,
+    /// Checksum and TSO requests (every function; `docs/tx-offload.md`).
+    pub offload: TxOffloadRequest,
 }
 
 /// A host frame after arbitration: the host's tag plus the function it came
@@ -22,6 +24,7 @@ pub struct TxTagged {
     pub function: Bits<4>,
     pub encap: Bit,
     pub vni: Bits<24>,
+    pub offload: TxOffloadRequest,
 }
 
 /// Everything the encapsulator needs about one frame beyond the local VTEP
@@ -40,6 +43,14 @@ pub struct TxDescriptor {
     pub src_port: Bits<16>,
     /// Inner frame length in bytes.
     pub length: Bits<16>,
+    /// Folded ones'-complement sum of the inner frame as it will be sent
+    /// (after the checksum writes), in words from its first byte: the
+    /// inner part of the optional outer UDP checksum.
+    pub inner_sum: Bits<16>,
+    /// Checksum writes into the inner frame (the `ChecksumInserter`'s).
+    pub patch: ChecksumPatch,
+    /// TCP segmentation (the `TsoSegmenter`'s; `en` low for other frames).
+    pub tso: TsoInfo,
 }
 
 /// Local VTEP configuration the encapsulator uses (from registers; stable
@@ -59,6 +70,8 @@ pub struct VtepConfig {
     pub vlan_enable: Bit,
     /// The tag's TCI: PCP 15:13, DEI 12 (always 0), VID 11:0.
     pub vlan_tci: Bits<16>,
+    /// Compute the outer UDP checksum (else send 0, RFC 7348).
+    pub udp_checksum: Bit,
 }
 
 /// Outer-destination record of a mapping-table entry: the remote VTEP.
@@ -110,4 +123,38 @@ pub struct ChecksumPatch {
     /// Byte offset of the IPv4 header checksum field (`L3 + 10`).
     pub ip_pos: Bits<16>,
     pub ip_value: Bits<16>,
+}
+
+/// One TSO frame's record (`docs/tx-offload.md`, "TCP segmentation"), made
+/// by the `TsoTap` while the host's frame goes into the TX buffer and read
+/// by the `TsoSegmenter` when it comes out. Sums are folded ones'-complement
+/// sums of 16-bit big-endian words, not complemented.
+#[derive(Default, PartialEq, LogicStruct, Copy, Clone, Debug)]
+pub struct TsoInfo {
+    /// Segment this frame (requested and valid); all else is ignored when low.
+    pub en: Bit,
+    pub mss: Bits<16>,
+    /// Offset of the IPv4 header (14 or 18).
+    pub l3: Bits<8>,
+    /// Offset of the TCP header (`l3 + 4*IHL`).
+    pub l4: Bits<8>,
+    /// Header bytes replayed per segment (`l4 + 4*D`, at most 138).
+    pub hdr_len: Bits<8>,
+    /// TCP payload bytes of the whole frame (`P`).
+    pub payload_len: Bits<16>,
+    /// Number of segments (`max(1, ceil(P / mss))`).
+    pub segments: Bits<16>,
+    /// The frame's IPv4 identification, TCP sequence number and flags byte.
+    pub ip_id: Bits<16>,
+    pub seq: Bits<32>,
+    pub flags: Bits<8>,
+    /// Sum of bytes `0 .. l3` (the inner Ethernet header and tag).
+    pub l2_sum: Bits<16>,
+    /// Sum of the IPv4 header words other than total length, identification
+    /// and checksum.
+    pub ip_base: Bits<16>,
+    /// Sum of the pseudo-header's source and destination addresses and
+    /// protocol (6), and the TCP header words other than the sequence
+    /// number and the checksum, with the flags byte taken as 0.
+    pub tcp_base: Bits<16>,
 }

@@ -98,7 +98,7 @@ pub fn exported_blocks() -> Vec<ExportedBlock> {
         export(
             "checksum_inserter",
             "TX checksum inserter: two 16-bit writes per frame while streaming, zero bubbles",
-            overlay_nic_hdl::ChecksumInserter::default(),
+            overlay_nic_hdl::ChecksumInserter::<overlay_nic_hdl::tx_types::TxDescriptor>::default(),
         ),
         export(
             "rx_path",

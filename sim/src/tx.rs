@@ -277,6 +277,7 @@ impl NicSim {
             let meta = TxHostMeta {
                 encap: h.tag.is_some(),
                 vni: (h.tag.map_or(0, |v| v.get()) as u64).to_bits(),
+                ..Default::default()
             };
             drivers[f].push(Frame::new(h.data.clone(), meta))?;
             order[f].push(i);

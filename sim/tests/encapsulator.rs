@@ -52,6 +52,7 @@ impl Vtep {
             df: self.df,
             vlan_enable: self.vlan.is_some(),
             vlan_tci: (self.tci() as u64).to_bits(),
+            ..Default::default()
         }
     }
 
@@ -84,6 +85,7 @@ impl Desc {
             dst_mac: be48(self.dst_mac).to_bits(),
             src_port: (self.src_port as u64).to_bits(),
             length: (len as u64).to_bits(),
+            ..Default::default()
         }
     }
 }

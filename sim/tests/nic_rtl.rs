@@ -108,6 +108,7 @@ impl HostSource {
             self.meta = TxHostMeta {
                 encap: rng.gen_bool(0.8),
                 vni: [5001u64, 5002, 77][rng.gen_range(0..3)].to_bits(),
+                ..Default::default()
             };
         }
         if !self.frame.is_empty() && !self.offered && self.rng.gen_bool(0.8) {

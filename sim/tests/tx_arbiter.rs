@@ -26,6 +26,7 @@ fn host_meta(encap: bool, vni: u32) -> TxHostMeta {
     TxHostMeta {
         encap,
         vni: u64::from(vni & 0xff_ffff).to_bits(),
+        ..Default::default()
     }
 }
 

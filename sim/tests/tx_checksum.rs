@@ -523,7 +523,10 @@ fn hw_beats(frames: &[(Vec<u8>, ChecksumPatch)], rng: &mut ChaCha8Rng) -> Vec<Hw
 /// `idle` and the output stalled with probability `stall` each cycle (junk
 /// on idle inputs); returns the output beats and the cycle each moved in.
 fn run_inserter(input: &[HwBeat], seed: u64, idle: f64, stall: f64) -> (Vec<HwBeat>, Vec<u64>) {
-    let mut sim = DirectSim::new(ChecksumInserter::default(), |u| &mut u.clock).unwrap();
+    let mut sim = DirectSim::new(ChecksumInserter::<ChecksumPatch>::default(), |u| {
+        &mut u.clock
+    })
+    .unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut out = Vec::new();
     let mut when = Vec::new();
@@ -558,6 +561,7 @@ fn run_inserter(input: &[HwBeat], seed: u64, idle: f64, stall: f64) -> (Vec<HwBe
         u.s_axis.tkeep.next = u64::from(k).to_bits();
         u.s_axis.tlast.next = l;
         u.s_axis.tuser.next = p;
+        u.patch.next = p;
         u.m_axis.tready.next = ready;
         sim.tick().unwrap();
         if taken {
@@ -663,7 +667,7 @@ fn inserter_rust_and_verilog_agree() {
     let mut beats_out = 0u64;
     let report = Equivalence::new("checksum_inserter", 20_000)
         .run(
-            ChecksumInserter::default,
+            ChecksumInserter::<ChecksumPatch>::default,
             |u| &mut u.clock,
             |u, _| {
                 // The beat offered last cycle moved if tready (a flip-flop)
@@ -687,6 +691,7 @@ fn inserter_rust_and_verilog_agree() {
                 u.s_axis.tkeep.next = u64::from(k).to_bits();
                 u.s_axis.tlast.next = l;
                 u.s_axis.tuser.next = p;
+                u.patch.next = p;
                 let ready = rng.gen_bool(0.75);
                 u.m_axis.tready.next = ready;
                 taken = offered && u.s_axis.tready.val();
