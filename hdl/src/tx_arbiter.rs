@@ -154,8 +154,8 @@ impl<const NF: usize> Logic for TxArbiter<NF> {
         self.tlast.next = false;
         self.encap.next = false;
         self.vni.next = 0.into();
-        self.host.next.encap = false;
-        self.host.next.vni = 0.into();
+        self.host.next = self.s_axis[0].tuser.val();
+        self.req.next = self.host.val().offload;
         self.off.next.csum = false;
         self.off.next.csum_start = 0.into();
         self.off.next.csum_offset = 0.into();

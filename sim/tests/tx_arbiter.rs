@@ -496,8 +496,8 @@ fn array_port_names_match_the_exported_verilog() {
         .map(|p| (p.name, p.width, p.dir))
         .collect();
     assert_eq!(ours, verilog_top_ports(&verilog));
-    assert!(ours.contains(&("s_axis$4$tuser".to_owned(), 25, PortDir::In)));
-    assert!(ours.contains(&("m_axis$tuser".to_owned(), 29, PortDir::Out)));
+    assert!(ours.contains(&("s_axis$4$tuser".to_owned(), 76, PortDir::In)));
+    assert!(ours.contains(&("m_axis$tuser".to_owned(), 80, PortDir::Out)));
 }
 
 #[test]
