@@ -76,6 +76,7 @@ use etherparse::Ethernet2HeaderSlice;
 
 use crate::events::EventQueueModel;
 use crate::nic_config::{BuildLimits, ConfigError, MacAddr, MissPolicy, NicConfig};
+use crate::offload::{self, OffloadDrop, OffloadRequest, TsoLayout};
 use crate::vxlan::{encapsulate, EncapError, EncapParams, OuterVlan, Vni};
 
 /// A host function of the NIC: the PF (function 0) or VF i (function 1 + i).
@@ -128,6 +129,9 @@ pub enum TxDrop {
     NoVni,
     /// A mapping-table miss in a VNI with the `drop` policy.
     Miss,
+    /// An offload request the NIC cannot honour (`docs/tx-offload.md`,
+    /// "Refused requests"): judged after `Runt` and `Spoofed`, before `Mtu`.
+    Offload(OffloadDrop),
 }
 
 /// What became of one frame.
@@ -136,6 +140,9 @@ pub enum TxOutcome {
     /// This frame went to the wire: the encapsulated frame, or the host's
     /// frame unchanged. No FCS.
     Wire(Vec<u8>),
+    /// A TSO frame's segments, in order, each as it went to the wire
+    /// (encapsulated or not, like a `Wire` frame).
+    Segments(Vec<Vec<u8>>),
     /// The frame was dropped.
     Dropped(TxDrop),
 }
@@ -145,14 +152,24 @@ impl TxOutcome {
     pub fn wire(&self) -> Option<&[u8]> {
         match self {
             TxOutcome::Wire(f) => Some(f),
-            TxOutcome::Dropped(_) => None,
+            TxOutcome::Segments(_) | TxOutcome::Dropped(_) => None,
+        }
+    }
+
+    /// Every frame that went to the wire, in order: one for `Wire`, the
+    /// segments for `Segments`, none when dropped.
+    pub fn frames(&self) -> Vec<&[u8]> {
+        match self {
+            TxOutcome::Wire(f) => vec![f.as_slice()],
+            TxOutcome::Segments(v) => v.iter().map(Vec::as_slice).collect(),
+            TxOutcome::Dropped(_) => Vec::new(),
         }
     }
 
     /// Why the frame was dropped, if it was.
     pub fn dropped(&self) -> Option<TxDrop> {
         match self {
-            TxOutcome::Wire(_) => None,
+            TxOutcome::Wire(_) | TxOutcome::Segments(_) => None,
             TxOutcome::Dropped(d) => Some(*d),
         }
     }
@@ -166,7 +183,7 @@ pub struct FunctionCounters {
     pub frames: u32,
     /// Bytes of those frames.
     pub bytes: u32,
-    /// Frames sent to the wire encapsulated.
+    /// Frames sent to the wire encapsulated (every TSO segment).
     pub encapsulated: u32,
     /// Dropped: runt.
     pub drop_runt: u32,
@@ -180,6 +197,14 @@ pub struct FunctionCounters {
     pub drop_miss: u32,
     /// Mapping-table misses, whatever the policy.
     pub misses: u32,
+    /// Dropped: refused checksum request (`TX_DROP_OFFLOAD_CSUM`).
+    pub drop_offload_csum: u32,
+    /// Dropped: refused IPv4 header checksum request (`TX_DROP_OFFLOAD_IP`).
+    pub drop_offload_ip: u32,
+    /// Dropped: refused TSO request (`TX_DROP_OFFLOAD_TSO`).
+    pub drop_offload_tso: u32,
+    /// Segments TSO produced (`TX_TSO_SEGMENTS`).
+    pub tso_segments: u32,
 }
 
 impl FunctionCounters {
@@ -194,6 +219,10 @@ impl FunctionCounters {
         drop_no_vni: 0,
         drop_miss: 0,
         misses: 0,
+        drop_offload_csum: 0,
+        drop_offload_ip: 0,
+        drop_offload_tso: 0,
+        tso_segments: 0,
     };
 
     /// The counter of drops for `reason`.
@@ -204,6 +233,9 @@ impl FunctionCounters {
             TxDrop::Mtu => self.drop_mtu,
             TxDrop::NoVni => self.drop_no_vni,
             TxDrop::Miss => self.drop_miss,
+            TxDrop::Offload(OffloadDrop::Csum) => self.drop_offload_csum,
+            TxDrop::Offload(OffloadDrop::Ip) => self.drop_offload_ip,
+            TxDrop::Offload(OffloadDrop::Tso) => self.drop_offload_tso,
         }
     }
 
@@ -214,6 +246,9 @@ impl FunctionCounters {
             TxDrop::Mtu => &mut self.drop_mtu,
             TxDrop::NoVni => &mut self.drop_no_vni,
             TxDrop::Miss => &mut self.drop_miss,
+            TxDrop::Offload(OffloadDrop::Csum) => &mut self.drop_offload_csum,
+            TxDrop::Offload(OffloadDrop::Ip) => &mut self.drop_offload_ip,
+            TxDrop::Offload(OffloadDrop::Tso) => &mut self.drop_offload_tso,
         };
         *c = c.wrapping_add(1);
     }
@@ -265,6 +300,10 @@ pub enum TxError {
     /// build limits; kept rather than a panic.
     #[error(transparent)]
     Encap(#[from] EncapError),
+    /// The offload refused a request the decision had accepted: a bug in
+    /// the model, kept rather than a panic.
+    #[error("the offload refused a request the TX decision accepted")]
+    Offload,
 }
 
 /// The golden model of the TX path: configuration plus hardware state.
@@ -327,6 +366,23 @@ impl TxModel {
         frame: &[u8],
         pf_tag: Option<Vni>,
     ) -> Result<TxOutcome, TxError> {
+        self.transmit_with(function, frame, pf_tag, &OffloadRequest::default())
+    }
+
+    /// [`TxModel::transmit`] with the frame's offload request
+    /// (`docs/tx-offload.md`): checksums filled in, or TSO segments made,
+    /// before the frame (each segment) is encapsulated. A TSO frame is
+    /// classified once, on the host's frame, with the MTU applied to its
+    /// longest segment; its segments then each take the next outer IPv4
+    /// identification. A refused request drops the frame
+    /// ([`TxDrop::Offload`]) and raises no miss event.
+    pub fn transmit_with(
+        &mut self,
+        function: Function,
+        frame: &[u8],
+        pf_tag: Option<Vni>,
+        req: &OffloadRequest,
+    ) -> Result<TxOutcome, TxError> {
         let (own_mac, mtu, vni) = match function {
             Function::Pf => (None, self.config.pf.mtu, pf_tag),
             Function::Vf(i) => match self.config.vfs.get(i) {
@@ -342,18 +398,42 @@ impl TxModel {
         };
         self.config.vtep.validate()?;
 
-        let (decision, missed) = self.decide(frame, own_mac, mtu, vni);
+        let (decision, missed) = self.decide(frame, own_mac, mtu, vni, req);
         let index = function.index();
         if self.counters.len() <= index {
             self.counters.resize(index + 1, FunctionCounters::ZERO);
         }
-        let (outcome, encapsulated) = match decision {
-            Decision::Drop(reason) => (TxOutcome::Dropped(reason), None),
-            Decision::Pass => (TxOutcome::Wire(frame.to_vec()), None),
-            Decision::Encap { vni, dst } => {
-                let outer = encapsulate(frame, &self.encap_params(vni, &dst, frame)?)?;
-                self.ip_id = self.ip_id.wrapping_add(1);
-                (TxOutcome::Wire(outer), Some(vni))
+        let (outcome, encapsulated, segments) = match decision {
+            Decision::Drop(reason) => (TxOutcome::Dropped(reason), 0, 0),
+            Decision::Pass | Decision::Encap { .. } => {
+                // `decide` has checked the request: `apply` cannot refuse.
+                let inner = offload::apply(frame, req).map_err(|_| TxError::Offload)?;
+                let mut wire = Vec::with_capacity(inner.len());
+                for f in inner {
+                    wire.push(match &decision {
+                        Decision::Encap { vni, dst } => {
+                            let outer = encapsulate(&f, &self.encap_params(*vni, dst, frame)?)?;
+                            self.ip_id = self.ip_id.wrapping_add(1);
+                            outer
+                        }
+                        _ => f,
+                    });
+                }
+                let n = wire.len() as u32;
+                let encapsulated = if matches!(decision, Decision::Encap { .. }) {
+                    n
+                } else {
+                    0
+                };
+                if req.tso {
+                    (TxOutcome::Segments(wire), encapsulated, n)
+                } else {
+                    (
+                        TxOutcome::Wire(wire.pop().unwrap_or_default()),
+                        encapsulated,
+                        0,
+                    )
+                }
             }
         };
 
@@ -367,9 +447,8 @@ impl TxModel {
         if let TxOutcome::Dropped(reason) = outcome {
             c.count_drop(reason);
         }
-        if encapsulated.is_some() {
-            c.encapsulated = c.encapsulated.wrapping_add(1);
-        }
+        c.encapsulated = c.encapsulated.wrapping_add(encapsulated);
+        c.tso_segments = c.tso_segments.wrapping_add(segments);
         // A miss raises an event whatever the policy, `drop` included: that
         // is how the host learns what to program. (Frames dropped before the
         // lookup never miss.)
@@ -388,6 +467,7 @@ impl TxModel {
         own_mac: Option<MacAddr>,
         mtu: u32,
         vni: Option<Vni>,
+        req: &OffloadRequest,
     ) -> (Decision, bool) {
         // 1. Runt: no complete Ethernet header.
         let Ok(eth) = Ethernet2HeaderSlice::from_slice(frame) else {
@@ -397,13 +477,29 @@ impl TxModel {
         if own_mac.is_some_and(|mac| mac.octets() != eth.source()) {
             return (Decision::Drop(TxDrop::Spoofed), false);
         }
-        // 3. MTU: the L3 length after one optional 802.1Q tag, and MAX_FRAME.
+        // Refused offload requests (docs/tx-offload.md).
+        let tso = if req.tso {
+            match TsoLayout::of(frame, req.mss) {
+                Ok(layout) => Some(layout),
+                Err(reason) => return (Decision::Drop(TxDrop::Offload(reason)), false),
+            }
+        } else {
+            if let Err(reason) = offload::segment_count(frame, req) {
+                return (Decision::Drop(TxDrop::Offload(reason)), false);
+            }
+            None
+        };
+        // 3. MTU: the L3 length after one optional 802.1Q tag (of the
+        // longest segment for TSO), and MAX_FRAME.
         let l2_len = if frame.len() >= 18 && frame[12..14] == [0x81, 0x00] {
             18
         } else {
             14
         };
-        let l3_len = (frame.len() - l2_len) as u64;
+        let l3_len = match &tso {
+            Some(layout) => layout.max_segment_l3_len() as u64,
+            None => (frame.len() - l2_len) as u64,
+        };
         if l3_len > u64::from(mtu) || frame.len() > self.limits.max_frame {
             return (Decision::Drop(TxDrop::Mtu), false);
         }

@@ -32,13 +32,14 @@
 //! the previous one ends: the wire sees no gap between frames.
 //!
 //! Register slave indices: the register file's array holds the function
-//! blocks first (function `f`'s register `r` at `f * 17 + r`), then the
+//! blocks first (function `f`'s register `r` at `f * 21 + r`), then the
 //! global registers. rust-hdl's Verilog generator evaluates array indices
 //! with nothing but loop variables in scope, so function indices are
 //! written as literals (checked against the table in `new`) and global ones
 //! through one-iteration loops over Rust constants.
 
 use crate::cam::Cam;
+use crate::checksum_inserter::ChecksumInserter;
 use crate::encapsulator::Encapsulator;
 use crate::event_queue::{EventQueue, EventRecord};
 use crate::header_parser::HeaderParser;
@@ -48,12 +49,16 @@ use crate::rx_path::RxPath;
 use crate::rx_types::RxMeta;
 use crate::stream::{StreamSink, StreamSource};
 use crate::tx_arbiter::TxArbiter;
-use crate::tx_types::{MapValue, TxDescriptor, TxHostMeta, TxTagged, VniRecord, VtepConfig};
+use crate::tx_checksum_tap::TxChecksumTap;
+use crate::tx_types::{
+    MapValue, TxDescriptor, TxHostMeta, TxOffloadRequest, TxTagged, TxTapResult, VniRecord,
+    VtepConfig,
+};
 use overlay_nic_regmap::{pf, Build, Register};
 use rust_hdl::prelude::*;
 
 /// Registers per function block (`regmap::pf::function::TABLE`).
-pub const FUNCTION_REGISTERS: usize = 17;
+pub const FUNCTION_REGISTERS: usize = 21;
 
 const fn global(r: &Register) -> usize {
     let mut i = 0;
@@ -190,6 +195,8 @@ pub struct Nic<
     map: Cam<72, MapValue, E, EAW>,
     vnis: Cam<24, VniRecord, V, VAW>,
     buffer: PacketFifo<TxDescriptor, BAW, BAWP1, 5, 6>,
+    csum_tap: TxChecksumTap,
+    inserter: ChecksumInserter<TxDescriptor>,
     encap: Encapsulator,
     events: EventQueue<4, 5>,
     regs: RegisterFile<NR>,
@@ -274,6 +281,22 @@ pub struct Nic<
     a_vni_hit: DFF<Bit>,
     a_vni: DFF<VniRecord>,
     in_user: Signal<Local, TxTagged>,
+    /// The frame's tag as it was on its first beat (the stream convention).
+    u_first: DFF<TxTagged>,
+    u_cur: Signal<Local, TxTagged>,
+    // ---- Tap results, queued from `done` until the frame enters the buffer ----
+    t_now: Signal<Local, TxTapResult>,
+    t_q0: DFF<TxTapResult>,
+    t_q1: DFF<TxTapResult>,
+    t_n: DFF<Bits<2>>,
+    t_head: Signal<Local, TxTapResult>,
+    t_push: Signal<Local, Bit>,
+    o_early: Signal<Local, Bit>,
+    o_csum: Signal<Local, Bit>,
+    o_ip: Signal<Local, Bit>,
+    o_tso: Signal<Local, Bit>,
+    o_any: Signal<Local, Bit>,
+    o_desc: Signal<Local, TxDescriptor>,
     key_vni: Signal<Local, Bits<24>>,
     key_mac: Signal<Local, Bits<48>>,
     issue: Signal<Local, Bit>,
@@ -304,7 +327,11 @@ pub struct Nic<
     d_miss: DFF<Bit>,
     d_encap: DFF<Bit>,
     d_dst_mac: DFF<Bits<48>>,
+    d_csum: DFF<Bit>,
+    d_ip_csum: DFF<Bit>,
+    d_tso: DFF<Bit>,
     // ---- Decision logic ----
+    r1_off: Signal<Local, TxOffloadRequest>,
     c_fn: Signal<Local, Bits<4>>,
     rd_map_mac: Signal<Local, Bits<48>>,
     rd_gw_mac: Signal<Local, Bits<48>>,
@@ -346,6 +373,10 @@ pub struct Nic<
     cnt_no_vni: [DFF<Bits<32>>; NF],
     cnt_miss_drop: [DFF<Bits<32>>; NF],
     cnt_misses: [DFF<Bits<32>>; NF],
+    cnt_off_csum: [DFF<Bits<32>>; NF],
+    cnt_off_ip: [DFF<Bits<32>>; NF],
+    cnt_off_tso: [DFF<Bits<32>>; NF],
+    cnt_segments: [DFF<Bits<32>>; NF],
     miss_event: Signal<Local, EventRecord>,
     map_val: Signal<Local, MapValue>,
     vni_val: Signal<Local, VniRecord>,
@@ -405,6 +436,10 @@ impl<
             (14, &pf::function::RX_BYTES),
             (15, &pf::function::RX_DECAPSULATED),
             (16, &pf::function::RX_DROP_INNER_CHECKSUM),
+            (17, &pf::function::TX_DROP_OFFLOAD_CSUM),
+            (18, &pf::function::TX_DROP_OFFLOAD_IP),
+            (19, &pf::function::TX_DROP_OFFLOAD_TSO),
+            (20, &pf::function::TX_TSO_SEGMENTS),
         ];
         assert_eq!(pf::function::TABLE.len(), FUNCTION_REGISTERS);
         for (i, r) in expect {
@@ -432,6 +467,8 @@ impl<
             map: Default::default(),
             vnis: Default::default(),
             buffer: PacketFifo::with_tail_meta(),
+            csum_tap: Default::default(),
+            inserter: Default::default(),
             encap: Default::default(),
             events: Default::default(),
             regs: RegisterFile::new(&nic_register_table(build)),
@@ -514,6 +551,20 @@ impl<
             a_vni_hit: Default::default(),
             a_vni: Default::default(),
             in_user: Default::default(),
+            u_first: Default::default(),
+            u_cur: Default::default(),
+            t_now: Default::default(),
+            t_q0: Default::default(),
+            t_q1: Default::default(),
+            t_n: Default::default(),
+            t_head: Default::default(),
+            t_push: Default::default(),
+            o_early: Default::default(),
+            o_csum: Default::default(),
+            o_ip: Default::default(),
+            o_tso: Default::default(),
+            o_any: Default::default(),
+            o_desc: Default::default(),
             key_vni: Default::default(),
             key_mac: Default::default(),
             issue: Default::default(),
@@ -542,6 +593,10 @@ impl<
             d_miss: Default::default(),
             d_encap: Default::default(),
             d_dst_mac: Default::default(),
+            d_csum: Default::default(),
+            d_ip_csum: Default::default(),
+            d_tso: Default::default(),
+            r1_off: Default::default(),
             c_fn: Default::default(),
             rd_map_mac: Default::default(),
             rd_gw_mac: Default::default(),
@@ -582,6 +637,10 @@ impl<
             cnt_no_vni: std::array::from_fn(|_| Default::default()),
             cnt_miss_drop: std::array::from_fn(|_| Default::default()),
             cnt_misses: std::array::from_fn(|_| Default::default()),
+            cnt_off_csum: std::array::from_fn(|_| Default::default()),
+            cnt_off_ip: std::array::from_fn(|_| Default::default()),
+            cnt_off_tso: std::array::from_fn(|_| Default::default()),
+            cnt_segments: std::array::from_fn(|_| Default::default()),
             miss_event: Default::default(),
             map_val: Default::default(),
             vni_val: Default::default(),
@@ -649,10 +708,20 @@ impl<
             d_miss,
             d_encap,
             d_dst_mac,
+            d_csum,
+            d_ip_csum,
+            d_tso,
+            u_first,
+            t_q0,
+            t_q1,
+            t_n,
             ev_pend,
             ev_pend_rec
         );
-        clock!(self, clock, arbiter, parser, map, vnis, buffer, encap, events, regs, rx);
+        clock!(
+            self, clock, arbiter, parser, map, vnis, buffer, csum_tap, inserter, encap, events,
+            regs, rx
+        );
         for f in 0..NF {
             self.cnt_frames[f].clock.next = self.clock.val();
             self.cnt_frames[f].d.next = self.cnt_frames[f].q.val();
@@ -672,6 +741,14 @@ impl<
             self.cnt_miss_drop[f].d.next = self.cnt_miss_drop[f].q.val();
             self.cnt_misses[f].clock.next = self.clock.val();
             self.cnt_misses[f].d.next = self.cnt_misses[f].q.val();
+            self.cnt_off_csum[f].clock.next = self.clock.val();
+            self.cnt_off_csum[f].d.next = self.cnt_off_csum[f].q.val();
+            self.cnt_off_ip[f].clock.next = self.clock.val();
+            self.cnt_off_ip[f].d.next = self.cnt_off_ip[f].q.val();
+            self.cnt_off_tso[f].clock.next = self.clock.val();
+            self.cnt_off_tso[f].d.next = self.cnt_off_tso[f].q.val();
+            self.cnt_segments[f].clock.next = self.clock.val();
+            self.cnt_segments[f].d.next = self.cnt_segments[f].q.val();
         }
 
         // ---- Host ports and register slave ----
@@ -686,101 +763,101 @@ impl<
         // ---- Registers in and out ----
         // Plain copies only: rust-hdl evaluates bit_cast widths and array
         // indices outside the loop, so nothing else may use a loop index.
-        for i in (G_VTEP_MAC_HI + NF * 17)..(G_VTEP_MAC_HI + NF * 17 + 1) {
+        for i in (G_VTEP_MAC_HI + NF * 21)..(G_VTEP_MAC_HI + NF * 21 + 1) {
             self.g_vtep_mac_hi.next = self.regs.value[i].val();
         }
-        for i in (G_VTEP_MAC_LO + NF * 17)..(G_VTEP_MAC_LO + NF * 17 + 1) {
+        for i in (G_VTEP_MAC_LO + NF * 21)..(G_VTEP_MAC_LO + NF * 21 + 1) {
             self.g_vtep_mac_lo.next = self.regs.value[i].val();
         }
-        for i in (G_VTEP_IP + NF * 17)..(G_VTEP_IP + NF * 17 + 1) {
+        for i in (G_VTEP_IP + NF * 21)..(G_VTEP_IP + NF * 21 + 1) {
             self.g_vtep_ip.next = self.regs.value[i].val();
         }
-        for i in (G_VTEP_NETMASK + NF * 17)..(G_VTEP_NETMASK + NF * 17 + 1) {
+        for i in (G_VTEP_NETMASK + NF * 21)..(G_VTEP_NETMASK + NF * 21 + 1) {
             self.g_vtep_netmask.next = self.regs.value[i].val();
         }
-        for i in (G_VXLAN_UDP_PORT + NF * 17)..(G_VXLAN_UDP_PORT + NF * 17 + 1) {
+        for i in (G_VXLAN_UDP_PORT + NF * 21)..(G_VXLAN_UDP_PORT + NF * 21 + 1) {
             self.g_vxlan_udp_port.next = self.regs.value[i].val();
         }
-        for i in (G_UDP_SRC_PORT_RANGE + NF * 17)..(G_UDP_SRC_PORT_RANGE + NF * 17 + 1) {
+        for i in (G_UDP_SRC_PORT_RANGE + NF * 21)..(G_UDP_SRC_PORT_RANGE + NF * 21 + 1) {
             self.g_udp_src_port_range.next = self.regs.value[i].val();
         }
-        for i in (G_OUTER_IP + NF * 17)..(G_OUTER_IP + NF * 17 + 1) {
+        for i in (G_OUTER_IP + NF * 21)..(G_OUTER_IP + NF * 21 + 1) {
             self.g_outer_ip.next = self.regs.value[i].val();
         }
-        for i in (G_OUTER_VLAN + NF * 17)..(G_OUTER_VLAN + NF * 17 + 1) {
+        for i in (G_OUTER_VLAN + NF * 21)..(G_OUTER_VLAN + NF * 21 + 1) {
             self.g_outer_vlan.next = self.regs.value[i].val();
         }
-        for i in (G_VTEP_GW_MAC_HI + NF * 17)..(G_VTEP_GW_MAC_HI + NF * 17 + 1) {
+        for i in (G_VTEP_GW_MAC_HI + NF * 21)..(G_VTEP_GW_MAC_HI + NF * 21 + 1) {
             self.g_vtep_gw_mac_hi.next = self.regs.value[i].val();
         }
-        for i in (G_VTEP_GW_MAC_LO + NF * 17)..(G_VTEP_GW_MAC_LO + NF * 17 + 1) {
+        for i in (G_VTEP_GW_MAC_LO + NF * 21)..(G_VTEP_GW_MAC_LO + NF * 21 + 1) {
             self.g_vtep_gw_mac_lo.next = self.regs.value[i].val();
         }
-        for i in (G_MAP_KEY_VNI + NF * 17)..(G_MAP_KEY_VNI + NF * 17 + 1) {
+        for i in (G_MAP_KEY_VNI + NF * 21)..(G_MAP_KEY_VNI + NF * 21 + 1) {
             self.g_map_key_vni.next = self.regs.value[i].val();
         }
-        for i in (G_MAP_KEY_MAC_HI + NF * 17)..(G_MAP_KEY_MAC_HI + NF * 17 + 1) {
+        for i in (G_MAP_KEY_MAC_HI + NF * 21)..(G_MAP_KEY_MAC_HI + NF * 21 + 1) {
             self.g_map_key_mac_hi.next = self.regs.value[i].val();
         }
-        for i in (G_MAP_KEY_MAC_LO + NF * 17)..(G_MAP_KEY_MAC_LO + NF * 17 + 1) {
+        for i in (G_MAP_KEY_MAC_LO + NF * 21)..(G_MAP_KEY_MAC_LO + NF * 21 + 1) {
             self.g_map_key_mac_lo.next = self.regs.value[i].val();
         }
-        for i in (G_MAP_VTEP_IP + NF * 17)..(G_MAP_VTEP_IP + NF * 17 + 1) {
+        for i in (G_MAP_VTEP_IP + NF * 21)..(G_MAP_VTEP_IP + NF * 21 + 1) {
             self.g_map_vtep_ip.next = self.regs.value[i].val();
         }
-        for i in (G_MAP_VTEP_MAC_HI + NF * 17)..(G_MAP_VTEP_MAC_HI + NF * 17 + 1) {
+        for i in (G_MAP_VTEP_MAC_HI + NF * 21)..(G_MAP_VTEP_MAC_HI + NF * 21 + 1) {
             self.g_map_vtep_mac_hi.next = self.regs.value[i].val();
         }
-        for i in (G_MAP_VTEP_MAC_LO + NF * 17)..(G_MAP_VTEP_MAC_LO + NF * 17 + 1) {
+        for i in (G_MAP_VTEP_MAC_LO + NF * 21)..(G_MAP_VTEP_MAC_LO + NF * 21 + 1) {
             self.g_map_vtep_mac_lo.next = self.regs.value[i].val();
         }
-        for i in (G_MAP_INDEX + NF * 17)..(G_MAP_INDEX + NF * 17 + 1) {
+        for i in (G_MAP_INDEX + NF * 21)..(G_MAP_INDEX + NF * 21 + 1) {
             self.g_map_index.next = self.regs.value[i].val();
         }
-        for i in (G_MAP_CMD + NF * 17)..(G_MAP_CMD + NF * 17 + 1) {
+        for i in (G_MAP_CMD + NF * 21)..(G_MAP_CMD + NF * 21 + 1) {
             self.g_map_cmd.next = self.regs.value[i].val();
         }
-        for i in (G_VNI_KEY + NF * 17)..(G_VNI_KEY + NF * 17 + 1) {
+        for i in (G_VNI_KEY + NF * 21)..(G_VNI_KEY + NF * 21 + 1) {
             self.g_vni_key.next = self.regs.value[i].val();
         }
-        for i in (G_VNI_MCAST_IP + NF * 17)..(G_VNI_MCAST_IP + NF * 17 + 1) {
+        for i in (G_VNI_MCAST_IP + NF * 21)..(G_VNI_MCAST_IP + NF * 21 + 1) {
             self.g_vni_mcast_ip.next = self.regs.value[i].val();
         }
-        for i in (G_VNI_GW_IP + NF * 17)..(G_VNI_GW_IP + NF * 17 + 1) {
+        for i in (G_VNI_GW_IP + NF * 21)..(G_VNI_GW_IP + NF * 21 + 1) {
             self.g_vni_gw_ip.next = self.regs.value[i].val();
         }
-        for i in (G_VNI_GW_MAC_HI + NF * 17)..(G_VNI_GW_MAC_HI + NF * 17 + 1) {
+        for i in (G_VNI_GW_MAC_HI + NF * 21)..(G_VNI_GW_MAC_HI + NF * 21 + 1) {
             self.g_vni_gw_mac_hi.next = self.regs.value[i].val();
         }
-        for i in (G_VNI_GW_MAC_LO + NF * 17)..(G_VNI_GW_MAC_LO + NF * 17 + 1) {
+        for i in (G_VNI_GW_MAC_LO + NF * 21)..(G_VNI_GW_MAC_LO + NF * 21 + 1) {
             self.g_vni_gw_mac_lo.next = self.regs.value[i].val();
         }
-        for i in (G_VNI_POLICY + NF * 17)..(G_VNI_POLICY + NF * 17 + 1) {
+        for i in (G_VNI_POLICY + NF * 21)..(G_VNI_POLICY + NF * 21 + 1) {
             self.g_vni_policy.next = self.regs.value[i].val();
         }
-        for i in (G_VNI_INDEX + NF * 17)..(G_VNI_INDEX + NF * 17 + 1) {
+        for i in (G_VNI_INDEX + NF * 21)..(G_VNI_INDEX + NF * 21 + 1) {
             self.g_vni_index.next = self.regs.value[i].val();
         }
-        for i in (G_VNI_CMD + NF * 17)..(G_VNI_CMD + NF * 17 + 1) {
+        for i in (G_VNI_CMD + NF * 21)..(G_VNI_CMD + NF * 21 + 1) {
             self.g_vni_cmd.next = self.regs.value[i].val();
         }
-        for i in (G_MAP_CMD + NF * 17)..(G_MAP_CMD + NF * 17 + 1) {
+        for i in (G_MAP_CMD + NF * 21)..(G_MAP_CMD + NF * 21 + 1) {
             self.p_map_cmd.next = self.regs.write_pulse[i].val();
         }
-        for i in (G_VNI_CMD + NF * 17)..(G_VNI_CMD + NF * 17 + 1) {
+        for i in (G_VNI_CMD + NF * 21)..(G_VNI_CMD + NF * 21 + 1) {
             self.p_vni_cmd.next = self.regs.write_pulse[i].val();
         }
-        for i in (G_EVENT_POP + NF * 17)..(G_EVENT_POP + NF * 17 + 1) {
+        for i in (G_EVENT_POP + NF * 21)..(G_EVENT_POP + NF * 21 + 1) {
             self.p_event_pop.next = self.regs.write_pulse[i].val();
         }
         for f in 0..NF {
-            self.fn_mac_hi[f].next = self.regs.value[f * 17].val().get_bits::<16>(0);
-            self.fn_mac_lo[f].next = self.regs.value[f * 17 + 1].val();
-            self.fn_vni[f].next = self.regs.value[f * 17 + 2].val().get_bits::<24>(0);
-            self.fn_overlay[f].next = self.regs.value[f * 17 + 2].val().get_bit(31);
-            self.fn_mtu[f].next = self.regs.value[f * 17 + 3].val().get_bits::<16>(0);
+            self.fn_mac_hi[f].next = self.regs.value[f * 21].val().get_bits::<16>(0);
+            self.fn_mac_lo[f].next = self.regs.value[f * 21 + 1].val();
+            self.fn_vni[f].next = self.regs.value[f * 21 + 2].val().get_bits::<24>(0);
+            self.fn_overlay[f].next = self.regs.value[f * 21 + 2].val().get_bit(31);
+            self.fn_mtu[f].next = self.regs.value[f * 21 + 3].val().get_bits::<16>(0);
         }
-        for i in (G_RX_CONFIG + NF * 17)..(G_RX_CONFIG + NF * 17 + 1) {
+        for i in (G_RX_CONFIG + NF * 21)..(G_RX_CONFIG + NF * 21 + 1) {
             self.g_rx_config.next = self.regs.value[i].val();
         }
 
@@ -791,6 +868,7 @@ impl<
         self.vtep.next.udp_port = self.g_vxlan_udp_port.val().get_bits::<16>(0);
         self.vtep.next.ttl = self.g_outer_ip.val().get_bits::<8>(0);
         self.vtep.next.df = self.g_outer_ip.val().get_bit(8);
+        self.vtep.next.udp_checksum = self.g_outer_ip.val().get_bit(9);
         self.vtep.next.vlan_enable = self.g_outer_vlan.val().get_bit(16);
         self.vtep.next.vlan_tci = self.g_outer_vlan.val().get_bits::<16>(0);
         self.netmask.next = self.g_vtep_netmask.val();
@@ -944,7 +1022,17 @@ impl<
         self.parser.tkeep.next = self.arbiter.m_axis.tkeep.val();
         self.parser.tlast.next = self.arbiter.m_axis.tlast.val();
         self.parser.beat.next = self.take.val();
+        self.u_cur.next = self.u_first.q.val();
+        if !self.in_frame.q.val() {
+            self.u_cur.next = self.in_user.val();
+        }
+        self.csum_tap.tdata.next = self.arbiter.m_axis.tdata.val();
+        self.csum_tap.tkeep.next = self.arbiter.m_axis.tkeep.val();
+        self.csum_tap.tlast.next = self.arbiter.m_axis.tlast.val();
+        self.csum_tap.beat.next = self.take.val();
+        self.csum_tap.req.next = self.in_user.val().offload;
         if self.take.val() {
+            self.u_first.d.next = self.u_cur.val();
             self.in_frame.d.next = !self.arbiter.m_axis.tlast.val();
             if self.arbiter.m_axis.tlast.val() {
                 self.looked.d.next = false;
@@ -966,7 +1054,7 @@ impl<
             self.r1_data.d.next = self.arbiter.m_axis.tdata.val();
             self.r1_keep.d.next = self.arbiter.m_axis.tkeep.val();
             self.r1_last.d.next = self.arbiter.m_axis.tlast.val();
-            self.r1_user.d.next = self.in_user.val();
+            self.r1_user.d.next = self.u_cur.val();
             self.r2_valid.d.next = self.r1_valid.q.val();
             self.r2_data.d.next = self.r1_data.q.val();
             self.r2_keep.d.next = self.r1_keep.q.val();
@@ -977,6 +1065,7 @@ impl<
         // (the parser's results are this frame's from now until the next
         // frame's last beat is taken, which cannot happen before r1 moves)
         self.c_fn.next = self.r1_user.q.val().function;
+        self.r1_off.next = self.r1_user.q.val().offload;
         self.c_mac_hi.next = self.fn_mac_hi[0].val();
         self.c_mac_lo.next = self.fn_mac_lo[0].val();
         self.c_overlay.next = false;
@@ -1064,16 +1153,77 @@ impl<
                 & !self.c_no_vni.val()
                 & !self.c_miss_drop.val();
             self.d_dst_mac.d.next = self.parser.fields.val().dst_mac;
+            self.d_csum.d.next = self.r1_off.val().csum;
+            self.d_ip_csum.d.next = self.r1_off.val().ip_csum;
+            self.d_tso.d.next = self.r1_off.val().tso;
         }
+
+        // ---- Tap results: a frame's are ready two cycles after its last beat
+        // was taken, which is no later than that beat reaches r2, and up to
+        // two frames' last beats sit in r1/r2, so two slots (with a bypass
+        // for the frame whose results come the cycle it enters) suffice ----
+        self.t_now.next.csum_ok = self.csum_tap.csum_ok.val();
+        self.t_now.next.ip_ok = self.csum_tap.ip_ok.val();
+        self.t_now.next.patch = self.csum_tap.patch.val();
+        self.t_now.next.inner_sum = 0.into();
+        self.t_now.next.tso_ok = false;
+        self.t_now.next.seg_l3_max = 0.into();
+        self.t_now.next.tso = self.desc.q.val().tso;
+        self.t_push.next = self.csum_tap.done.val();
+        self.t_head.next = self.t_q0.q.val();
+        if self.t_n.q.val() == 0 {
+            self.t_head.next = self.t_now.val();
+        }
+        if self.t_push.val() & !self.done.val() {
+            self.t_n.d.next = self.t_n.q.val() + 1;
+            if self.t_n.q.val() == 0 {
+                self.t_q0.d.next = self.t_now.val();
+            } else {
+                self.t_q1.d.next = self.t_now.val();
+            }
+        }
+        if !self.t_push.val() & self.done.val() {
+            self.t_n.d.next = self.t_n.q.val() - 1;
+            self.t_q0.d.next = self.t_q1.q.val();
+        }
+        if self.t_push.val() & self.done.val() {
+            if self.t_n.q.val() == 1 {
+                self.t_q0.d.next = self.t_now.val();
+            }
+            if self.t_n.q.val() == 2 {
+                self.t_q0.d.next = self.t_q1.q.val();
+                self.t_q1.d.next = self.t_now.val();
+            }
+        }
+        // Refused requests (docs/tx-offload.md): after runt and spoofed,
+        // before everything else; a TSO frame is judged on TSO alone.
+        self.o_early.next = self.d_runt.q.val() | self.d_spoofed.q.val();
+        self.o_csum.next = !self.o_early.val()
+            & !self.d_tso.q.val()
+            & self.d_csum.q.val()
+            & !self.t_head.val().csum_ok;
+        self.o_ip.next = !self.o_early.val()
+            & !self.d_tso.q.val()
+            & !self.o_csum.val()
+            & self.d_ip_csum.q.val()
+            & !self.t_head.val().ip_ok;
+        self.o_tso.next = !self.o_early.val() & self.d_tso.q.val() & !self.t_head.val().tso_ok;
+        self.o_any.next = self.o_csum.val() | self.o_ip.val() | self.o_tso.val();
+        self.o_desc.next = self.desc.q.val();
+        self.o_desc.next.patch = self.t_head.val().patch;
+        self.o_desc.next.inner_sum = self.t_head.val().inner_sum;
 
         // ---- Into the buffer ----
         self.buffer.s_axis.tvalid.next = self.r2_valid.q.val();
         self.buffer.s_axis.tdata.next = self.r2_data.q.val();
         self.buffer.s_axis.tkeep.next = self.r2_keep.q.val();
         self.buffer.s_axis.tlast.next = self.r2_last.q.val();
-        self.buffer.s_axis.tuser.next = self.desc.q.val();
-        self.buffer.s_bad.next = self.bad.q.val();
-        StreamSource::<TxDescriptor>::join(&mut self.buffer.m_axis, &mut self.encap.s_axis);
+        self.buffer.s_axis.tuser.next = self.o_desc.val();
+        self.buffer.s_bad.next = self.bad.q.val() | self.o_any.val();
+        // ---- Egress: checksum writes, then encapsulation ----
+        StreamSource::<TxDescriptor>::join(&mut self.buffer.m_axis, &mut self.inserter.s_axis);
+        self.inserter.patch.next = self.buffer.m_axis.tuser.val().patch;
+        StreamSource::<TxDescriptor>::join(&mut self.inserter.m_axis, &mut self.encap.s_axis);
         StreamSource::<Bit>::link(&mut self.m_wire, &mut self.encap.m_axis);
 
         // ---- Accounting, when a frame's last beat enters the buffer ----
@@ -1081,10 +1231,19 @@ impl<
             self.r2_valid.q.val() & self.r2_last.q.val() & self.buffer.s_axis.tready.val();
         for f in 0..NF {
             if self.done.val() & (self.d_fn.q.val() == self.fn_id[f].val()) {
+                if self.o_csum.val() {
+                    self.cnt_off_csum[f].d.next = self.cnt_off_csum[f].q.val() + 1;
+                }
+                if self.o_ip.val() {
+                    self.cnt_off_ip[f].d.next = self.cnt_off_ip[f].q.val() + 1;
+                }
+                if self.o_tso.val() {
+                    self.cnt_off_tso[f].d.next = self.cnt_off_tso[f].q.val() + 1;
+                }
                 self.cnt_frames[f].d.next = self.cnt_frames[f].q.val() + 1;
                 self.cnt_bytes[f].d.next =
                     self.cnt_bytes[f].q.val() + bit_cast::<32, 16>(self.d_length.q.val());
-                if self.d_encap.q.val() {
+                if self.d_encap.q.val() & !self.o_any.val() {
                     self.cnt_encap[f].d.next = self.cnt_encap[f].q.val() + 1;
                 }
                 if self.d_runt.q.val() {
@@ -1093,28 +1252,28 @@ impl<
                 if self.d_spoofed.q.val() {
                     self.cnt_spoofed[f].d.next = self.cnt_spoofed[f].q.val() + 1;
                 }
-                if self.d_mtu.q.val() {
+                if self.d_mtu.q.val() & !self.o_any.val() {
                     self.cnt_mtu[f].d.next = self.cnt_mtu[f].q.val() + 1;
                 }
-                if self.d_no_vni.q.val() {
+                if self.d_no_vni.q.val() & !self.o_any.val() {
                     self.cnt_no_vni[f].d.next = self.cnt_no_vni[f].q.val() + 1;
                 }
-                if self.d_miss_drop.q.val() {
+                if self.d_miss_drop.q.val() & !self.o_any.val() {
                     self.cnt_miss_drop[f].d.next = self.cnt_miss_drop[f].q.val() + 1;
                 }
-                if self.d_miss.q.val() {
+                if self.d_miss.q.val() & !self.o_any.val() {
                     self.cnt_misses[f].d.next = self.cnt_misses[f].q.val() + 1;
                 }
             }
-            self.regs.status[f * 17 + 4].next = self.cnt_frames[f].q.val();
-            self.regs.status[f * 17 + 5].next = self.cnt_bytes[f].q.val();
-            self.regs.status[f * 17 + 6].next = self.cnt_encap[f].q.val();
-            self.regs.status[f * 17 + 7].next = self.cnt_runt[f].q.val();
-            self.regs.status[f * 17 + 8].next = self.cnt_spoofed[f].q.val();
-            self.regs.status[f * 17 + 9].next = self.cnt_mtu[f].q.val();
-            self.regs.status[f * 17 + 10].next = self.cnt_no_vni[f].q.val();
-            self.regs.status[f * 17 + 11].next = self.cnt_miss_drop[f].q.val();
-            self.regs.status[f * 17 + 12].next = self.cnt_misses[f].q.val();
+            self.regs.status[f * 21 + 4].next = self.cnt_frames[f].q.val();
+            self.regs.status[f * 21 + 5].next = self.cnt_bytes[f].q.val();
+            self.regs.status[f * 21 + 6].next = self.cnt_encap[f].q.val();
+            self.regs.status[f * 21 + 7].next = self.cnt_runt[f].q.val();
+            self.regs.status[f * 21 + 8].next = self.cnt_spoofed[f].q.val();
+            self.regs.status[f * 21 + 9].next = self.cnt_mtu[f].q.val();
+            self.regs.status[f * 21 + 10].next = self.cnt_no_vni[f].q.val();
+            self.regs.status[f * 21 + 11].next = self.cnt_miss_drop[f].q.val();
+            self.regs.status[f * 21 + 12].next = self.cnt_misses[f].q.val();
         }
         self.miss_event.next.kind = self.miss_kind.val();
         self.miss_event.next.vni = self.desc.q.val().vni;
@@ -1123,7 +1282,7 @@ impl<
         self.miss_event.next.vtep_mac = 0.into();
         // TX misses first; an RX learn event of the same cycle waits one
         // (each side raises at most one event per frame, so one slot does).
-        self.tx_push.next = self.done.val() & self.d_miss.q.val();
+        self.tx_push.next = self.done.val() & self.d_miss.q.val() & !self.o_any.val();
         self.events.record.next = self.miss_event.val();
         self.events.push.next = self.tx_push.val();
         if self.tx_push.val() {
@@ -1141,134 +1300,138 @@ impl<
             self.events.push.next = true;
         }
         for f in 0..NF {
-            self.regs.status[f * 17 + 13].next = self.rx.fn_frames[f].val();
-            self.regs.status[f * 17 + 14].next = self.rx.fn_bytes[f].val();
-            self.regs.status[f * 17 + 15].next = self.rx.fn_decap[f].val();
-            self.regs.status[f * 17 + 16].next = self.rx.fn_csum_drops[f].val();
+            self.regs.status[f * 21 + 13].next = self.rx.fn_frames[f].val();
+            self.regs.status[f * 21 + 14].next = self.rx.fn_bytes[f].val();
+            self.regs.status[f * 21 + 15].next = self.rx.fn_decap[f].val();
+            self.regs.status[f * 21 + 16].next = self.rx.fn_csum_drops[f].val();
+            self.regs.status[f * 21 + 17].next = self.cnt_off_csum[f].q.val();
+            self.regs.status[f * 21 + 18].next = self.cnt_off_ip[f].q.val();
+            self.regs.status[f * 21 + 19].next = self.cnt_off_tso[f].q.val();
+            self.regs.status[f * 21 + 20].next = self.cnt_segments[f].q.val();
         }
 
         // ---- Status registers out (computed above) ----
-        for i in (G_RX_WIRE_FRAMES + NF * 17)..(G_RX_WIRE_FRAMES + NF * 17 + 1) {
+        for i in (G_RX_WIRE_FRAMES + NF * 21)..(G_RX_WIRE_FRAMES + NF * 21 + 1) {
             self.regs.status[i].next = self.rx.counters[0].val();
         }
-        for i in (G_RX_WIRE_BYTES + NF * 17)..(G_RX_WIRE_BYTES + NF * 17 + 1) {
+        for i in (G_RX_WIRE_BYTES + NF * 21)..(G_RX_WIRE_BYTES + NF * 21 + 1) {
             self.regs.status[i].next = self.rx.counters[1].val();
         }
-        for i in (G_RX_NON_OVERLAY + NF * 17)..(G_RX_NON_OVERLAY + NF * 17 + 1) {
+        for i in (G_RX_NON_OVERLAY + NF * 21)..(G_RX_NON_OVERLAY + NF * 21 + 1) {
             self.regs.status[i].next = self.rx.counters[2].val();
         }
-        for i in (G_RX_DECAPSULATED + NF * 17)..(G_RX_DECAPSULATED + NF * 17 + 1) {
+        for i in (G_RX_DECAPSULATED + NF * 21)..(G_RX_DECAPSULATED + NF * 21 + 1) {
             self.regs.status[i].next = self.rx.counters[3].val();
         }
-        for i in (G_RX_LEARN + NF * 17)..(G_RX_LEARN + NF * 17 + 1) {
+        for i in (G_RX_LEARN + NF * 21)..(G_RX_LEARN + NF * 21 + 1) {
             self.regs.status[i].next = self.rx.counters[4].val();
         }
-        for i in (G_RX_DROP_TRUNCATED + NF * 17)..(G_RX_DROP_TRUNCATED + NF * 17 + 1) {
+        for i in (G_RX_DROP_TRUNCATED + NF * 21)..(G_RX_DROP_TRUNCATED + NF * 21 + 1) {
             self.regs.status[i].next = self.rx.drops[0].val();
         }
-        for i in (G_RX_DROP_IP_LENGTH + NF * 17)..(G_RX_DROP_IP_LENGTH + NF * 17 + 1) {
+        for i in (G_RX_DROP_IP_LENGTH + NF * 21)..(G_RX_DROP_IP_LENGTH + NF * 21 + 1) {
             self.regs.status[i].next = self.rx.drops[1].val();
         }
-        for i in (G_RX_DROP_IP_CHECKSUM + NF * 17)..(G_RX_DROP_IP_CHECKSUM + NF * 17 + 1) {
+        for i in (G_RX_DROP_IP_CHECKSUM + NF * 21)..(G_RX_DROP_IP_CHECKSUM + NF * 21 + 1) {
             self.regs.status[i].next = self.rx.drops[2].val();
         }
-        for i in (G_RX_DROP_FRAGMENT + NF * 17)..(G_RX_DROP_FRAGMENT + NF * 17 + 1) {
+        for i in (G_RX_DROP_FRAGMENT + NF * 21)..(G_RX_DROP_FRAGMENT + NF * 21 + 1) {
             self.regs.status[i].next = self.rx.drops[3].val();
         }
-        for i in (G_RX_DROP_UDP_LENGTH + NF * 17)..(G_RX_DROP_UDP_LENGTH + NF * 17 + 1) {
+        for i in (G_RX_DROP_UDP_LENGTH + NF * 21)..(G_RX_DROP_UDP_LENGTH + NF * 21 + 1) {
             self.regs.status[i].next = self.rx.drops[4].val();
         }
-        for i in (G_RX_DROP_UDP_CHECKSUM + NF * 17)..(G_RX_DROP_UDP_CHECKSUM + NF * 17 + 1) {
+        for i in (G_RX_DROP_UDP_CHECKSUM + NF * 21)..(G_RX_DROP_UDP_CHECKSUM + NF * 21 + 1) {
             self.regs.status[i].next = self.rx.drops[5].val();
         }
-        for i in (G_RX_DROP_DST_MAC + NF * 17)..(G_RX_DROP_DST_MAC + NF * 17 + 1) {
+        for i in (G_RX_DROP_DST_MAC + NF * 21)..(G_RX_DROP_DST_MAC + NF * 21 + 1) {
             self.regs.status[i].next = self.rx.drops[6].val();
         }
-        for i in (G_RX_DROP_VXLAN_FLAGS + NF * 17)..(G_RX_DROP_VXLAN_FLAGS + NF * 17 + 1) {
+        for i in (G_RX_DROP_VXLAN_FLAGS + NF * 21)..(G_RX_DROP_VXLAN_FLAGS + NF * 21 + 1) {
             self.regs.status[i].next = self.rx.drops[7].val();
         }
-        for i in (G_RX_DROP_NO_VNI + NF * 17)..(G_RX_DROP_NO_VNI + NF * 17 + 1) {
+        for i in (G_RX_DROP_NO_VNI + NF * 21)..(G_RX_DROP_NO_VNI + NF * 21 + 1) {
             self.regs.status[i].next = self.rx.drops[8].val();
         }
-        for i in (G_RX_DROP_DST_IP + NF * 17)..(G_RX_DROP_DST_IP + NF * 17 + 1) {
+        for i in (G_RX_DROP_DST_IP + NF * 21)..(G_RX_DROP_DST_IP + NF * 21 + 1) {
             self.regs.status[i].next = self.rx.drops[9].val();
         }
-        for i in (G_RX_DROP_VLAN + NF * 17)..(G_RX_DROP_VLAN + NF * 17 + 1) {
+        for i in (G_RX_DROP_VLAN + NF * 21)..(G_RX_DROP_VLAN + NF * 21 + 1) {
             self.regs.status[i].next = self.rx.drops[10].val();
         }
-        for i in (G_RX_DROP_OVERFLOW + NF * 17)..(G_RX_DROP_OVERFLOW + NF * 17 + 1) {
+        for i in (G_RX_DROP_OVERFLOW + NF * 21)..(G_RX_DROP_OVERFLOW + NF * 21 + 1) {
             self.regs.status[i].next = self.rx.overflow.val();
         }
-        for i in (G_MAP_STATUS + NF * 17)..(G_MAP_STATUS + NF * 17 + 1) {
+        for i in (G_MAP_STATUS + NF * 21)..(G_MAP_STATUS + NF * 21 + 1) {
             self.regs.status[i].next = self.s_map_status.val();
         }
-        for i in (G_MAP_RD_KEY_VNI + NF * 17)..(G_MAP_RD_KEY_VNI + NF * 17 + 1) {
+        for i in (G_MAP_RD_KEY_VNI + NF * 21)..(G_MAP_RD_KEY_VNI + NF * 21 + 1) {
             self.regs.status[i].next = self.s_map_rd_key_vni.val();
         }
-        for i in (G_MAP_RD_KEY_MAC_HI + NF * 17)..(G_MAP_RD_KEY_MAC_HI + NF * 17 + 1) {
+        for i in (G_MAP_RD_KEY_MAC_HI + NF * 21)..(G_MAP_RD_KEY_MAC_HI + NF * 21 + 1) {
             self.regs.status[i].next = self.s_map_rd_key_mac_hi.val();
         }
-        for i in (G_MAP_RD_KEY_MAC_LO + NF * 17)..(G_MAP_RD_KEY_MAC_LO + NF * 17 + 1) {
+        for i in (G_MAP_RD_KEY_MAC_LO + NF * 21)..(G_MAP_RD_KEY_MAC_LO + NF * 21 + 1) {
             self.regs.status[i].next = self.s_map_rd_key_mac_lo.val();
         }
-        for i in (G_MAP_RD_VTEP_IP + NF * 17)..(G_MAP_RD_VTEP_IP + NF * 17 + 1) {
+        for i in (G_MAP_RD_VTEP_IP + NF * 21)..(G_MAP_RD_VTEP_IP + NF * 21 + 1) {
             self.regs.status[i].next = self.s_map_rd_vtep_ip.val();
         }
-        for i in (G_MAP_RD_VTEP_MAC_HI + NF * 17)..(G_MAP_RD_VTEP_MAC_HI + NF * 17 + 1) {
+        for i in (G_MAP_RD_VTEP_MAC_HI + NF * 21)..(G_MAP_RD_VTEP_MAC_HI + NF * 21 + 1) {
             self.regs.status[i].next = self.s_map_rd_vtep_mac_hi.val();
         }
-        for i in (G_MAP_RD_VTEP_MAC_LO + NF * 17)..(G_MAP_RD_VTEP_MAC_LO + NF * 17 + 1) {
+        for i in (G_MAP_RD_VTEP_MAC_LO + NF * 21)..(G_MAP_RD_VTEP_MAC_LO + NF * 21 + 1) {
             self.regs.status[i].next = self.s_map_rd_vtep_mac_lo.val();
         }
-        for i in (G_MAP_RD_INDEX + NF * 17)..(G_MAP_RD_INDEX + NF * 17 + 1) {
+        for i in (G_MAP_RD_INDEX + NF * 21)..(G_MAP_RD_INDEX + NF * 21 + 1) {
             self.regs.status[i].next = self.s_map_rd_index.val();
         }
-        for i in (G_VNI_STATUS + NF * 17)..(G_VNI_STATUS + NF * 17 + 1) {
+        for i in (G_VNI_STATUS + NF * 21)..(G_VNI_STATUS + NF * 21 + 1) {
             self.regs.status[i].next = self.s_vni_status.val();
         }
-        for i in (G_VNI_RD_KEY + NF * 17)..(G_VNI_RD_KEY + NF * 17 + 1) {
+        for i in (G_VNI_RD_KEY + NF * 21)..(G_VNI_RD_KEY + NF * 21 + 1) {
             self.regs.status[i].next = self.s_vni_rd_key.val();
         }
-        for i in (G_VNI_RD_MCAST_IP + NF * 17)..(G_VNI_RD_MCAST_IP + NF * 17 + 1) {
+        for i in (G_VNI_RD_MCAST_IP + NF * 21)..(G_VNI_RD_MCAST_IP + NF * 21 + 1) {
             self.regs.status[i].next = self.s_vni_rd_mcast_ip.val();
         }
-        for i in (G_VNI_RD_GW_IP + NF * 17)..(G_VNI_RD_GW_IP + NF * 17 + 1) {
+        for i in (G_VNI_RD_GW_IP + NF * 21)..(G_VNI_RD_GW_IP + NF * 21 + 1) {
             self.regs.status[i].next = self.s_vni_rd_gw_ip.val();
         }
-        for i in (G_VNI_RD_GW_MAC_HI + NF * 17)..(G_VNI_RD_GW_MAC_HI + NF * 17 + 1) {
+        for i in (G_VNI_RD_GW_MAC_HI + NF * 21)..(G_VNI_RD_GW_MAC_HI + NF * 21 + 1) {
             self.regs.status[i].next = self.s_vni_rd_gw_mac_hi.val();
         }
-        for i in (G_VNI_RD_GW_MAC_LO + NF * 17)..(G_VNI_RD_GW_MAC_LO + NF * 17 + 1) {
+        for i in (G_VNI_RD_GW_MAC_LO + NF * 21)..(G_VNI_RD_GW_MAC_LO + NF * 21 + 1) {
             self.regs.status[i].next = self.s_vni_rd_gw_mac_lo.val();
         }
-        for i in (G_VNI_RD_POLICY + NF * 17)..(G_VNI_RD_POLICY + NF * 17 + 1) {
+        for i in (G_VNI_RD_POLICY + NF * 21)..(G_VNI_RD_POLICY + NF * 21 + 1) {
             self.regs.status[i].next = self.s_vni_rd_policy.val();
         }
-        for i in (G_VNI_RD_INDEX + NF * 17)..(G_VNI_RD_INDEX + NF * 17 + 1) {
+        for i in (G_VNI_RD_INDEX + NF * 21)..(G_VNI_RD_INDEX + NF * 21 + 1) {
             self.regs.status[i].next = self.s_vni_rd_index.val();
         }
-        for i in (G_EVENT_STATUS + NF * 17)..(G_EVENT_STATUS + NF * 17 + 1) {
+        for i in (G_EVENT_STATUS + NF * 21)..(G_EVENT_STATUS + NF * 21 + 1) {
             self.regs.status[i].next = self.s_event_status.val();
         }
-        for i in (G_EVENT_LOST + NF * 17)..(G_EVENT_LOST + NF * 17 + 1) {
+        for i in (G_EVENT_LOST + NF * 21)..(G_EVENT_LOST + NF * 21 + 1) {
             self.regs.status[i].next = self.s_event_lost.val();
         }
-        for i in (G_EVENT_TYPE_VNI + NF * 17)..(G_EVENT_TYPE_VNI + NF * 17 + 1) {
+        for i in (G_EVENT_TYPE_VNI + NF * 21)..(G_EVENT_TYPE_VNI + NF * 21 + 1) {
             self.regs.status[i].next = self.s_event_type_vni.val();
         }
-        for i in (G_EVENT_MAC_HI + NF * 17)..(G_EVENT_MAC_HI + NF * 17 + 1) {
+        for i in (G_EVENT_MAC_HI + NF * 21)..(G_EVENT_MAC_HI + NF * 21 + 1) {
             self.regs.status[i].next = self.s_event_mac_hi.val();
         }
-        for i in (G_EVENT_MAC_LO + NF * 17)..(G_EVENT_MAC_LO + NF * 17 + 1) {
+        for i in (G_EVENT_MAC_LO + NF * 21)..(G_EVENT_MAC_LO + NF * 21 + 1) {
             self.regs.status[i].next = self.s_event_mac_lo.val();
         }
-        for i in (G_EVENT_VTEP_IP + NF * 17)..(G_EVENT_VTEP_IP + NF * 17 + 1) {
+        for i in (G_EVENT_VTEP_IP + NF * 21)..(G_EVENT_VTEP_IP + NF * 21 + 1) {
             self.regs.status[i].next = self.s_event_vtep_ip.val();
         }
-        for i in (G_EVENT_VTEP_MAC_HI + NF * 17)..(G_EVENT_VTEP_MAC_HI + NF * 17 + 1) {
+        for i in (G_EVENT_VTEP_MAC_HI + NF * 21)..(G_EVENT_VTEP_MAC_HI + NF * 21 + 1) {
             self.regs.status[i].next = self.s_event_vtep_mac_hi.val();
         }
-        for i in (G_EVENT_VTEP_MAC_LO + NF * 17)..(G_EVENT_VTEP_MAC_LO + NF * 17 + 1) {
+        for i in (G_EVENT_VTEP_MAC_LO + NF * 21)..(G_EVENT_VTEP_MAC_LO + NF * 21 + 1) {
             self.regs.status[i].next = self.s_event_vtep_mac_lo.val();
         }
     }

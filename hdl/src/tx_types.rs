@@ -158,3 +158,19 @@ pub struct TsoInfo {
     /// number and the checksum, with the flags byte taken as 0.
     pub tcp_base: Bits<16>,
 }
+
+/// What the TX path's ingress taps (`TxChecksumTap`, `TsoTap`) found out
+/// about one frame, ready two cycles after its last beat and held by the
+/// NIC until the frame's last beat enters the TX buffer.
+#[derive(Default, PartialEq, LogicStruct, Copy, Clone, Debug)]
+pub struct TxTapResult {
+    pub csum_ok: Bit,
+    pub ip_ok: Bit,
+    pub patch: ChecksumPatch,
+    /// Folded sum of the frame as sent (after `patch`).
+    pub inner_sum: Bits<16>,
+    pub tso_ok: Bit,
+    /// TSO: the longest segment's L3 length (checked against the MTU).
+    pub seg_l3_max: Bits<16>,
+    pub tso: TsoInfo,
+}

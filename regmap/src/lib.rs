@@ -207,9 +207,10 @@ impl Build {
     pub const fn functions(&self) -> usize {
         self.vfs + 1
     }
-    /// `CAPABILITY`: bit 0 VXLAN TX offload, bit 1 VXLAN RX offload, 15:8 VFs.
+    /// `CAPABILITY`: bit 0 VXLAN TX offload, bit 1 VXLAN RX offload, bit 2
+    /// TX checksum offload (`CHECKSUM_PARTIAL` and IPv4 header), 15:8 VFs.
     pub const fn capability(&self) -> u32 {
-        3 | ((self.vfs as u32) << 8)
+        7 | ((self.vfs as u32) << 8)
     }
     /// `TABLE_SIZES`: entries 15:0, VNI records 31:16.
     pub const fn table_sizes(&self) -> u32 {
@@ -278,16 +279,16 @@ pub mod pf {
         VXLAN_UDP_PORT @ 0x0030 : ReadWrite = 0x000012b5, mask 0x0000ffff;
         /// Outer UDP source-port range: lowest port in 15:0, highest in 31:16.
         UDP_SRC_PORT_RANGE @ 0x0034 : ReadWrite = 0xffffc000, mask 0xffffffff;
-        /// Outer IPv4: TTL in 7:0, DF in bit 8.
-        OUTER_IP @ 0x0038 : ReadWrite = 0x00000140, mask 0x000001ff;
+        /// Outer IPv4: TTL in 7:0, DF in bit 8; bit 9 computes the outer UDP checksum (else 0, RFC 7348).
+        OUTER_IP @ 0x0038 : ReadWrite = 0x00000140, mask 0x000003ff;
         /// Outer 802.1Q tag: enable in bit 16, PCP in 15:13, VID in 11:0.
         OUTER_VLAN @ 0x003c : ReadWrite = 0x00000000, mask 0x0001efff;
         /// Underlay gateway MAC, bytes 0-1: the outer destination MAC for remote VTEPs outside the local VTEP subnet (seed [0069]).
         VTEP_GW_MAC_HI @ 0x0040 : ReadWrite = 0x00000000, mask 0x0000ffff;
         /// Underlay gateway MAC, bytes 2-5.
         VTEP_GW_MAC_LO @ 0x0044 : ReadWrite = 0x00000000, mask 0xffffffff;
-        /// Capabilities of this build: bit 0 VXLAN TX offload, bit 1 VXLAN RX offload; 15:8 number of VFs. (The table gives the default build's value.)
-        CAPABILITY @ 0x0048 : Constant = 0x00000403, mask 0xffffffff;
+        /// Capabilities of this build: bit 0 VXLAN TX offload, bit 1 VXLAN RX offload, bit 2 TX checksum offload; 15:8 number of VFs. (The table gives the default build's value.)
+        CAPABILITY @ 0x0048 : Constant = 0x00000407, mask 0xffffffff;
         /// Table sizes of this build: mapping-table entries in 15:0, per-VNI records in 31:16.
         TABLE_SIZES @ 0x004c : Constant = 0x00100040, mask 0xffffffff;
         /// Longest host frame the TX path accepts, in bytes, in 15:0; event-queue depth in 31:16.
@@ -485,6 +486,14 @@ pub mod pf {
             RX_DECAPSULATED @ 0x0088 : ReadOnly = 0x00000000, mask 0xffffffff;
             /// VF copies dropped: bad inner IPv4 or TCP/UDP checksum (the PF gets such frames flagged).
             RX_DROP_INNER_CHECKSUM @ 0x008c : ReadOnly = 0x00000000, mask 0xffffffff;
+            /// Dropped: checksum request whose field does not lie in the frame (docs/tx-offload.md).
+            TX_DROP_OFFLOAD_CSUM @ 0x0064 : ReadOnly = 0x00000000, mask 0xffffffff;
+            /// Dropped: IPv4 header checksum request on a frame without an IPv4 header.
+            TX_DROP_OFFLOAD_IP @ 0x0068 : ReadOnly = 0x00000000, mask 0xffffffff;
+            /// Dropped: TSO request on a frame that is not a whole TCP/IPv4 packet, or MSS below 64.
+            TX_DROP_OFFLOAD_TSO @ 0x006c : ReadOnly = 0x00000000, mask 0xffffffff;
+            /// Segments TSO produced (each then counted in TX_ENCAPSULATED when encapsulated).
+            TX_TSO_SEGMENTS @ 0x0070 : ReadOnly = 0x00000000, mask 0xffffffff;
         }
     }
 

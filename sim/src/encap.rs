@@ -96,6 +96,7 @@ pub fn encap(args: &EncapArgs) -> Result<EncapReport, EncapError> {
             function: args.function,
             data: c.data,
             tag: args.vni,
+            offload: Default::default(),
         });
     }
 

@@ -14,7 +14,12 @@
 //! let config = NicConfig::from_toml(include_str!("../../examples/nic.toml")).unwrap();
 //! let mut nic = NicSim::new(1).unwrap();
 //! nic.program(&config).unwrap();
-//! let frame = HostFrame { function: Function::Vf(0), data: vec![0; 60], tag: None };
+//! let frame = HostFrame {
+//!     function: Function::Vf(0),
+//!     data: vec![0; 60],
+//!     tag: None,
+//!     offload: Default::default(),
+//! };
 //! let run = nic.run(&[frame], Traffic::default(), 1).unwrap();
 //! println!("{} frame(s) on the wire", run.wire.len());
 //! ```
@@ -23,11 +28,12 @@ use crate::axil::{AxiLiteHost, HdlRegisterBus};
 use crate::direct::{DirectSim, SimError};
 use crate::frames::{Frame, StreamDriver, StreamError, StreamMonitor};
 use overlay_nic_driver::nic_config::{MacAddr, MissPolicy, NicConfig};
+use overlay_nic_driver::offload::OffloadRequest;
 use overlay_nic_driver::registers::{RegisterBus, RegisterError, Registers};
 use overlay_nic_driver::tx::{Function, FunctionCounters, NicEvent};
 use overlay_nic_driver::vxlan::Vni;
 use overlay_nic_hdl::nic::{nic_register_count, Nic};
-use overlay_nic_hdl::tx_types::TxHostMeta;
+use overlay_nic_hdl::tx_types::{TxHostMeta, TxOffloadRequest};
 use overlay_nic_regmap::pf::{self, cmd, function as fr, result};
 use overlay_nic_regmap::{Build, Register};
 use rust_hdl::prelude::*;
@@ -49,6 +55,20 @@ pub struct HostFrame {
     pub data: Vec<u8>,
     /// PF only: `Some(vni)` tags the frame for encapsulation with `vni`.
     pub tag: Option<Vni>,
+    /// Checksum and TSO requests (`docs/tx-offload.md`); default: none.
+    pub offload: OffloadRequest,
+}
+
+/// The hardware's form of a host frame's offload request.
+pub fn offload_request(r: &OffloadRequest) -> TxOffloadRequest {
+    TxOffloadRequest {
+        csum: r.csum,
+        csum_start: u64::from(r.csum_start).to_bits(),
+        csum_offset: u64::from(r.csum_offset).to_bits(),
+        ip_csum: r.ip_csum,
+        tso: r.tso,
+        mss: u64::from(r.mss).to_bits(),
+    }
 }
 
 /// Stream stalls for a run.
@@ -277,7 +297,7 @@ impl NicSim {
             let meta = TxHostMeta {
                 encap: h.tag.is_some(),
                 vni: (h.tag.map_or(0, |v| v.get()) as u64).to_bits(),
-                ..Default::default()
+                offload: offload_request(&h.offload),
             };
             drivers[f].push(Frame::new(h.data.clone(), meta))?;
             order[f].push(i);
@@ -374,6 +394,10 @@ impl NicSim {
             drop_no_vni: read(&fr::TX_DROP_NO_VNI)?,
             drop_miss: read(&fr::TX_DROP_MISS)?,
             misses: read(&fr::TX_MISSES)?,
+            drop_offload_csum: read(&fr::TX_DROP_OFFLOAD_CSUM)?,
+            drop_offload_ip: read(&fr::TX_DROP_OFFLOAD_IP)?,
+            drop_offload_tso: read(&fr::TX_DROP_OFFLOAD_TSO)?,
+            tso_segments: read(&fr::TX_TSO_SEGMENTS)?,
         })
     }
 
@@ -496,6 +520,7 @@ impl NicSim {
                 function: Function::Pf,
                 data: bench_frame(len, i),
                 tag: encap.then_some(vni),
+                offload: Default::default(),
             })
             .collect();
         let vlan = self.regs.read(&pf::OUTER_VLAN)? >> 16 & 1 == 1;

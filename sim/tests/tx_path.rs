@@ -1,6 +1,6 @@
-//! The whole TX path (arbiter, parser, mapping table, checks, buffer,
-//! encapsulator, counters, events) against the golden model, programmed
-//! only through its registers.
+//! The whole TX path (arbiter, parser, mapping table, checks, checksum
+//! offload, buffer, encapsulator, counters, events) against the golden
+//! model, programmed only through its registers.
 //!
 //! Frames from several functions interleave on the wire in an order the
 //! arbiter chooses, and the outer IPv4 identification counts encapsulated
@@ -14,7 +14,8 @@ use overlay_nic_driver::nic_config::{
     BuildLimits, MacAddr, MapEntry, MissPolicy, NicConfig, PfConfig, PortRange, VfConfig, VlanTag,
     VniRecord, VtepConfig,
 };
-use overlay_nic_driver::tx::{Function, FunctionCounters, NicEvent, TxModel, TxOutcome};
+use overlay_nic_driver::offload::OffloadRequest;
+use overlay_nic_driver::tx::{Function, FunctionCounters, NicEvent, TxModel};
 use overlay_nic_driver::vxlan::Vni;
 use overlay_nic_sim::tx::{HostFrame, NicSim, Traffic};
 use proptest::prelude::*;
@@ -154,6 +155,61 @@ fn inner_frame(rng: &mut ChaCha8Rng, src: MacAddr, dst: MacAddr) -> Vec<u8> {
     out
 }
 
+/// Folded ones'-complement sum of big-endian words (odd tail padded).
+fn fold_sum(bytes: &[u8]) -> u32 {
+    let mut sum: u32 = bytes
+        .chunks(2)
+        .map(|c| u32::from(c[0]) << 8 | u32::from(*c.get(1).unwrap_or(&0)))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum
+}
+
+/// A request as a host sets it: for TCP/UDP over IPv4, Linux's
+/// `CHECKSUM_PARTIAL` (the field seeded with the pseudo-header sum) and
+/// sometimes the IPv4 header checksum (the field zeroed first, as the
+/// NIC's contract does not require); otherwise random fields, in and out
+/// of range. Plain frames most of the time.
+fn random_request(rng: &mut ChaCha8Rng, frame: &mut [u8]) -> OffloadRequest {
+    if rng.gen_bool(0.4) {
+        return OffloadRequest::default();
+    }
+    let l3 = if frame.len() >= 18 && frame[12..14] == [0x81, 0x00] {
+        18
+    } else {
+        14
+    };
+    let ipv4 = frame.len() >= l3 + 20 && frame[l3 - 2..l3] == [0x08, 0x00];
+    let mut req = OffloadRequest::default();
+    if ipv4 && rng.gen_bool(0.8) {
+        let l4 = l3 + 4 * usize::from(frame[l3] & 15);
+        let proto = frame[l3 + 9];
+        let off = if proto == 6 { 16 } else { 6 };
+        if frame.len() >= l4 + off + 2 {
+            let l4_len = frame.len() - l4;
+            let mut pseudo = frame[l3 + 12..l3 + 20].to_vec();
+            pseudo.extend_from_slice(&[0, proto]);
+            pseudo.extend_from_slice(&(l4_len as u16).to_be_bytes());
+            let seed = fold_sum(&pseudo) as u16;
+            frame[l4 + off..l4 + off + 2].copy_from_slice(&seed.to_be_bytes());
+            req = OffloadRequest::checksum(l4 as u16, off as u16);
+        }
+        if rng.gen_bool(0.6) {
+            frame[l3 + 10..l3 + 12].fill(0);
+            req.ip_csum = true;
+        }
+    } else {
+        req.csum = rng.gen_bool(0.7);
+        let n = frame.len() as u16;
+        req.csum_start = rng.gen_range(0..=n.saturating_add(4));
+        req.csum_offset = rng.gen_range(0..=n.saturating_sub(req.csum_start).saturating_add(4));
+        req.ip_csum = rng.gen_bool(0.5);
+    }
+    req
+}
+
 fn random_frames(
     rng: &mut ChaCha8Rng,
     config: &NicConfig,
@@ -191,10 +247,13 @@ fn random_frames(
             } else {
                 None
             };
+            let mut data = inner_frame(rng, src, dst);
+            let offload = random_request(rng, &mut data);
             HostFrame {
                 function,
-                data: inner_frame(rng, src, dst),
+                data,
                 tag,
+                offload,
             }
         })
         .collect()
@@ -243,11 +302,14 @@ fn check_against_model(config: &NicConfig, frames: &[HostFrame], traffic: Traffi
         (0..=VFS).map(|_| Default::default()).collect();
     let mut misses = BTreeSet::new();
     for h in frames {
-        let out = model.transmit(h.function, &h.data, h.tag).unwrap();
-        if let TxOutcome::Wire(w) = out {
+        let out = model
+            .transmit_with(h.function, &h.data, h.tag, &h.offload)
+            .unwrap();
+        for w in out.frames() {
             queues[h.function.index()].push_back(Expected {
-                encapsulated: w != h.data,
-                wire: w,
+                // The offloads change bytes, never the length.
+                encapsulated: w.len() != h.data.len(),
+                wire: w.to_vec(),
             });
         }
         while let Some(NicEvent::TxMiss { vni, mac }) = model.pop_event() {
@@ -339,7 +401,9 @@ fn counters_and_drops_cover_every_reason() {
     let mut model = TxModel::new(config.clone(), BuildLimits::default(), 16).unwrap();
     let mut total = FunctionCounters::default();
     for h in &frames {
-        model.transmit(h.function, &h.data, h.tag).unwrap();
+        model
+            .transmit_with(h.function, &h.data, h.tag, &h.offload)
+            .unwrap();
     }
     for f in 0..=VFS {
         let c = model.counters(Function::from_index(f));
@@ -350,11 +414,18 @@ fn counters_and_drops_cover_every_reason() {
         total.drop_no_vni += c.drop_no_vni;
         total.drop_miss += c.drop_miss;
         total.misses += c.misses;
+        total.drop_offload_csum += c.drop_offload_csum;
+        total.drop_offload_ip += c.drop_offload_ip;
     }
+    let offloaded = frames
+        .iter()
+        .filter(|h| h.offload.csum || h.offload.ip_csum)
+        .count();
     eprintln!("coverage: {total:?}");
     assert!(total.encapsulated > 50);
     assert!(total.drop_runt > 0 && total.drop_spoofed > 0 && total.drop_mtu > 0);
     assert!(total.drop_no_vni > 0 && total.misses > 0);
+    assert!(total.drop_offload_csum > 0 && total.drop_offload_ip > 0 && offloaded > 100);
     check_against_model(
         &config,
         &frames,
