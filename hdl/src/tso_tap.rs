@@ -53,21 +53,23 @@
 //!
 //! Pushes (`sum_push`, `sum_value`), for a frame with `req.tso` set:
 //! - a segment ended by a boundary in the beat taken in cycle c is pushed
-//!   in cycle c+1, but only if that beat is the frame's 7th or later
-//!   (a valid frame's first boundary is at `H + mss >= 54 + 64`, beat 15);
+//!   in cycle c+1 (only with `mss >= 64`);
 //! - the last segment is pushed in the `done` cycle t+2, only if the frame
 //!   is `tso_ok`.
 //!
 //! So, as the NIC relies on: (a) nothing is pushed before the frame's 7th
-//! beat has been taken; (b) the last push is in the `done` cycle, and the
-//! NIC can commit (or roll back) the frame's pushes in that cycle with the
+//! beat has been taken: whatever the bytes, `H >= L3 >= 14`, so the first
+//! boundary is at `H + mss >= 78`, in the 10th beat or later (a valid
+//! frame's at `54 + 64`, beat 15), and a `tso_ok` frame has at least 54
+//! bytes, 7 beats; (b) the last push is in the `done` cycle, and the NIC
+//! can commit (or roll back) the frame's pushes in that cycle with the
 //! FIFO's same-cycle rules; (c) a `tso_ok` frame pushes exactly `segments`
 //! sums; any other frame pushes only at boundaries, which are `>= 64` bytes
-//! apart from `H + 64 >= 78`, so at most `ceil((len - 78) / 64)`, never
-//! more than a valid frame of its length could (`max(1, ceil((len - 54) /
-//! 64))`), and none at all without `req.tso` or with `mss < 64`; (d) at most
-//! one push per cycle, since boundary pushes come from distinct beats and
-//! the next frame cannot push before its 7th beat, long after t+2.
+//! apart from `78` on, so at most `ceil((len - 78) / 64)`, never more than
+//! a valid frame of its length could (`max(1, ceil((len - 54) / 64))`), and
+//! none at all without `req.tso` or with `mss < 64`; (d) at most one push
+//! per cycle, since boundary pushes come from distinct beats and the next
+//! frame cannot push before its 10th beat, long after t+2.
 //!
 //! ```text
 //!  cycle    | c   | c+1 | ... | t   | t+1 | t+2
@@ -843,7 +845,7 @@ impl Logic for TsoTap {
                 self.sacc.d.next = self.shi.val();
                 self.sodd.d.next = self.nb_now.val().get_bit(0);
                 self.nbnd.d.next = self.nbnd_now.val() + 1;
-                if self.tso_now.val() & (self.pos.q.val() >= 48) {
+                if self.tso_now.val() {
                     self.push_r.d.next = true;
                     self.praw_r.d.next = self.seg_sum.val();
                     self.podd_r.d.next = self.sodd_now.val();

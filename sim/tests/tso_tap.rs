@@ -585,7 +585,7 @@ fn tap_rust_and_verilog_agree() {
     let mut req = TxOffloadRequest::default();
     let mut pos = 0usize;
     let (mut frames, mut dones, mut pushes) = (0u64, 0u64, 0u64);
-    let report = Equivalence::new("tso_tap", 12_000)
+    let report = Equivalence::new("tso_tap", 20_000)
         .run(
             TsoTap::default,
             |u| &mut u.clock,
@@ -857,7 +857,7 @@ fn fifo_overflow_is_sticky_and_keeps_the_entries() {
 #[test]
 fn fifo_rust_and_verilog_agree() {
     let mut rng = ChaCha8Rng::seed_from_u64(17);
-    let (mut pushes, mut pops) = (0u64, 0u64);
+    let (mut pushes, mut pops, mut overflowed) = (0u64, 0u64, false);
     let report = Equivalence::new("segment_sum_fifo", 20_000)
         .run(
             Fifo::default,
@@ -869,6 +869,7 @@ fn fifo_rust_and_verilog_agree() {
                 let p_push = [0.5, 0.9, 0.1, 0.5][phase as usize];
                 let p_pop = [0.6, 0.2, 0.9, 0.3][phase as usize];
                 pops += u64::from(u.valid.val() && u.pop.val());
+                overflowed |= u.overflow.val();
                 let push = rng.gen_bool(p_push);
                 pushes += u64::from(push);
                 u.push.next = push;
@@ -879,8 +880,13 @@ fn fifo_rust_and_verilog_agree() {
             },
         )
         .unwrap_or_else(|e| panic!("{e}"));
-    eprintln!("equivalence {report}\ncoverage: {pushes} pushes, {pops} pops");
-    assert!(pushes > 5000 && pops > 2000, "stimulus too tame");
+    eprintln!(
+        "equivalence {report}\ncoverage: {pushes} pushes, {pops} pops, overflow {overflowed}"
+    );
+    assert!(
+        pushes > 5000 && pops > 2000 && overflowed,
+        "stimulus too tame"
+    );
 }
 
 // ---------------------------------------------------------------------------
