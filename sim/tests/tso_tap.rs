@@ -408,8 +408,10 @@ fn check_tap(frames: &[Frame], seed: u64, gap: f64) -> (u64, Stats) {
         stats.multi += usize::from(w.sums.len() > 1);
         stats.odd_mss += usize::from(w.sums.len() > 1 && f.mss % 2 == 1);
         if w.ok {
+            // An exact multiple: the segments are all full.
             let p = w.info.payload_len.to_u64();
-            stats.exact += usize::from(p > 0 && p % u64::from(f.mss) == 0);
+            let n = w.info.segments.to_u64();
+            stats.exact += usize::from(p > 0 && n * u64::from(f.mss) == p);
             stats.empty += usize::from(p == 0);
         }
         tracks.push_back(Track {
