@@ -101,6 +101,16 @@ pub fn exported_blocks() -> Vec<ExportedBlock> {
             overlay_nic_hdl::ChecksumInserter::<overlay_nic_hdl::tx_types::TxDescriptor>::default(),
         ),
         export(
+            "tso_tap",
+            "TSO tap: TCP/IPv4 checks, TsoInfo record, per-segment payload sums (stream tap)",
+            overlay_nic_hdl::TsoTap::default(),
+        ),
+        export(
+            "segment_sum_fifo",
+            "TSO segment sum FIFO, 1024 x 16 bits, speculative writes (commit/rollback)",
+            overlay_nic_hdl::SegmentSumFifo::<10, 11>::default(),
+        ),
+        export(
             "rx_path",
             "the RX offload path alone, PF + 4 VFs, 32 KiB buffer (lookups as ports)",
             DefaultRxPath::default(),
