@@ -435,6 +435,63 @@ pub fn fill_outer_udp_checksum(wire_frame: &mut [u8]) -> Option<u16> {
     Some(value)
 }
 
+/// Sets up `frame` for a `CHECKSUM_PARTIAL` request the way a Linux stack
+/// does before handing a TCP or UDP over IPv4 frame to a checksumming NIC:
+/// the L4 checksum field is seeded with the folded pseudo-header sum
+/// (source, destination, protocol, L4 length; `csum_tcpudp_magic` without
+/// the final complement), and the request sums from the L4 header to the
+/// end of the frame. Returns `None`, leaving the frame untouched, for
+/// anything else: not IPv4, not TCP or UDP, a fragment, a truncated L4
+/// header, or Ethernet padding after the IPv4 packet (which the sum would
+/// cover).
+///
+/// ```
+/// use etherparse::{PacketBuilder, SlicedPacket, TransportSlice};
+/// use overlay_nic_driver::offload::{apply, prepare_checksum_partial};
+///
+/// let mut frame = Vec::new();
+/// PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+///     .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+///     .udp(5000, 53)
+///     .write(&mut frame, b"hello")?;
+/// frame[40..42].fill(0xee); // whatever the stack left in the field
+/// let req = prepare_checksum_partial(&mut frame).unwrap();
+/// assert_eq!((req.csum_start, req.csum_offset), (34, 6));
+/// let out = apply(&frame, &req)?.remove(0);
+/// let p = SlicedPacket::from_ethernet(&out)?;
+/// let (Some(etherparse::NetSlice::Ipv4(ip)), Some(TransportSlice::Udp(udp))) = (p.net, p.transport) else {
+///     panic!("not UDP/IPv4");
+/// };
+/// let want = udp.to_header().calc_checksum_ipv4(&ip.header().to_header(), udp.payload())?;
+/// assert_eq!(udp.checksum(), want);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn prepare_checksum_partial(frame: &mut [u8]) -> Option<OffloadRequest> {
+    let (l3, ip) = ipv4(frame)?;
+    if ip.is_fragmenting_payload() || usize::from(ip.total_len()) != frame.len() - l3 {
+        return None;
+    }
+    let field = match ip.protocol() {
+        IpNumber::TCP => 16,
+        IpNumber::UDP => 6,
+        _ => return None,
+    };
+    let l4 = l3 + usize::from(ip.ihl()) * 4;
+    let l4_len = u16::try_from(frame.len().checked_sub(l4)?).ok()?;
+    if usize::from(l4_len) < field + 2 {
+        return None;
+    }
+    let seed = !Sum16BitWords::new()
+        .add_4bytes(ip.source())
+        .add_4bytes(ip.destination())
+        .add_2bytes([0, ip.protocol().0])
+        .add_2bytes(l4_len.to_be_bytes())
+        .ones_complement()
+        .to_be();
+    write_u16(frame, l4 + field, seed);
+    Some(OffloadRequest::checksum(l4 as u16, field as u16))
+}
+
 /// The frame's L3 offset and IPv4 header, per the spec's notation: `L3 = 18`
 /// after one 802.1Q tag (`len >= 18`), else 14.
 fn ipv4(frame: &[u8]) -> Option<(usize, Ipv4HeaderSlice<'_>)> {

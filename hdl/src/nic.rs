@@ -47,7 +47,9 @@ use crate::packet_fifo::PacketFifo;
 use crate::register_file::RegisterFile;
 use crate::rx_path::RxPath;
 use crate::rx_types::RxMeta;
+use crate::segment_sum_fifo::SegmentSumFifo;
 use crate::stream::{StreamSink, StreamSource};
+use crate::tso_tap::TsoTap;
 use crate::tx_arbiter::TxArbiter;
 use crate::tx_checksum_tap::TxChecksumTap;
 use crate::tx_types::{
@@ -151,6 +153,23 @@ pub fn nic_register_table(build: &Build) -> Vec<Register> {
     out
 }
 
+/// The TSO segment-sum FIFO's address bits for a TX buffer of `2^baw`
+/// beats and frames of up to `max_frame` bytes (the `SAW` parameter).
+///
+/// Every TSO frame has at least 54 bytes, and a frame of `len` bytes has at
+/// most `(len - 54) / 64 + 1 <= len / 54` segments (`mss >= 64`), so the
+/// committed sums of the frames in the buffer are at most `8 * 2^baw / 54`,
+/// plus the speculative sums of the frame coming in (`max_frame / 54`) and
+/// the FIFO's output queue.
+pub const fn segment_sum_fifo_bits(baw: usize, max_frame: usize) -> usize {
+    let need = (8 << baw) / 54 + max_frame / 54 + 4;
+    let mut bits = 2;
+    while (1 << bits) < need {
+        bits += 1;
+    }
+    bits
+}
+
 /// Register count of a build's TX register file (the `NR` parameter).
 pub const fn nic_register_count(vfs: usize) -> usize {
     pf::TABLE.len() + (vfs + 1) * FUNCTION_REGISTERS
@@ -160,7 +179,8 @@ pub const fn nic_register_count(vfs: usize) -> usize {
 /// them against a [`Build`]): `NF` functions (PF + VFs); `NR` registers
 /// ([`nic_register_count`]); `E`/`EAW` mapping-table entries and slot bits;
 /// `V`/`VAW` VNI records and slot bits; `BAW`/`BAWP1` log2 of the TX buffer
-/// in beats and one more.
+/// in beats and one more; `SAW`/`SAWP1` log2 of the TSO segment-sum FIFO's
+/// entries and one more ([`segment_sum_fifo_bits`]).
 #[derive(LogicBlock)]
 pub struct Nic<
     const NF: usize,
@@ -171,6 +191,8 @@ pub struct Nic<
     const VAW: usize,
     const BAW: usize,
     const BAWP1: usize,
+    const SAW: usize,
+    const SAWP1: usize,
 > {
     pub clock: Signal<In, Clock>,
     /// Host frames, one stream per function (0 = PF, 1 + i = VF i).
@@ -196,6 +218,8 @@ pub struct Nic<
     vnis: Cam<24, VniRecord, V, VAW>,
     buffer: PacketFifo<TxDescriptor, BAW, BAWP1, 5, 6>,
     csum_tap: TxChecksumTap,
+    tso_tap: TsoTap,
+    sums: SegmentSumFifo<SAW, SAWP1>,
     inserter: ChecksumInserter<TxDescriptor>,
     encap: Encapsulator,
     events: EventQueue<4, 5>,
@@ -296,6 +320,11 @@ pub struct Nic<
     o_ip: Signal<Local, Bit>,
     o_tso: Signal<Local, Bit>,
     o_any: Signal<Local, Bit>,
+    o_mtu: Signal<Local, Bit>,
+    o_kill: Signal<Local, Bit>,
+    o_tso_en: Signal<Local, Bit>,
+    o_segments: Signal<Local, Bits<16>>,
+    o_frames: Signal<Local, Bits<32>>,
     o_desc: Signal<Local, TxDescriptor>,
     key_vni: Signal<Local, Bits<24>>,
     key_mac: Signal<Local, Bits<48>>,
@@ -330,6 +359,9 @@ pub struct Nic<
     d_csum: DFF<Bit>,
     d_ip_csum: DFF<Bit>,
     d_tso: DFF<Bit>,
+    /// Longer than MAX_FRAME; the function's MTU (`d_mtu`: L3 length over it).
+    d_too_big: DFF<Bit>,
+    d_mtu_limit: DFF<Bits<16>>,
     // ---- Decision logic ----
     r1_off: Signal<Local, TxOffloadRequest>,
     c_fn: Signal<Local, Bits<4>>,
@@ -395,7 +427,9 @@ impl<
         const VAW: usize,
         const BAW: usize,
         const BAWP1: usize,
-    > Nic<NF, NR, E, EAW, V, VAW, BAW, BAWP1>
+        const SAW: usize,
+        const SAWP1: usize,
+    > Nic<NF, NR, E, EAW, V, VAW, BAW, BAWP1, SAW, SAWP1>
 {
     /// Builds the TX path for `build`; panics when the type parameters do
     /// not match it (a build-configuration error, caught at elaboration).
@@ -417,6 +451,12 @@ impl<
             2 * build.max_frame <= 8 << BAW,
             "Nic: the TX buffer must hold two maximum frames"
         );
+        assert_eq!(
+            SAW,
+            segment_sum_fifo_bits(BAW, build.max_frame),
+            "Nic: SAW must be segment_sum_fifo_bits(BAW, max_frame)"
+        );
+        assert_eq!(SAWP1, SAW + 1, "Nic: SAWP1 must be SAW + 1");
         // The literal function-register indices in the kernel.
         let expect = [
             (0usize, &pf::function::MAC_HI),
@@ -468,6 +508,8 @@ impl<
             vnis: Default::default(),
             buffer: PacketFifo::with_tail_meta(),
             csum_tap: Default::default(),
+            tso_tap: Default::default(),
+            sums: Default::default(),
             inserter: Default::default(),
             encap: Default::default(),
             events: Default::default(),
@@ -564,6 +606,11 @@ impl<
             o_ip: Default::default(),
             o_tso: Default::default(),
             o_any: Default::default(),
+            o_mtu: Default::default(),
+            o_kill: Default::default(),
+            o_tso_en: Default::default(),
+            o_segments: Default::default(),
+            o_frames: Default::default(),
             o_desc: Default::default(),
             key_vni: Default::default(),
             key_mac: Default::default(),
@@ -596,6 +643,8 @@ impl<
             d_csum: Default::default(),
             d_ip_csum: Default::default(),
             d_tso: Default::default(),
+            d_too_big: Default::default(),
+            d_mtu_limit: Default::default(),
             r1_off: Default::default(),
             c_fn: Default::default(),
             rd_map_mac: Default::default(),
@@ -656,6 +705,7 @@ impl<
         self.map.ram_collisions()
             + self.vnis.ram_collisions()
             + self.buffer.ram_collisions()
+            + self.sums.ram_collisions()
             + self.rx.ram_collisions()
     }
 }
@@ -669,7 +719,9 @@ impl<
         const VAW: usize,
         const BAW: usize,
         const BAWP1: usize,
-    > Logic for Nic<NF, NR, E, EAW, V, VAW, BAW, BAWP1>
+        const SAW: usize,
+        const SAWP1: usize,
+    > Logic for Nic<NF, NR, E, EAW, V, VAW, BAW, BAWP1, SAW, SAWP1>
 {
     #[hdl_gen]
     fn update(&mut self) {
@@ -711,6 +763,8 @@ impl<
             d_csum,
             d_ip_csum,
             d_tso,
+            d_too_big,
+            d_mtu_limit,
             u_first,
             t_q0,
             t_q1,
@@ -719,8 +773,8 @@ impl<
             ev_pend_rec
         );
         clock!(
-            self, clock, arbiter, parser, map, vnis, buffer, csum_tap, inserter, encap, events,
-            regs, rx
+            self, clock, arbiter, parser, map, vnis, buffer, csum_tap, tso_tap, sums, inserter,
+            encap, events, regs, rx
         );
         for f in 0..NF {
             self.cnt_frames[f].clock.next = self.clock.val();
@@ -1031,6 +1085,13 @@ impl<
         self.csum_tap.tlast.next = self.arbiter.m_axis.tlast.val();
         self.csum_tap.beat.next = self.take.val();
         self.csum_tap.req.next = self.in_user.val().offload;
+        self.tso_tap.tdata.next = self.arbiter.m_axis.tdata.val();
+        self.tso_tap.tkeep.next = self.arbiter.m_axis.tkeep.val();
+        self.tso_tap.tlast.next = self.arbiter.m_axis.tlast.val();
+        self.tso_tap.beat.next = self.take.val();
+        self.tso_tap.req.next = self.in_user.val().offload;
+        self.sums.push.next = self.tso_tap.sum_push.val();
+        self.sums.push_value.next = self.tso_tap.sum_value.val();
         if self.take.val() {
             self.u_first.d.next = self.u_cur.val();
             self.in_frame.d.next = !self.arbiter.m_axis.tlast.val();
@@ -1092,9 +1153,11 @@ impl<
         if self.parser.fields.val().vlan {
             self.c_payload.next = self.parser.fields.val().length - 18;
         }
-        self.c_mtu_bad.next = (self.parser.fields.val().length > self.max_frame.val())
-            | (self.c_payload.val() > self.c_mtu.val());
-        self.c_dropped_early.next = self.c_runt.val() | self.c_spoofed.val() | self.c_mtu_bad.val();
+        self.c_mtu_bad.next = self.c_payload.val() > self.c_mtu.val();
+        // The MTU is judged when the frame enters the buffer (a TSO frame's
+        // segment length comes from the tap); the lookups' outcomes are
+        // made here without it and masked then.
+        self.c_dropped_early.next = self.c_runt.val() | self.c_spoofed.val();
         self.c_no_vni.next =
             self.c_encap.val() & !self.c_dropped_early.val() & !self.a_vni_hit.q.val();
         self.c_bum.next = self.p_dst_mac.val().get_bit(40);
@@ -1144,7 +1207,9 @@ impl<
             self.d_length.d.next = self.parser.fields.val().length;
             self.d_runt.d.next = self.c_runt.val();
             self.d_spoofed.d.next = !self.c_runt.val() & self.c_spoofed.val();
-            self.d_mtu.d.next = !self.c_runt.val() & !self.c_spoofed.val() & self.c_mtu_bad.val();
+            self.d_mtu.d.next = self.c_mtu_bad.val();
+            self.d_too_big.d.next = self.parser.fields.val().length > self.max_frame.val();
+            self.d_mtu_limit.d.next = self.c_mtu.val();
             self.d_no_vni.d.next = self.c_no_vni.val();
             self.d_miss_drop.d.next = self.c_miss_drop.val();
             self.d_miss.d.next = self.c_miss.val();
@@ -1166,9 +1231,9 @@ impl<
         self.t_now.next.ip_ok = self.csum_tap.ip_ok.val();
         self.t_now.next.patch = self.csum_tap.patch.val();
         self.t_now.next.inner_sum = 0.into();
-        self.t_now.next.tso_ok = false;
-        self.t_now.next.seg_l3_max = 0.into();
-        self.t_now.next.tso = self.desc.q.val().tso;
+        self.t_now.next.tso_ok = self.tso_tap.tso_ok.val();
+        self.t_now.next.seg_l3_max = self.tso_tap.seg_l3_max.val();
+        self.t_now.next.tso = self.tso_tap.info.val();
         self.t_push.next = self.csum_tap.done.val();
         self.t_head.next = self.t_q0.q.val();
         if self.t_n.q.val() == 0 {
@@ -1209,9 +1274,27 @@ impl<
             & !self.t_head.val().ip_ok;
         self.o_tso.next = !self.o_early.val() & self.d_tso.q.val() & !self.t_head.val().tso_ok;
         self.o_any.next = self.o_csum.val() | self.o_ip.val() | self.o_tso.val();
+        self.o_mtu.next = self.d_mtu.q.val();
+        if self.d_tso.q.val() {
+            self.o_mtu.next = self.t_head.val().seg_l3_max > self.d_mtu_limit.q.val();
+        }
+        self.o_mtu.next =
+            !self.o_early.val() & !self.o_any.val() & (self.d_too_big.q.val() | self.o_mtu.val());
+        self.o_kill.next = self.o_any.val() | self.o_mtu.val();
+        // A TSO frame's sums become the segmenter's if the frame is kept.
+        self.o_tso_en.next = self.d_tso.q.val() & !self.bad.q.val() & !self.o_kill.val();
+        self.sums.commit.next = self.done.val() & self.o_tso_en.val();
+        // Wire frames the host frame becomes (when kept).
+        self.o_segments.next = self.t_head.val().tso.segments;
+        self.o_frames.next = 1.into();
+        if self.d_tso.q.val() {
+            self.o_frames.next = bit_cast::<32, 16>(self.o_segments.val());
+        }
+        self.sums.rollback.next = self.done.val() & !self.o_tso_en.val();
         self.o_desc.next = self.desc.q.val();
         self.o_desc.next.patch = self.t_head.val().patch;
         self.o_desc.next.inner_sum = self.t_head.val().inner_sum;
+        self.o_desc.next.tso = self.t_head.val().tso;
 
         // ---- Into the buffer ----
         self.buffer.s_axis.tvalid.next = self.r2_valid.q.val();
@@ -1219,7 +1302,7 @@ impl<
         self.buffer.s_axis.tkeep.next = self.r2_keep.q.val();
         self.buffer.s_axis.tlast.next = self.r2_last.q.val();
         self.buffer.s_axis.tuser.next = self.o_desc.val();
-        self.buffer.s_bad.next = self.bad.q.val() | self.o_any.val();
+        self.buffer.s_bad.next = self.bad.q.val() | self.o_kill.val();
         // ---- Egress: checksum writes, then encapsulation ----
         StreamSource::<TxDescriptor>::join(&mut self.buffer.m_axis, &mut self.inserter.s_axis);
         self.inserter.patch.next = self.buffer.m_axis.tuser.val().patch;
@@ -1243,8 +1326,12 @@ impl<
                 self.cnt_frames[f].d.next = self.cnt_frames[f].q.val() + 1;
                 self.cnt_bytes[f].d.next =
                     self.cnt_bytes[f].q.val() + bit_cast::<32, 16>(self.d_length.q.val());
-                if self.d_encap.q.val() & !self.o_any.val() {
-                    self.cnt_encap[f].d.next = self.cnt_encap[f].q.val() + 1;
+                if self.d_encap.q.val() & !self.o_kill.val() {
+                    self.cnt_encap[f].d.next = self.cnt_encap[f].q.val() + self.o_frames.val();
+                }
+                if self.o_tso_en.val() {
+                    self.cnt_segments[f].d.next =
+                        self.cnt_segments[f].q.val() + self.o_frames.val();
                 }
                 if self.d_runt.q.val() {
                     self.cnt_runt[f].d.next = self.cnt_runt[f].q.val() + 1;
@@ -1252,16 +1339,16 @@ impl<
                 if self.d_spoofed.q.val() {
                     self.cnt_spoofed[f].d.next = self.cnt_spoofed[f].q.val() + 1;
                 }
-                if self.d_mtu.q.val() & !self.o_any.val() {
+                if self.o_mtu.val() {
                     self.cnt_mtu[f].d.next = self.cnt_mtu[f].q.val() + 1;
                 }
-                if self.d_no_vni.q.val() & !self.o_any.val() {
+                if self.d_no_vni.q.val() & !self.o_kill.val() {
                     self.cnt_no_vni[f].d.next = self.cnt_no_vni[f].q.val() + 1;
                 }
-                if self.d_miss_drop.q.val() & !self.o_any.val() {
+                if self.d_miss_drop.q.val() & !self.o_kill.val() {
                     self.cnt_miss_drop[f].d.next = self.cnt_miss_drop[f].q.val() + 1;
                 }
-                if self.d_miss.q.val() & !self.o_any.val() {
+                if self.d_miss.q.val() & !self.o_kill.val() {
                     self.cnt_misses[f].d.next = self.cnt_misses[f].q.val() + 1;
                 }
             }
@@ -1282,7 +1369,7 @@ impl<
         self.miss_event.next.vtep_mac = 0.into();
         // TX misses first; an RX learn event of the same cycle waits one
         // (each side raises at most one event per frame, so one slot does).
-        self.tx_push.next = self.done.val() & self.d_miss.q.val() & !self.o_any.val();
+        self.tx_push.next = self.done.val() & self.d_miss.q.val() & !self.o_kill.val();
         self.events.record.next = self.miss_event.val();
         self.events.push.next = self.tx_push.val();
         if self.tx_push.val() {
@@ -1442,7 +1529,7 @@ mod tests {
     use super::*;
 
     /// A small build: PF + 1 VF, 8 entries, 4 VNI records, 512-beat buffer.
-    type SmallNic = Nic<2, { nic_register_count(1) }, 8, 3, 4, 2, 9, 10>;
+    type SmallNic = Nic<2, { nic_register_count(1) }, 8, 3, 4, 2, 9, 10, 7, 8>;
 
     fn small() -> SmallNic {
         Nic::new(&Build {

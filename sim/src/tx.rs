@@ -41,7 +41,7 @@ use std::path::Path;
 
 /// The default build's TX path: PF + 4 VFs, 64 table entries, 16 VNI
 /// records, a 4096-beat (32 KiB) TX buffer.
-pub type DefaultNic = Nic<5, { nic_register_count(4) }, 64, 6, 16, 4, 12, 13>;
+pub type DefaultNic = Nic<5, { nic_register_count(4) }, 64, 6, 16, 4, 12, 13, 10, 11>;
 
 /// A new default-build NIC.
 pub fn default_nic() -> DefaultNic {

@@ -82,6 +82,17 @@ enum Command {
         /// Probability (0-0.99) of wire back-pressure in a cycle.
         #[arg(long, default_value_t = 0.0, value_parser = probability)]
         backpressure: f64,
+        /// Request the L4 checksum (CHECKSUM_PARTIAL, set up as Linux does)
+        /// on TCP and UDP over IPv4 frames.
+        #[arg(long)]
+        csum: bool,
+        /// Request the IPv4 header checksum on frames with an IPv4 header.
+        #[arg(long)]
+        ip_csum: bool,
+        /// Segment TCP/IPv4 frames (TSO) with this MSS (64 or more; smaller
+        /// values are refused by the NIC and counted as offload_tso drops).
+        #[arg(long, value_name = "MSS")]
+        tso: Option<u16>,
     },
     /// Run a pcap of wire frames through the HDL RX path: the NIC is
     /// programmed from the same TOML configuration as `encap`; what the
@@ -171,8 +182,12 @@ fn main() -> ExitCode {
             seed,
             idle,
             backpressure,
+            csum,
+            ip_csum,
+            tso,
         } => {
             let args = overlay_nic_sim::encap::EncapArgs {
+                offload: overlay_nic_sim::encap::EncapOffload { csum, ip_csum, tso },
                 config,
                 input,
                 output: out,
