@@ -22,6 +22,7 @@ pub mod rx_types;
 pub mod skid_buffer;
 pub mod stream;
 pub mod tx_arbiter;
+pub mod tso_segmenter;
 pub mod tx_checksum_tap;
 pub mod tx_types;
 
@@ -36,5 +37,6 @@ pub use packet_fifo::PacketFifo;
 pub use register_file::RegisterFile;
 pub use skid_buffer::SkidBuffer;
 pub use stream::{StreamSink, StreamSource};
+pub use tso_segmenter::TsoSegmenter;
 pub use tx_arbiter::TxArbiter;
 pub use tx_checksum_tap::TxChecksumTap;
