@@ -131,6 +131,7 @@ pub struct TsoSegmenter {
     l4: Signal<Local, Bits<16>>,
     hl: Signal<Local, Bits<16>>,
     hb: Signal<Local, Bits<16>>,
+    hl_m1: Signal<Local, Bits<16>>,
     last_hdr: Signal<Local, Bits<16>>,
     rem_now: Signal<Local, Bits<16>>,
     id_now: Signal<Local, Bits<16>>,
@@ -141,6 +142,7 @@ pub struct TsoSegmenter {
     seg_len: Signal<Local, Bits<16>>,
     tl3: Signal<Local, Bits<16>>,
     tl4: Signal<Local, Bits<16>>,
+    seg_m1: Signal<Local, Bits<16>>,
     last_t: Signal<Local, Bits<16>>,
     end_beat: Signal<Local, Bit>,
     opos: Signal<Local, Bits<17>>,
@@ -189,6 +191,7 @@ pub struct TsoSegmenter {
     psx: Signal<Local, Bits<32>>,
     psf: Signal<Local, Bits<32>>,
     psg: Signal<Local, Bits<32>>,
+    psn: Signal<Local, Bits<16>>,
     inx: Signal<Local, Bits<32>>,
     inf: Signal<Local, Bits<32>>,
     ing: Signal<Local, Bits<32>>,
@@ -243,6 +246,7 @@ impl Default for TsoSegmenter {
             l4: Default::default(),
             hl: Default::default(),
             hb: Default::default(),
+            hl_m1: Default::default(),
             last_hdr: Default::default(),
             rem_now: Default::default(),
             id_now: Default::default(),
@@ -253,6 +257,7 @@ impl Default for TsoSegmenter {
             seg_len: Default::default(),
             tl3: Default::default(),
             tl4: Default::default(),
+            seg_m1: Default::default(),
             last_t: Default::default(),
             end_beat: Default::default(),
             opos: Default::default(),
@@ -301,6 +306,7 @@ impl Default for TsoSegmenter {
             psx: Default::default(),
             psf: Default::default(),
             psg: Default::default(),
+            psn: Default::default(),
             inx: Default::default(),
             inf: Default::default(),
             ing: Default::default(),
@@ -355,7 +361,11 @@ impl Logic for TsoSegmenter {
         self.l4.next = bit_cast::<16, 8>(self.ti.val().l4);
         self.hl.next = bit_cast::<16, 8>(self.ti.val().hdr_len);
         self.hb.next = self.hl.val() >> 3;
-        self.last_hdr.next = (self.hl.val() - 1) >> 3;
+        // Differences go through 16-bit Locals before any shift: the
+        // Verilog would otherwise take them at 32 bits (junk inputs reach
+        // the output registers, so Rust and Verilog must agree on them too).
+        self.hl_m1.next = self.hl.val() - 1;
+        self.last_hdr.next = self.hl_m1.val() >> 3;
 
         // ---- The segment ----
         self.rem_now.next = self.rem.q.val();
@@ -376,7 +386,8 @@ impl Logic for TsoSegmenter {
         self.seg_len.next = self.hl.val() + self.pk.val();
         self.tl3.next = self.seg_len.val() - self.l3.val();
         self.tl4.next = self.seg_len.val() - self.l4.val();
-        self.last_t.next = (self.seg_len.val() - 1) >> 3;
+        self.seg_m1.next = self.seg_len.val() - 1;
+        self.last_t.next = self.seg_m1.val() >> 3;
         self.end_beat.next = self.t.q.val() == self.last_t.val();
 
         // ---- Does this beat take an input beat? ----
@@ -523,8 +534,11 @@ impl Logic for TsoSegmenter {
             + bit_cast::<32, 16>(self.tl4.val());
         self.psf.next = (self.psx.val() & self.low16.val()) + (self.psx.val() >> 16);
         self.psg.next = (self.psf.val() & self.low16.val()) + (self.psf.val() >> 16);
-        self.inx.next = bit_cast::<32, 16>(self.ti.val().l2_sum)
-            + bit_cast::<32, 16>(!bit_cast::<16, 32>(self.psg.val()));
+        // The complement in a 16-bit Local: inline, Verilog would widen
+        // its operand to 32 bits first.
+        self.psn.next = !bit_cast::<16, 32>(self.psg.val());
+        self.inx.next =
+            bit_cast::<32, 16>(self.ti.val().l2_sum) + bit_cast::<32, 16>(self.psn.val());
         self.inf.next = (self.inx.val() & self.low16.val()) + (self.inx.val() >> 16);
         self.ing.next = (self.inf.val() & self.low16.val()) + (self.inf.val() >> 16);
         self.pt.next = self.dnow.val().patch;
