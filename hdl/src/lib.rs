@@ -21,8 +21,8 @@ pub mod rx_path;
 pub mod rx_types;
 pub mod skid_buffer;
 pub mod stream;
-pub mod tx_arbiter;
 pub mod tso_segmenter;
+pub mod tx_arbiter;
 pub mod tx_checksum_tap;
 pub mod tx_types;
 

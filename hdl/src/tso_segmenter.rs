@@ -22,8 +22,8 @@
 //! entry per segment). The segment's `inner_sum` (for the outer UDP
 //! checksum) uses that a correct IPv4 header sums to `0xffff` and a correct
 //! TCP segment plus its pseudo-header sums to `0xffff`, so the segment
-//! sums to `l2_sum - pseudo_k`, ones' complement, with `pseudo_k = src + dst
-//! + 6 + tcp_len_k`. `tcp_base` has the addresses mixed with the TCP header
+//! sums to `l2_sum - pseudo_k`, ones' complement, with
+//! `pseudo_k = src + dst + 6 + tcp_len_k`. `tcp_base` has the addresses mixed with the TCP header
 //! words, so the block takes the address sum on its own port, `addr_sum`
 //! (read with the frame's first beat like `tuser`; a `TsoInfo.addr_sum`
 //! field would carry it).
@@ -63,13 +63,16 @@
 //! comes from a flip-flop and `m_axis.tready` never reaches
 //! `s_axis.tready` combinationally. Without back-pressure the output moves
 //! a beat every cycle the input has one, across segments and frames: while
-//! segment `k > 0`'s header (`ceil(H/8)` beats or one less) replays, the
-//! input waits instead.
+//! segment `k > 0`'s header replays the input waits instead, `H / 8`
+//! cycles (rounded down), one more when the header's last beat takes its
+//! payload bytes from `res` alone. For `H = 54` (6 header beats and one
+//! shared), `mss = 64`, `P = 128`, then a frame G (`sim/tests/tso_segmenter.rs`
+//! checks this timeline):
 //!
 //! ```text
-//!  cycle     | 0  | 1  | .. | 9  | 10 | .. | 16 | 17 | 18
-//!  s_axis    | F0 | F1 | .. | F9 | -- | .. | -- | F10| F11   (tready low 10..16)
-//!  m_axis    |    | S0 | .. | S0 | S0L| H1 | .. | H1 | S1    (mss 60: H 54, 7 header beats)
+//!  cycle  | 0  | 1  | .. | 14  | 15  | 16 | .. | 21 | 22 | 23 | .. | 29  | 30  | 31
+//!  s_axis | F0 | F1 | .. | F14 | --  | -- | .. | -- | F15| F16| .. | F22 | G0  | G1
+//!  m_axis |    | A0 | .. | A13 | A14L| B0 | .. | B5 | B6 | B7 | .. | B13 | B14L| G0
 //! ```
 //!
 //! Frames are at most 65535 bytes, any `mss >= 64`. A TSO frame's length
@@ -393,8 +396,7 @@ impl Logic for TsoSegmenter {
         // ---- Does this beat take an input beat? ----
         // The last input byte the beat needs; it is in `res` or on s_axis.
         self.opos.next = (bit_cast::<17, 16>(self.t.q.val()) << 3) + self.koff.q.val();
-        self.seg_end.next =
-            bit_cast::<17, 16>(self.seg_len.val()) + self.koff.q.val();
+        self.seg_end.next = bit_cast::<17, 16>(self.seg_len.val()) + self.koff.q.val();
         self.lastb.next = self.opos.val() + 7;
         if self.end_beat.val() {
             self.lastb.next = self.seg_end.val() - 1;
@@ -405,8 +407,7 @@ impl Logic for TsoSegmenter {
                 (self.t.q.val() >= self.hb.val()) & (self.lastb.val() >= self.ipos.q.val());
         }
         // A segment starts only with its payload sum at the FIFO's head.
-        self.sum_ok.next =
-            !(self.tso_now.val() & (self.t.q.val() == 0)) | self.sum_valid.val();
+        self.sum_ok.next = !(self.tso_now.val() & (self.t.q.val() == 0)) | self.sum_valid.val();
         self.have.next = (!self.need.val() | self.s_axis.tvalid.val()) & self.sum_ok.val();
         // Depends on state, tuser and the FIFO head, never on tvalid.
         self.s_axis.tready.next =
@@ -449,8 +450,7 @@ impl Logic for TsoSegmenter {
         self.sh.next = bit_cast::<6, 3>(bit_cast::<3, 4>(self.dd.val())) << 3;
         self.shb.next = self.k56.val() - self.sh.val();
         // Two shifts below 64 each: `wb << (64 - sh)` without a shift by 64.
-        self.pay.next =
-            (self.wa.val() >> self.sh.val()) | ((self.wb.val() << 8) << self.shb.val());
+        self.pay.next = (self.wa.val() >> self.sh.val()) | ((self.wb.val() << 8) << self.shb.val());
         self.hsh.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.hl.val())) << 3;
         self.hmask.next = !(self.ones.val() << self.hsh.val());
         self.data.next = self.pay.val();
@@ -529,9 +529,8 @@ impl Logic for TsoSegmenter {
         if self.l4v.val() == 0 {
             self.l4v.next = self.all16.val();
         }
-        self.psx.next = bit_cast::<32, 16>(self.anow.val())
-            + 6
-            + bit_cast::<32, 16>(self.tl4.val());
+        self.psx.next =
+            bit_cast::<32, 16>(self.anow.val()) + 6 + bit_cast::<32, 16>(self.tl4.val());
         self.psf.next = (self.psx.val() & self.low16.val()) + (self.psx.val() >> 16);
         self.psg.next = (self.psf.val() & self.low16.val()) + (self.psf.val() >> 16);
         // The complement in a 16-bit Local: inline, Verilog would widen

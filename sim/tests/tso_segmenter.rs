@@ -178,11 +178,19 @@ fn random_desc(rng: &mut ChaCha8Rng, len: usize) -> TxDescriptor {
 /// `f` segmented at `mss`: the descriptor with the `TsoInfo` the ingress
 /// makes, the address sum and the per-segment payload sums.
 fn tso_frame(rng: &mut ChaCha8Rng, f: Vec<u8>, mss: u16) -> Frame {
-    let l3 = if f[12] == 0x81 && f[13] == 0x00 { 18 } else { 14 };
+    let l3 = if f[12] == 0x81 && f[13] == 0x00 {
+        18
+    } else {
+        14
+    };
     let l4 = l3 + 4 * usize::from(f[l3] & 15);
     let h = l4 + 4 * usize::from(f[l4 + 12] >> 4);
     let p = f.len() - h;
-    let n = if p == 0 { 1 } else { p.div_ceil(usize::from(mss)) };
+    let n = if p == 0 {
+        1
+    } else {
+        p.div_ceil(usize::from(mss))
+    };
     let ip_base = fold(
         (l3..l4)
             .step_by(2)
@@ -194,7 +202,13 @@ fn tso_frame(rng: &mut ChaCha8Rng, f: Vec<u8>, mss: u16) -> Frame {
     let tcp_words: u64 = (l4..h)
         .step_by(2)
         .filter(|&i| ![l4 + 4, l4 + 6, l4 + 16].contains(&i))
-        .map(|i| if i == l4 + 12 { u64::from(f[i]) << 8 } else { be16(&f, i) })
+        .map(|i| {
+            if i == l4 + 12 {
+                u64::from(f[i]) << 8
+            } else {
+                be16(&f, i)
+            }
+        })
         .sum();
     let tso = TsoInfo {
         en: true,
@@ -327,12 +341,18 @@ fn beats(f: &[u8]) -> Vec<(u64, u8, bool)> {
 struct Output {
     frames: Vec<(Vec<u8>, TxDescriptor)>,
     when: Vec<u64>,
+    /// The cycle the first input beat moved.
+    first_in: u64,
+    /// Cycles a TSO frame's first beat was offered before its sums came.
+    sum_waits: u64,
 }
 
 /// Streams `frames` through the chain, the input idle with probability
 /// `idle` and the output stalled with probability `stall` each cycle (junk
-/// on idle inputs and on `tuser` after first beats).
-fn run_chain(frames: &[Frame], seed: u64, idle: f64, stall: f64) -> Output {
+/// on idle inputs and on `tuser` after first beats). With `late`, a
+/// frame's sums reach the FIFO some random cycles after its first beat is
+/// offered (later than the ingress ever is: the segment must wait).
+fn run_chain(frames: &[Frame], seed: u64, idle: f64, stall: f64, late: bool) -> Output {
     let mut sim = DirectSim::new(Chain::default(), |u| &mut u.clock).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let input: Vec<(usize, HwBeat)> = frames
@@ -349,7 +369,11 @@ fn run_chain(frames: &[Frame], seed: u64, idle: f64, stall: f64) -> Output {
                             d,
                             kp,
                             l,
-                            if i == 0 { fr.desc } else { TxDescriptor::default() },
+                            if i == 0 {
+                                fr.desc
+                            } else {
+                                TxDescriptor::default()
+                            },
                         ),
                     )
                 })
@@ -366,6 +390,8 @@ fn run_chain(frames: &[Frame], seed: u64, idle: f64, stall: f64) -> Output {
     let mut out = Output {
         frames: Vec::new(),
         when: Vec::new(),
+        first_in: 0,
+        sum_waits: 0,
     };
     let mut cur: Vec<u8> = Vec::new();
     let mut cur_desc = TxDescriptor::default();
@@ -400,10 +426,11 @@ fn run_chain(frames: &[Frame], seed: u64, idle: f64, stall: f64) -> Output {
         if offer {
             // The ingress committed the frame's sums before it was offered.
             let k = input[next].0;
-            while pushed <= k {
+            while pushed <= k && !(late && rng.gen_bool(0.8)) {
                 fifo.extend(&frames[pushed].sums);
                 pushed += 1;
             }
+            out.sum_waits += u64::from(pushed <= k && frames[k].desc.tso.en);
         }
         let (d, kp, l, desc) = if offer {
             let (k, (d, kp, l, desc)) = input[next];
@@ -434,6 +461,9 @@ fn run_chain(frames: &[Frame], seed: u64, idle: f64, stall: f64) -> Output {
         let popped = u.sum_pop.val();
         sim.tick().unwrap();
         if taken {
+            if next == 0 {
+                out.first_in = cycle;
+            }
             next += 1;
         }
         if popped {
@@ -446,9 +476,10 @@ fn run_chain(frames: &[Frame], seed: u64, idle: f64, stall: f64) -> Output {
 }
 
 /// Runs `frames` and checks every output frame against the model; with
-/// no idle input and no stall, also that the output never bubbled.
-fn check(frames: &[Frame], seed: u64, idle: f64, stall: f64) {
-    let out = run_chain(frames, seed, idle, stall);
+/// no stall, that the first beat took two cycles (segmenter, inserter);
+/// with no idle input and no stall either, that the output never bubbled.
+fn check(frames: &[Frame], seed: u64, idle: f64, stall: f64, late: bool) -> Output {
+    let out = run_chain(frames, seed, idle, stall, late);
     let mut got = out.frames.iter();
     for (i, fr) in frames.iter().enumerate() {
         for (k, want) in fr.want.iter().enumerate() {
@@ -491,7 +522,10 @@ fn check(frames: &[Frame], seed: u64, idle: f64, stall: f64) {
         }
     }
     assert!(got.next().is_none(), "extra output frames");
-    if idle == 0.0 && stall == 0.0 {
+    if stall == 0.0 && !late {
+        assert_eq!(out.when[0], out.first_in + 2, "latency");
+    }
+    if idle == 0.0 && stall == 0.0 && !late {
         let beats = out.when.len() as u64;
         assert_eq!(
             out.when.last().unwrap() - out.when[0] + 1,
@@ -499,6 +533,7 @@ fn check(frames: &[Frame], seed: u64, idle: f64, stall: f64) {
             "a bubble in the output"
         );
     }
+    out
 }
 
 proptest! {
@@ -510,6 +545,7 @@ proptest! {
         count in 1usize..6,
         idle in prop_oneof![Just(0.0), 0.0f64..0.5],
         stall in prop_oneof![Just(0.0), 0.0f64..0.5],
+        late in prop::bool::weighted(0.2),
     ) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let frames: Vec<_> = (0..count)
@@ -519,7 +555,7 @@ proptest! {
                 plain_frame(&mut rng)
             })
             .collect();
-        check(&frames, seed, idle, stall);
+        check(&frames, seed, idle, stall, late);
     }
 }
 
@@ -543,7 +579,17 @@ fn every_alignment_and_shift_back_to_back() {
     ] {
         for mss in 64..=71u16 {
             let m = usize::from(mss);
-            for p in [0, 1, m - 1, m, m + 1, 2 * m - 1, 2 * m, 2 * m + 1, 5 * m + 3] {
+            for p in [
+                0,
+                1,
+                m - 1,
+                m,
+                m + 1,
+                2 * m - 1,
+                2 * m,
+                2 * m + 1,
+                5 * m + 3,
+            ] {
                 let f = tcp_frame(&mut rng, vlan, ip_opts, tcp_opts, p);
                 let fr = tso_frame(&mut rng, f, mss);
                 alignments[fr.desc.tso.hdr_len.to_u64() as usize % 8] += 1;
@@ -555,10 +601,10 @@ fn every_alignment_and_shift_back_to_back() {
         }
     }
     assert!(alignments[2] > 100 && alignments[6] > 100, "{alignments:?}");
-    check(&frames, 3, 0.0, 0.0);
+    check(&frames, 3, 0.0, 0.0, false);
 }
 
-/// The same frames with idle input and heavy back-pressure.
+/// Every shift with idle input, heavy back-pressure and late sums.
 #[test]
 fn every_alignment_and_shift_with_stalls() {
     let mut rng = ChaCha8Rng::seed_from_u64(72);
@@ -571,7 +617,8 @@ fn every_alignment_and_shift_with_stalls() {
             frames.push(tso_frame(&mut rng, f, mss));
         }
     }
-    check(&frames, 4, 0.4, 0.5);
+    let out = check(&frames, 4, 0.4, 0.5, true);
+    assert!(out.sum_waits > 20, "sums never late: {}", out.sum_waits);
 }
 
 /// The longest frame, 65535 bytes, at a typical MSS and at a small odd
@@ -587,7 +634,65 @@ fn largest_frame() {
         assert_eq!(f.len(), 65535);
         frames.push(tso_frame(&mut rng, f, mss));
     }
-    check(&frames, 5, 0.0, 0.0);
+    check(&frames, 5, 0.0, 0.0, false);
+}
+
+/// The timeline drawn in the segmenter's module doc, on the segmenter
+/// alone: `H = 54`, `mss = 64`, `P = 128`, then a plain frame, input always
+/// valid, output always ready.
+#[test]
+fn segmenter_timeline() {
+    let mut rng = ChaCha8Rng::seed_from_u64(54);
+    let f = tcp_frame(&mut rng, false, 0, 0, 128);
+    let a = tso_frame(&mut rng, f, 64);
+    assert_eq!(a.desc.tso.hdr_len.to_u64(), 54);
+    let g = plain_frame(&mut rng);
+    let mut input: Vec<HwBeat> = Vec::new();
+    for fr in [&a, &g] {
+        for (d, k, l) in beats(&fr.bytes) {
+            input.push((d, k, l, fr.desc));
+        }
+    }
+    let mut fifo: VecDeque<u16> = a.sums.iter().copied().collect();
+    let mut sim = DirectSim::new(TsoSegmenter::default(), |u| &mut u.clock).unwrap();
+    let (mut taken_at, mut out_at, mut last_at) = (Vec::new(), Vec::new(), Vec::new());
+    let mut next = 0;
+    for cycle in 0..40u64 {
+        let u = sim.uut();
+        if u.m_axis.tvalid.val() {
+            out_at.push(cycle);
+            if u.m_axis.tlast.val() {
+                last_at.push(cycle);
+            }
+        }
+        let offer = next < input.len();
+        let (d, k, l, desc) = input[next.min(input.len() - 1)];
+        u.s_axis.tvalid.next = offer;
+        u.s_axis.tdata.next = d.to_bits();
+        u.s_axis.tkeep.next = u64::from(k).to_bits();
+        u.s_axis.tlast.next = l;
+        u.s_axis.tuser.next = desc;
+        u.addr_sum.next = u64::from(a.addr_sum).to_bits();
+        u.sum_valid.next = !fifo.is_empty();
+        u.sum_value.next = u64::from(fifo.front().copied().unwrap_or(0)).to_bits();
+        u.m_axis.tready.next = true;
+        sim.settle().unwrap();
+        let u = sim.uut();
+        if offer && u.s_axis.tready.val() {
+            taken_at.push(cycle);
+            next += 1;
+        }
+        if u.sum_pop.val() {
+            fifo.pop_front();
+        }
+        sim.tick().unwrap();
+    }
+    let g_beats = g.bytes.len().div_ceil(8) as u64;
+    let want_taken: Vec<u64> = (0..=14).chain(22..=29 + g_beats).collect();
+    assert_eq!(taken_at, want_taken, "input beats taken");
+    let want_out: Vec<u64> = (1..=30 + g_beats).collect();
+    assert_eq!(out_at, want_out, "output beats");
+    assert_eq!(last_at, vec![15, 30, 30 + g_beats], "last beats");
 }
 
 // ---------------------------------------------------------------------------
@@ -603,50 +708,58 @@ fn segmenter_rust_and_verilog_agree() {
     let mut popped = false;
     let (mut beats_in, mut beats_out, mut segments) = (0u64, 0u64, 0u64);
     let report = Equivalence::new("tso_segmenter", 20_000)
-        .run(TsoSegmenter::default, |u| &mut u.clock, |u, _| {
-            // What moved at the last edge (decided with last cycle's inputs).
-            if taken {
-                pending.pop_front();
-                beats_in += 1;
-            }
-            if popped {
-                fifo.pop_front();
-                segments += 1;
-            }
-            if pending.is_empty() && rng.gen_bool(0.7) {
-                let fr = if rng.gen_bool(0.7) {
-                    random_tso_frame(&mut rng, 1500)
-                } else {
-                    plain_frame(&mut rng)
-                };
-                fifo.extend(&fr.sums);
-                for (i, (d, k, l)) in beats(&fr.bytes).into_iter().enumerate() {
-                    let desc = if i == 0 { fr.desc } else { random_desc(&mut rng, 0) };
-                    pending.push_back((i, (d, k, l, desc)));
+        .run(
+            TsoSegmenter::default,
+            |u| &mut u.clock,
+            |u, _| {
+                // What moved at the last edge (decided with last cycle's inputs).
+                if taken {
+                    pending.pop_front();
+                    beats_in += 1;
                 }
-                current = Some(fr);
-            }
-            let offered = !pending.is_empty() && rng.gen_bool(0.8);
-            let (d, k, l, desc) = match pending.front() {
-                Some((_, b)) if offered => *b,
-                _ => (rng.gen(), rng.gen(), rng.gen(), random_desc(&mut rng, 0)),
-            };
-            u.s_axis.tvalid.next = offered;
-            u.s_axis.tdata.next = d.to_bits();
-            u.s_axis.tkeep.next = u64::from(k).to_bits();
-            u.s_axis.tlast.next = l;
-            u.s_axis.tuser.next = desc;
-            u.addr_sum.next = u64::from(current.as_ref().map_or(0, |f| f.addr_sum)).to_bits();
-            u.sum_valid.next = !fifo.is_empty();
-            u.sum_value.next = u64::from(fifo.front().copied().unwrap_or(0)).to_bits();
-            let ready = rng.gen_bool(0.75);
-            u.m_axis.tready.next = ready;
-            // tready and sum_pop depend on this cycle's tuser and FIFO head.
-            assert!(simulate(u, 100), "did not settle");
-            taken = offered && u.s_axis.tready.val();
-            popped = u.sum_pop.val();
-            beats_out += u64::from(u.m_axis.tvalid.val() && ready);
-        })
+                if popped {
+                    fifo.pop_front();
+                    segments += 1;
+                }
+                if pending.is_empty() && rng.gen_bool(0.7) {
+                    let fr = if rng.gen_bool(0.7) {
+                        random_tso_frame(&mut rng, 1500)
+                    } else {
+                        plain_frame(&mut rng)
+                    };
+                    fifo.extend(&fr.sums);
+                    for (i, (d, k, l)) in beats(&fr.bytes).into_iter().enumerate() {
+                        let desc = if i == 0 {
+                            fr.desc
+                        } else {
+                            random_desc(&mut rng, 0)
+                        };
+                        pending.push_back((i, (d, k, l, desc)));
+                    }
+                    current = Some(fr);
+                }
+                let offered = !pending.is_empty() && rng.gen_bool(0.8);
+                let (d, k, l, desc) = match pending.front() {
+                    Some((_, b)) if offered => *b,
+                    _ => (rng.gen(), rng.gen(), rng.gen(), random_desc(&mut rng, 0)),
+                };
+                u.s_axis.tvalid.next = offered;
+                u.s_axis.tdata.next = d.to_bits();
+                u.s_axis.tkeep.next = u64::from(k).to_bits();
+                u.s_axis.tlast.next = l;
+                u.s_axis.tuser.next = desc;
+                u.addr_sum.next = u64::from(current.as_ref().map_or(0, |f| f.addr_sum)).to_bits();
+                u.sum_valid.next = !fifo.is_empty();
+                u.sum_value.next = u64::from(fifo.front().copied().unwrap_or(0)).to_bits();
+                let ready = rng.gen_bool(0.75);
+                u.m_axis.tready.next = ready;
+                // tready and sum_pop depend on this cycle's tuser and FIFO head.
+                assert!(simulate(u, 100), "did not settle");
+                taken = offered && u.s_axis.tready.val();
+                popped = u.sum_pop.val();
+                beats_out += u64::from(u.m_axis.tvalid.val() && ready);
+            },
+        )
         .unwrap_or_else(|e| panic!("{e}"));
     eprintln!(
         "equivalence {report}\ncoverage: {beats_in} beats in, {beats_out} out, {segments} segments"
