@@ -75,10 +75,17 @@
 //!  m_axis |    | A0 | .. | A13 | A14L| B0 | .. | B5 | B6 | B7 | .. | B13 | B14L| G0
 //! ```
 //!
-//! Frames are at most 65535 bytes, any `mss >= 64`. A TSO frame's length
-//! must be `hdr_len + payload_len` (its `tlast` is not looked at), and a
-//! segment's sum must be in the FIFO by its first beat (else the segment
-//! waits). Power-up state is idle, so the block needs no reset input.
+//! `s_axis.tready` depends on the state, `tuser` (between frames) and
+//! `sum_valid`, never on `s_axis.tvalid` or `m_axis.tready`.
+//!
+//! Frames are at most 65535 bytes, any `mss >= 64`. What the ingress
+//! guarantees for a TSO frame is relied on, not checked: its length is
+//! `hdr_len + payload_len` (its `tlast` is not looked at); `l3` is 14 or
+//! 18 and `l4 - l3`, `hdr_len - l4` are whole words, so the total length
+//! and identification sit in beat 2 and the sequence number halves never
+//! straddle a beat; `hdr_len <= 138`. A segment whose payload sum is not
+//! yet in the FIFO waits for it. Power-up state is idle, so the block
+//! needs no reset input.
 
 use crate::block_ram::BlockRam;
 use crate::skid_buffer::SkidBuffer;
@@ -339,6 +346,12 @@ impl TsoSegmenter {
     /// The segmenter (it has no build parameters).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Clock edges at which the header RAM was read at the address being
+    /// written (undefined on hardware; the design never does it).
+    pub fn collisions(&self) -> u64 {
+        self.hdr.collisions()
     }
 }
 

@@ -548,6 +548,7 @@ fn run_chain(frames: &[Frame], seed: u64, idle: f64, stall: f64, late: bool) -> 
         }
     }
     assert_eq!(next, input.len(), "input beats left over");
+    assert_eq!(sim.uut_ref().seg.collisions(), 0, "header RAM collisions");
     assert!(fifo.is_empty(), "{} sums not popped", fifo.len());
     out
 }
