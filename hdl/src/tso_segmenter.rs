@@ -23,10 +23,10 @@
 //! checksum) uses that a correct IPv4 header sums to `0xffff` and a correct
 //! TCP segment plus its pseudo-header sums to `0xffff`, so the segment
 //! sums to `l2_sum - pseudo_k`, ones' complement, with
-//! `pseudo_k = src + dst + 6 + tcp_len_k`. `tcp_base` has the addresses mixed with the TCP header
-//! words, so the block takes the address sum on its own port, `addr_sum`
-//! (read with the frame's first beat like `tuser`; a `TsoInfo.addr_sum`
-//! field would carry it).
+//! `pseudo_k = src + dst + 6 + tcp_len_k`. `tcp_base` has the addresses
+//! mixed with the TCP header words, so the block takes the address sum on
+//! its own port, `addr_sum` (read with the frame's first beat like
+//! `tuser`; a `TsoInfo.addr_sum` field would carry it).
 //!
 //! Header storage: the header beats of segment 0 pass straight through and
 //! are written to a 32 x 64 block RAM as they do (`H <= 138`: at most 18
@@ -48,13 +48,16 @@
 //! of a segment) takes nothing from the input.
 //!
 //! ```text
-//!  segment k, H = 8*hb + h, s = (k*mss) mod 8:
-//!  out beat  0 .. hb-1 | header (RAM; input for k = 0), s_axis waits (k > 0)
-//!  out beat  hb        | lanes 0..h-1 header | lanes h..7 input bytes H+k*mss ..
-//!  out beat  hb+1 ..   | input bytes H+k*mss+8-h .. via the window
+//!  segment k, H = 8*hb + h:
+//!  out beat 0 .. hb-1 | header (RAM; the input for k = 0); s_axis waits (k > 0)
+//!  out beat hb        | lanes 0..h-1 header | lanes h..7 bytes H+k*mss .. (window)
+//!  out beat hb+1 ..   | 8 bytes from H+k*mss+8-h on (window)
 //!
-//!  window    | res = input beat i-1          | s_axis = input beat i        |
-//!  out beat  |   <- dd lanes ->|  8 lanes taken from here on      |
+//!  window byte | 15 ............ 8 | 7 ............. 0 |
+//!              | s_axis (at ipos)  | res (at ipos - 8) |
+//!  out lane l  = window byte (l + dd) mod 16: a shift of dd in 0..=8 lanes,
+//!                or, for the shared header beat only, a wrap in the header
+//!                lanes l < h, which the header overwrites
 //! ```
 //!
 //! Timing: a beat is produced in the cycle its input beat (if it needs one)
