@@ -111,6 +111,11 @@ pub fn exported_blocks() -> Vec<ExportedBlock> {
             overlay_nic_hdl::SegmentSumFifo::<10, 11>::default(),
         ),
         export(
+            "tso_segmenter",
+            "TX TSO segmenter: header replayed per segment from a block RAM, payload realigned, zero bubbles",
+            overlay_nic_hdl::TsoSegmenter::default(),
+        ),
+        export(
             "rx_path",
             "the RX offload path alone, PF + 4 VFs, 32 KiB buffer (lookups as ports)",
             DefaultRxPath::default(),
