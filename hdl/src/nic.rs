@@ -49,6 +49,7 @@ use crate::rx_path::RxPath;
 use crate::rx_types::RxMeta;
 use crate::segment_sum_fifo::SegmentSumFifo;
 use crate::stream::{StreamSink, StreamSource};
+use crate::tso_segmenter::TsoSegmenter;
 use crate::tso_tap::TsoTap;
 use crate::tx_arbiter::TxArbiter;
 use crate::tx_checksum_tap::TxChecksumTap;
@@ -220,6 +221,7 @@ pub struct Nic<
     csum_tap: TxChecksumTap,
     tso_tap: TsoTap,
     sums: SegmentSumFifo<SAW, SAWP1>,
+    segmenter: TsoSegmenter,
     inserter: ChecksumInserter<TxDescriptor>,
     encap: Encapsulator,
     events: EventQueue<4, 5>,
@@ -323,6 +325,7 @@ pub struct Nic<
     o_mtu: Signal<Local, Bit>,
     o_kill: Signal<Local, Bit>,
     o_tso_en: Signal<Local, Bit>,
+
     o_segments: Signal<Local, Bits<16>>,
     o_frames: Signal<Local, Bits<32>>,
     o_desc: Signal<Local, TxDescriptor>,
@@ -510,6 +513,7 @@ impl<
             csum_tap: Default::default(),
             tso_tap: Default::default(),
             sums: Default::default(),
+            segmenter: Default::default(),
             inserter: Default::default(),
             encap: Default::default(),
             events: Default::default(),
@@ -609,6 +613,7 @@ impl<
             o_mtu: Default::default(),
             o_kill: Default::default(),
             o_tso_en: Default::default(),
+
             o_segments: Default::default(),
             o_frames: Default::default(),
             o_desc: Default::default(),
@@ -773,8 +778,8 @@ impl<
             ev_pend_rec
         );
         clock!(
-            self, clock, arbiter, parser, map, vnis, buffer, csum_tap, tso_tap, sums, inserter,
-            encap, events, regs, rx
+            self, clock, arbiter, parser, map, vnis, buffer, csum_tap, tso_tap, sums, segmenter,
+            inserter, encap, events, regs, rx
         );
         for f in 0..NF {
             self.cnt_frames[f].clock.next = self.clock.val();
@@ -1223,6 +1228,9 @@ impl<
             self.d_tso.d.next = self.r1_off.val().tso;
         }
 
+        // A frame's last beat enters the buffer.
+        self.done.next =
+            self.r2_valid.q.val() & self.r2_last.q.val() & self.buffer.s_axis.tready.val();
         // ---- Tap results: a frame's are ready two cycles after its last beat
         // was taken, which is no later than that beat reaches r2, and up to
         // two frames' last beats sit in r1/r2, so two slots (with a bypass
@@ -1283,14 +1291,18 @@ impl<
         self.o_kill.next = self.o_any.val() | self.o_mtu.val();
         // A TSO frame's sums become the segmenter's if the frame is kept.
         self.o_tso_en.next = self.d_tso.q.val() & !self.bad.q.val() & !self.o_kill.val();
+        // (The tap's last push for the frame is no later than this cycle,
+        // and the next frame's first comes at its 10th beat at the
+        // earliest, so what was pushed since the last commit is this
+        // frame's.)
         self.sums.commit.next = self.done.val() & self.o_tso_en.val();
+        self.sums.rollback.next = self.done.val() & !self.o_tso_en.val();
         // Wire frames the host frame becomes (when kept).
         self.o_segments.next = self.t_head.val().tso.segments;
         self.o_frames.next = 1.into();
         if self.d_tso.q.val() {
             self.o_frames.next = bit_cast::<32, 16>(self.o_segments.val());
         }
-        self.sums.rollback.next = self.done.val() & !self.o_tso_en.val();
         self.o_desc.next = self.desc.q.val();
         self.o_desc.next.patch = self.t_head.val().patch;
         self.o_desc.next.inner_sum = self.t_head.val().inner_sum;
@@ -1303,15 +1315,17 @@ impl<
         self.buffer.s_axis.tlast.next = self.r2_last.q.val();
         self.buffer.s_axis.tuser.next = self.o_desc.val();
         self.buffer.s_bad.next = self.bad.q.val() | self.o_kill.val();
-        // ---- Egress: checksum writes, then encapsulation ----
-        StreamSource::<TxDescriptor>::join(&mut self.buffer.m_axis, &mut self.inserter.s_axis);
-        self.inserter.patch.next = self.buffer.m_axis.tuser.val().patch;
+        // ---- Egress: segmentation, checksum writes, then encapsulation ----
+        StreamSource::<TxDescriptor>::join(&mut self.buffer.m_axis, &mut self.segmenter.s_axis);
+        self.segmenter.sum_valid.next = self.sums.valid.val();
+        self.segmenter.sum_value.next = self.sums.value.val();
+        self.sums.pop.next = self.segmenter.sum_pop.val();
+        StreamSource::<TxDescriptor>::join(&mut self.segmenter.m_axis, &mut self.inserter.s_axis);
+        self.inserter.patch.next = self.segmenter.m_axis.tuser.val().patch;
         StreamSource::<TxDescriptor>::join(&mut self.inserter.m_axis, &mut self.encap.s_axis);
         StreamSource::<Bit>::link(&mut self.m_wire, &mut self.encap.m_axis);
 
         // ---- Accounting, when a frame's last beat enters the buffer ----
-        self.done.next =
-            self.r2_valid.q.val() & self.r2_last.q.val() & self.buffer.s_axis.tready.val();
         for f in 0..NF {
             if self.done.val() & (self.d_fn.q.val() == self.fn_id[f].val()) {
                 if self.o_csum.val() {

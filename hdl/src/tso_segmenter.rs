@@ -24,9 +24,8 @@
 //! TCP segment plus its pseudo-header sums to `0xffff`, so the segment
 //! sums to `l2_sum - pseudo_k`, ones' complement, with
 //! `pseudo_k = src + dst + 6 + tcp_len_k`. `tcp_base` has the addresses
-//! mixed with the TCP header words, so the block takes the address sum on
-//! its own port, `addr_sum` (read with the frame's first beat like
-//! `tuser`; a `TsoInfo.addr_sum` field would carry it).
+//! mixed with the TCP header words, so the tap also records the address
+//! sum alone, `TsoInfo.addr_sum`.
 //!
 //! Header storage: the header beats of segment 0 pass straight through and
 //! are written to a 32 x 64 block RAM as they do (`H <= 138`: at most 18
@@ -101,9 +100,6 @@ pub struct TsoSegmenter {
     pub clock: Signal<In, Clock>,
     /// Frames from the TX buffer; the descriptor with each first beat.
     pub s_axis: StreamSink<TxDescriptor>,
-    /// Folded ones'-complement sum of the IPv4 source and destination
-    /// addresses (four words), read with a TSO frame's first beat.
-    pub addr_sum: Signal<In, Bits<16>>,
     /// Head of the per-segment payload sum FIFO (first-word-fall-through).
     pub sum_valid: Signal<In, Bit>,
     pub sum_value: Signal<In, Bits<16>>,
@@ -114,7 +110,6 @@ pub struct TsoSegmenter {
     // ---- Per frame, held after its first beat ----
     busy: DFF<Bit>,
     desc: DFF<TxDescriptor>,
-    addr: DFF<Bits<16>>,
     // ---- Per segment ----
     /// Segment 0 (the header comes from the input).
     first: DFF<Bit>,
@@ -231,14 +226,12 @@ impl Default for TsoSegmenter {
         Self {
             clock: Default::default(),
             s_axis: Default::default(),
-            addr_sum: Default::default(),
             sum_valid: Default::default(),
             sum_value: Default::default(),
             sum_pop: Default::default(),
             m_axis: Default::default(),
             busy: Default::default(),
             desc: Default::default(),
-            addr: Default::default(),
             first: Default::default(),
             rem: Default::default(),
             idk: Default::default(),
@@ -361,19 +354,18 @@ impl TsoSegmenter {
 impl Logic for TsoSegmenter {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, busy, desc, addr, first, rem, idk, seqk, koff, t, ipos, res);
+        dff_setup!(self, clock, busy, desc, first, rem, idk, seqk, koff, t, ipos, res);
         clock!(self, clock, hdr, out);
         StreamSource::<TxDescriptor>::link(&mut self.m_axis, &mut self.out.m_axis);
 
         // ---- The frame: from the input on its first beat, then held ----
         self.start.next = !self.busy.q.val();
         self.dnow.next = self.desc.q.val();
-        self.anow.next = self.addr.q.val();
         if self.start.val() {
             self.dnow.next = self.s_axis.tuser.val();
-            self.anow.next = self.addr_sum.val();
         }
         self.ti.next = self.dnow.val().tso;
+        self.anow.next = self.ti.val().addr_sum;
         self.tso_now.next = self.ti.val().en;
         self.mss.next = self.ti.val().mss;
         self.l3.next = bit_cast::<16, 8>(self.ti.val().l3);
@@ -588,7 +580,6 @@ impl Logic for TsoSegmenter {
         self.t.d.next = self.t_next.val();
         if self.go.val() {
             self.desc.d.next = self.dnow.val();
-            self.addr.d.next = self.anow.val();
             if !self.tso_now.val() {
                 self.busy.d.next = !self.s_axis.tlast.val();
             } else {

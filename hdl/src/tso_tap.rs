@@ -138,6 +138,7 @@ pub struct TsoTap {
     l2acc: DFF<Bits<32>>,
     ipacc: DFF<Bits<32>>,
     tcpacc: DFF<Bits<32>>,
+    addracc: DFF<Bits<32>>,
     /// The current segment's sum so far, whether it starts at an odd
     /// position, the next boundary and the boundaries passed.
     sacc: DFF<Bits<32>>,
@@ -197,6 +198,7 @@ pub struct TsoTap {
     l2s: Signal<Local, Bits<32>>,
     ips: Signal<Local, Bits<32>>,
     tcps: Signal<Local, Bits<32>>,
+    addrs: Signal<Local, Bits<32>>,
     // ---- Locals: segments ----
     hlead: Signal<Local, Bits<16>>,
     hmask: Signal<Local, Bits<64>>,
@@ -236,6 +238,8 @@ pub struct TsoTap {
     c0: Signal<Local, Bits<32>>,
     c1: Signal<Local, Bits<32>>,
     c2: Signal<Local, Bits<32>>,
+    d1: Signal<Local, Bits<32>>,
+    d2: Signal<Local, Bits<32>>,
     ti: Signal<Local, TsoInfo>,
     // ---- Locals: the pushed value ----
     q1: Signal<Local, Bits<32>>,
@@ -286,6 +290,7 @@ impl Default for TsoTap {
             l2acc: Default::default(),
             ipacc: Default::default(),
             tcpacc: Default::default(),
+            addracc: Default::default(),
             sacc: Default::default(),
             sodd: Default::default(),
             nb: Default::default(),
@@ -340,6 +345,7 @@ impl Default for TsoTap {
             l2s: Default::default(),
             ips: Default::default(),
             tcps: Default::default(),
+            addrs: Default::default(),
             hlead: Default::default(),
             hmask: Default::default(),
             pos18: Default::default(),
@@ -377,6 +383,8 @@ impl Default for TsoTap {
             c0: Default::default(),
             c1: Default::default(),
             c2: Default::default(),
+            d1: Default::default(),
+            d2: Default::default(),
             ti: Default::default(),
             q1: Default::default(),
             q2: Default::default(),
@@ -426,6 +434,7 @@ impl Logic for TsoTap {
             l2acc,
             ipacc,
             tcpacc,
+            addracc,
             sacc,
             sodd,
             nb,
@@ -580,6 +589,7 @@ impl Logic for TsoTap {
         self.l2s.next = 0.into();
         self.ips.next = 0.into();
         self.tcps.next = 0.into();
+        self.addrs.next = 0.into();
         if self.p0.val() < self.l3_now.val() {
             self.l2s.next = self.l2s.val() + self.w0.val();
         }
@@ -627,15 +637,19 @@ impl Logic for TsoTap {
         // Pseudo-header addresses.
         if (self.p0.val() >= self.i12.val()) & (self.p0.val() < self.i20.val()) {
             self.tcps.next = self.tcps.val() + self.w0.val();
+            self.addrs.next = self.addrs.val() + self.w0.val();
         }
         if (self.p1.val() >= self.i12.val()) & (self.p1.val() < self.i20.val()) {
             self.tcps.next = self.tcps.val() + self.w1.val();
+            self.addrs.next = self.addrs.val() + self.w1.val();
         }
         if (self.p2.val() >= self.i12.val()) & (self.p2.val() < self.i20.val()) {
             self.tcps.next = self.tcps.val() + self.w2.val();
+            self.addrs.next = self.addrs.val() + self.w2.val();
         }
         if (self.p3.val() >= self.i12.val()) & (self.p3.val() < self.i20.val()) {
             self.tcps.next = self.tcps.val() + self.w3.val();
+            self.addrs.next = self.addrs.val() + self.w3.val();
         }
         // The TCP header but sequence number and checksum; flags as 0.
         if (self.p0.val() >= self.l4_now.val())
@@ -758,7 +772,9 @@ impl Logic for TsoTap {
             self.l2acc.d.next = self.l2acc.q.val() + self.l2s.val();
             self.ipacc.d.next = self.ipacc.q.val() + self.ips.val();
             self.tcpacc.d.next = self.tcpacc.q.val() + self.tcps.val();
+            self.addracc.d.next = self.addracc.q.val() + self.addrs.val();
             if !self.in_frame.q.val() {
+                self.addracc.d.next = self.addrs.val();
                 self.l2acc.d.next = self.l2s.val();
                 self.ipacc.d.next = self.ips.val();
                 self.tcpacc.d.next = self.tcps.val();
@@ -893,6 +909,8 @@ impl Logic for TsoTap {
         self.c0.next = self.tcpacc.q.val() + 6;
         self.c1.next = (self.c0.val() & self.low16.val()) + (self.c0.val() >> 16);
         self.c2.next = (self.c1.val() & self.low16.val()) + (self.c1.val() >> 16);
+        self.d1.next = (self.addracc.q.val() & self.low16.val()) + (self.addracc.q.val() >> 16);
+        self.d2.next = (self.d1.val() & self.low16.val()) + (self.d1.val() >> 16);
         self.ti.next.en = self.tso_r.q.val() & self.ok.val();
         self.ti.next.mss = self.mss_r.q.val();
         self.ti.next.l3 = bit_cast::<8, 16>(self.l3.val());
@@ -907,6 +925,7 @@ impl Logic for TsoTap {
         self.ti.next.l2_sum = bit_cast::<16, 32>(self.a2.val());
         self.ti.next.ip_base = bit_cast::<16, 32>(self.b2.val());
         self.ti.next.tcp_base = bit_cast::<16, 32>(self.c2.val());
+        self.ti.next.addr_sum = bit_cast::<16, 32>(self.d2.val());
         self.done_r.d.next = self.f_valid.q.val();
         if self.f_valid.q.val() {
             self.tso_ok_r.d.next = self.ok.val();

@@ -157,6 +157,9 @@ pub struct TsoInfo {
     /// protocol (6), and the TCP header words other than the sequence
     /// number and the checksum, with the flags byte taken as 0.
     pub tcp_base: Bits<16>,
+    /// Sum of the pseudo-header's source and destination addresses alone
+    /// (the segment's whole-frame sum needs them apart from `tcp_base`).
+    pub addr_sum: Bits<16>,
 }
 
 /// What the TX path's ingress taps (`TxChecksumTap`, `TsoTap`) found out

@@ -37,7 +37,6 @@ use std::collections::VecDeque;
 struct Chain {
     clock: Signal<In, Clock>,
     s_axis: StreamSink<TxDescriptor>,
-    addr_sum: Signal<In, Bits<16>>,
     sum_valid: Signal<In, Bit>,
     sum_value: Signal<In, Bits<16>>,
     sum_pop: Signal<Out, Bit>,
@@ -51,7 +50,6 @@ impl Logic for Chain {
     fn update(&mut self) {
         clock!(self, clock, seg, ins);
         StreamSink::<TxDescriptor>::link(&mut self.s_axis, &mut self.seg.s_axis);
-        self.seg.addr_sum.next = self.addr_sum.val();
         self.seg.sum_valid.next = self.sum_valid.val();
         self.seg.sum_value.next = self.sum_value.val();
         self.sum_pop.next = self.seg.sum_pop.val();
@@ -92,7 +90,6 @@ fn same_sum(a: u16, b: u16) -> bool {
 struct Frame {
     bytes: Vec<u8>,
     desc: TxDescriptor,
-    addr_sum: u16,
     sums: Vec<u16>,
     want: Vec<Vec<u8>>,
     /// The TCP checksum and the inner sum are compared (not for synthetic
@@ -234,6 +231,7 @@ fn tso_frame_at(
         l2_sum: u64::from(fold_sum(&f[..l3])).to_bits(),
         ip_base: u64::from(ip_base).to_bits(),
         tcp_base: u64::from(fold(addr + 6 + tcp_words)).to_bits(),
+        addr_sum: u64::from(fold(addr)).to_bits(),
     };
     let sums = if p == 0 {
         vec![0]
@@ -255,7 +253,6 @@ fn tso_frame_at(
     Frame {
         bytes: f,
         desc,
-        addr_sum: fold(addr),
         sums,
         want,
         tcp_checked,
@@ -352,7 +349,6 @@ fn plain_frame(rng: &mut ChaCha8Rng) -> Frame {
         want: vec![f.clone()],
         bytes: f,
         desc,
-        addr_sum: rng.gen(),
         sums: Vec::new(),
         tcp_checked: true,
     }
@@ -510,16 +506,14 @@ fn run_chain(frames: &[Frame], seed: u64, idle: f64, stall: f64, late: bool) -> 
             out.sum_waits += u64::from(pushed <= k && frames[k].desc.tso.en);
         }
         let (d, kp, l, desc) = if offer {
-            let (k, (d, kp, l, desc)) = input[next];
+            let (_, (d, kp, l, desc)) = input[next];
             let desc = if desc == TxDescriptor::default() {
                 random_desc(&mut rng, 0)
             } else {
                 desc
             };
-            u.addr_sum.next = u64::from(frames[k].addr_sum).to_bits();
             (d, kp, l, desc)
         } else {
-            u.addr_sum.next = u64::from(rng.gen::<u16>()).to_bits();
             let mut desc = random_desc(&mut rng, 0);
             desc.tso.en = rng.gen();
             (rng.gen(), rng.gen(), rng.gen(), desc)
@@ -788,7 +782,6 @@ fn segmenter_timeline() {
         u.s_axis.tkeep.next = u64::from(k).to_bits();
         u.s_axis.tlast.next = l;
         u.s_axis.tuser.next = desc;
-        u.addr_sum.next = u64::from(a.addr_sum).to_bits();
         u.sum_valid.next = !fifo.is_empty();
         u.sum_value.next = u64::from(fifo.front().copied().unwrap_or(0)).to_bits();
         u.m_axis.tready.next = true;
@@ -864,7 +857,6 @@ fn segmenter_rust_and_verilog_agree() {
                 u.s_axis.tkeep.next = u64::from(k).to_bits();
                 u.s_axis.tlast.next = l;
                 u.s_axis.tuser.next = desc;
-                u.addr_sum.next = u64::from(current.as_ref().map_or(0, |f| f.addr_sum)).to_bits();
                 u.sum_valid.next = !fifo.is_empty();
                 u.sum_value.next = u64::from(fifo.front().copied().unwrap_or(0)).to_bits();
                 let ready = rng.gen_bool(0.75);

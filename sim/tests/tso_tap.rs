@@ -127,6 +127,7 @@ fn reference(f: &Frame) -> Want {
         l2_sum: u64::from(fold_sum(&b[..l3])).to_bits(),
         ip_base: u64::from(fold_sum(&ip)).to_bits(),
         tcp_base: u64::from(fold_sum(&tcp)).to_bits(),
+        addr_sum: u64::from(fold_sum(&b[l3 + 12..l3 + 20])).to_bits(),
     };
     Want {
         ok: true,
