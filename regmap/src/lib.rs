@@ -208,9 +208,10 @@ impl Build {
         self.vfs + 1
     }
     /// `CAPABILITY`: bit 0 VXLAN TX offload, bit 1 VXLAN RX offload, bit 2
-    /// TX checksum offload (`CHECKSUM_PARTIAL` and IPv4 header), 15:8 VFs.
+    /// TX checksum offload (`CHECKSUM_PARTIAL` and IPv4 header), bit 3 TSO,
+    /// 15:8 VFs.
     pub const fn capability(&self) -> u32 {
-        7 | ((self.vfs as u32) << 8)
+        15 | ((self.vfs as u32) << 8)
     }
     /// `TABLE_SIZES`: entries 15:0, VNI records 31:16.
     pub const fn table_sizes(&self) -> u32 {
@@ -287,8 +288,8 @@ pub mod pf {
         VTEP_GW_MAC_HI @ 0x0040 : ReadWrite = 0x00000000, mask 0x0000ffff;
         /// Underlay gateway MAC, bytes 2-5.
         VTEP_GW_MAC_LO @ 0x0044 : ReadWrite = 0x00000000, mask 0xffffffff;
-        /// Capabilities of this build: bit 0 VXLAN TX offload, bit 1 VXLAN RX offload, bit 2 TX checksum offload; 15:8 number of VFs. (The table gives the default build's value.)
-        CAPABILITY @ 0x0048 : Constant = 0x00000407, mask 0xffffffff;
+        /// Capabilities of this build: bit 0 VXLAN TX offload, bit 1 VXLAN RX offload, bit 2 TX checksum offload, bit 3 TCP segmentation (TSO); 15:8 number of VFs. (The table gives the default build's value.)
+        CAPABILITY @ 0x0048 : Constant = 0x0000040f, mask 0xffffffff;
         /// Table sizes of this build: mapping-table entries in 15:0, per-VNI records in 31:16.
         TABLE_SIZES @ 0x004c : Constant = 0x00100040, mask 0xffffffff;
         /// Longest host frame the TX path accepts, in bytes, in 15:0; event-queue depth in 31:16.

@@ -100,7 +100,7 @@ fn table_commands_add_find_delete_fill_read_and_clear() {
     assert_eq!(ring(r, 7) & 0xf, result::BAD_COMMAND);
     assert_eq!(ring(r, cmd::CLEAR), result::OK, "no entries left, idle, OK");
     // Capabilities say what this build is: TX and RX offload, 4 VFs.
-    assert_eq!(r.read(&pf::CAPABILITY).unwrap(), 1 | 2 | 4 | 4 << 8);
+    assert_eq!(r.read(&pf::CAPABILITY).unwrap(), 1 | 2 | 4 | 8 | 4 << 8);
     assert_eq!(r.read(&pf::TABLE_SIZES).unwrap(), 64 | 16 << 16);
     assert_eq!(r.read(&pf::MAX_FRAME).unwrap(), 16384 | 16 << 16);
 }
