@@ -193,3 +193,138 @@ fn bad_requests_are_refused_clearly() {
     assert!(err.contains("bad.toml"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A TCP stream that VF0's VM hands the NIC as TSO sends (the largest
+/// 16,000 bytes: the default build's MAX_FRAME is 16,384) and a UDP
+/// datagram with `CHECKSUM_PARTIAL`: tshark validates every inner IPv4,
+/// TCP and UDP checksum and its TCP sequence analysis finds nothing to
+/// flag, and the segments are what the MSS says.
+#[test]
+fn tso_and_checksum_offload_pass_tshark_validation() {
+    use etherparse::PacketBuilder;
+    let dir = temp_dir("tso");
+    let (inner, outer) = (dir.join("inner.pcap"), dir.join("outer.pcap"));
+    let vf0 = [2, 0, 0, 0, 1, 0];
+    let peer = [2, 0, 0, 0, 1, 1]; // in the table: VTEP 10.0.0.2
+    let (src, dst) = ([192, 168, 1, 10], [192, 168, 1, 20]);
+    let mut frames = Vec::new();
+    let mut seq = 1_000_000u32;
+    for (i, len) in [16_000usize, 5_000, 1_400, 100].into_iter().enumerate() {
+        let payload: Vec<u8> = (0..len).map(|b| (b * 7 + i) as u8).collect();
+        let b = PacketBuilder::ethernet2(vf0, peer)
+            .ipv4(src, dst, 64)
+            .tcp(40_000, 5201, seq, 64_000)
+            .ack(77)
+            .psh();
+        let b = if i == 3 { b.fin() } else { b };
+        let mut f = Vec::new();
+        b.write(&mut f, &payload).unwrap();
+        // The checksums the NIC must fill in: leave garbage.
+        f[24..26].copy_from_slice(&[0xde, 0xad]);
+        f[50..52].copy_from_slice(&[0xbe, 0xef]);
+        frames.push(f);
+        seq = seq.wrapping_add(len as u32);
+    }
+    let mut udp = Vec::new();
+    PacketBuilder::ethernet2(vf0, peer)
+        .ipv4(src, dst, 64)
+        .udp(5353, 5353)
+        .write(&mut udp, b"checksum me")
+        .unwrap();
+    udp[24..26].fill(0);
+    frames.push(udp);
+    write_pcap(&inner, &frames);
+    let report = run_ok(&[
+        "encap".as_ref(),
+        "--config".as_ref(),
+        example_config().as_os_str(),
+        "--in".as_ref(),
+        inner.as_os_str(),
+        "--out".as_ref(),
+        outer.as_os_str(),
+        "--function".as_ref(),
+        "vf0".as_ref(),
+        "--tso".as_ref(),
+        "1398".as_ref(),
+        "--csum".as_ref(),
+        "--ip-csum".as_ref(),
+        "--backpressure".as_ref(),
+        "0.2".as_ref(),
+    ]);
+    println!("{report}");
+    // 16000 / 1398 -> 12, 5000 -> 4, 1400 -> 2, 100 -> 1; and the UDP frame.
+    let segments = 12 + 4 + 2 + 1;
+    assert!(report.contains(&format!("TSO segments: {segments}")), "{report}");
+    let wire = read_pcap(&outer).unwrap();
+    assert_eq!(wire.len(), segments + 1);
+    assert!(
+        report.contains(&format!(
+            "golden model: {n}/{n} wire frames identical",
+            n = segments + 1
+        )),
+        "{report}"
+    );
+    for w in &wire {
+        // VF0's MTU (1450) holds every segment: 20 + 20 + 1398 + 12 (none here).
+        assert!(w.data.len() - 50 - 14 <= 1450, "{} bytes", w.data.len());
+    }
+    let out = Command::new("tshark")
+        .args(["-r"])
+        .arg(&outer)
+        .args([
+            "-o",
+            "ip.check_checksum:TRUE",
+            "-o",
+            "tcp.check_checksum:TRUE",
+            "-o",
+            "udp.check_checksum:TRUE",
+            "-o",
+            "tcp.analyze_sequence_numbers:TRUE",
+            "-T",
+            "fields",
+            "-E",
+            "separator=;",
+            "-e",
+            "ip.checksum.status",
+            "-e",
+            "tcp.checksum.status",
+            "-e",
+            "udp.checksum.status",
+            "-e",
+            "tcp.analysis.flags",
+            "-e",
+            "tcp.len",
+        ])
+        .output()
+        .expect("tshark (scripts/test-all.sh installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    println!("{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), segments + 1, "{text}");
+    let mut payload = 0;
+    for (k, l) in lines.iter().enumerate() {
+        let f: Vec<&str> = l.split(';').collect();
+        // Outer then inner IPv4 header: both good (1).
+        assert_eq!(f[0], "1,1", "frame {k}: {l}");
+        if k < segments {
+            // The inner TCP checksum good; the outer UDP's not present
+            // (0, RFC 7348); no sequence-analysis flags.
+            assert_eq!(f[1], "1", "frame {k}: {l}");
+            assert_eq!(f[2], "3", "frame {k}: {l}");
+            assert_eq!(f[3], "", "frame {k}: TCP analysis flagged {l}");
+            payload += f[4].parse::<usize>().unwrap();
+            assert!(f[4].parse::<usize>().unwrap() <= 1398);
+        } else {
+            // The outer UDP header (3 = not present: checksum 0) then the
+            // inner datagram's, which must be good.
+            assert!(f[2].ends_with(",1"), "frame {k}: {l}");
+        }
+    }
+    assert_eq!(payload, 16_000 + 5_000 + 1_400 + 100);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

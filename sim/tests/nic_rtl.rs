@@ -10,6 +10,7 @@
 
 use overlay_nic_driver::nic_config::MacAddr;
 use overlay_nic_driver::nic_config::NicConfig;
+use overlay_nic_driver::offload::{prepare_checksum_partial, OffloadRequest};
 use overlay_nic_driver::registers::{BusError, RegisterBus, Registers};
 use overlay_nic_hdl::stream::StreamSink;
 use overlay_nic_hdl::tx_types::TxHostMeta;
@@ -18,7 +19,7 @@ use overlay_nic_sim::rtl::{
     iverilog_compile, verilator_lint, write_verilog, yosys_ice40, Equivalence,
 };
 use overlay_nic_sim::rx::{encapsulate, OuterHeaders};
-use overlay_nic_sim::tx::{default_nic, program_registers, DefaultNic};
+use overlay_nic_sim::tx::{default_nic, offload_request, program_registers, DefaultNic};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_hdl::prelude::*;
@@ -104,11 +105,47 @@ impl HostSource {
             for (i, b) in dst.iter().chain(&src).enumerate().take(len) {
                 self.frame[i] = *b;
             }
+            // The offloads: TCP/IPv4 sends with TSO or CHECKSUM_PARTIAL
+            // (and the IPv4 header checksum), and junk requests.
+            let mut req = OffloadRequest::default();
+            match rng.gen_range(0..10) {
+                0..=2 => {
+                    let p = if rng.gen_bool(0.5) {
+                        rng.gen_range(0..200)
+                    } else {
+                        rng.gen_range(200..3000)
+                    };
+                    let payload: Vec<u8> = (0..p).map(|_| rng.gen()).collect();
+                    self.frame.clear();
+                    etherparse::PacketBuilder::ethernet2(src, dst)
+                        .ipv4(rng.gen(), rng.gen(), 64)
+                        .tcp(rng.gen(), rng.gen(), rng.gen(), rng.gen())
+                        .write(&mut self.frame, &payload)
+                        .expect("frame");
+                    if rng.gen_bool(0.6) {
+                        req = OffloadRequest::segmentation(rng.gen_range(40..1500));
+                    } else {
+                        req = prepare_checksum_partial(&mut self.frame).unwrap_or_default();
+                        req.ip_csum = rng.gen();
+                    }
+                }
+                3 => {
+                    req = OffloadRequest {
+                        csum: rng.gen(),
+                        csum_start: rng.gen_range(0..300),
+                        csum_offset: rng.gen_range(0..300),
+                        ip_csum: rng.gen(),
+                        tso: rng.gen_bool(0.3),
+                        mss: rng.gen(),
+                    };
+                }
+                _ => {}
+            }
             self.pos = 0;
             self.meta = TxHostMeta {
                 encap: rng.gen_bool(0.8),
                 vni: [5001u64, 5002, 77][rng.gen_range(0..3)].to_bits(),
-                ..Default::default()
+                offload: offload_request(&req),
             };
         }
         if !self.frame.is_empty() && !self.offered && self.rng.gen_bool(0.8) {
@@ -130,7 +167,23 @@ impl HostSource {
         s.tdata.next = word.to_bits();
         s.tkeep.next = (((1u16 << (end.saturating_sub(self.pos))) - 1) as u64).to_bits();
         s.tlast.next = end == self.frame.len();
-        s.tuser.next = self.meta;
+        // The tag is read with the first beat only: junk on the others.
+        s.tuser.next = if self.pos == 0 {
+            self.meta
+        } else {
+            TxHostMeta {
+                encap: self.rng.gen(),
+                vni: u64::from(self.rng.gen::<u32>() & 0xff_ffff).to_bits(),
+                offload: offload_request(&OffloadRequest {
+                    csum: self.rng.gen(),
+                    csum_start: self.rng.gen(),
+                    csum_offset: self.rng.gen(),
+                    ip_csum: self.rng.gen(),
+                    tso: self.rng.gen(),
+                    mss: self.rng.gen(),
+                }),
+            }
+        };
     }
 }
 
