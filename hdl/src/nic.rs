@@ -54,8 +54,8 @@ use crate::tso_tap::TsoTap;
 use crate::tx_arbiter::TxArbiter;
 use crate::tx_checksum_tap::TxChecksumTap;
 use crate::tx_types::{
-    MapValue, TxDescriptor, TxHostMeta, TxOffloadRequest, TxTagged, TxTapResult, VniRecord,
-    VtepConfig,
+    MapValue, TsoInfo, TxDescriptor, TxHostMeta, TxOffloadRequest, TxTagged, TxTapResult,
+    VniRecord, VtepConfig,
 };
 use overlay_nic_regmap::{pf, Build, Register};
 use rust_hdl::prelude::*;
@@ -326,6 +326,7 @@ pub struct Nic<
     o_kill: Signal<Local, Bit>,
     o_tso_en: Signal<Local, Bit>,
 
+    o_tso_info: Signal<Local, TsoInfo>,
     o_segments: Signal<Local, Bits<16>>,
     o_frames: Signal<Local, Bits<32>>,
     o_desc: Signal<Local, TxDescriptor>,
@@ -614,6 +615,7 @@ impl<
             o_kill: Default::default(),
             o_tso_en: Default::default(),
 
+            o_tso_info: Default::default(),
             o_segments: Default::default(),
             o_frames: Default::default(),
             o_desc: Default::default(),
@@ -1298,7 +1300,8 @@ impl<
         self.sums.commit.next = self.done.val() & self.o_tso_en.val();
         self.sums.rollback.next = self.done.val() & !self.o_tso_en.val();
         // Wire frames the host frame becomes (when kept).
-        self.o_segments.next = self.t_head.val().tso.segments;
+        self.o_tso_info.next = self.t_head.val().tso;
+        self.o_segments.next = self.o_tso_info.val().segments;
         self.o_frames.next = 1.into();
         if self.d_tso.q.val() {
             self.o_frames.next = bit_cast::<32, 16>(self.o_segments.val());

@@ -254,7 +254,10 @@ fn tso_and_checksum_offload_pass_tshark_validation() {
     println!("{report}");
     // 16000 / 1398 -> 12, 5000 -> 4, 1400 -> 2, 100 -> 1; and the UDP frame.
     let segments = 12 + 4 + 2 + 1;
-    assert!(report.contains(&format!("TSO segments: {segments}")), "{report}");
+    assert!(
+        report.contains(&format!("TSO segments: {segments}")),
+        "{report}"
+    );
     let wire = read_pcap(&outer).unwrap();
     assert_eq!(wire.len(), segments + 1);
     assert!(
