@@ -6,7 +6,11 @@
 //! and the event queue. [`TxModel::transmit`] takes one frame through the
 //! spec's decisions in order (runt, spoofed, MTU, pass-through, no VNI,
 //! outer destination) and returns what goes to the wire, built with
-//! [`crate::vxlan::encapsulate`], or why the frame was dropped.
+//! [`crate::vxlan::encapsulate`], or why the frame was dropped;
+//! [`TxModel::transmit_with`] does the same with the frame's offload
+//! request (`docs/tx-offload.md`: refused requests after spoofed, the MTU
+//! per TSO segment, checksums filled in or segments made with
+//! [`crate::offload::apply`] before encapsulation).
 //! [`flow_hash`] and [`udp_src_port`] are the spec's outer UDP source port,
 //! byte for byte.
 //!

@@ -209,6 +209,59 @@ pub fn render_tx(rows: &[crate::tx::TxLineRate]) -> String {
     s
 }
 
+/// (TCP payload bytes, MSS) of the TX offload benchmark; `None`:
+/// `CHECKSUM_PARTIAL` and the IPv4 header checksum, no segmentation.
+pub const TX_OFFLOAD_CASES: [(usize, Option<u16>); 10] = [
+    (6, None),
+    (1460, None),
+    (8960, None),
+    (1000, Some(1460)),
+    (2920, Some(1460)),
+    (16000, Some(1448)),
+    (16000, Some(64)),
+    (16000, Some(65)),
+    (9000, Some(1461)),
+    (16000, Some(8960)),
+];
+
+/// The TX path (default build, PF frames tagged for encapsulation, table
+/// hit) with each request in [`TX_OFFLOAD_CASES`].
+pub fn tx_offload_table() -> Result<Vec<crate::tx::TxOffloadRate>, crate::tx::NicSimError> {
+    let mut nic = crate::tx::NicSim::new(1)?;
+    nic.program(&crate::tx::bench_config(false))?;
+    TX_OFFLOAD_CASES
+        .iter()
+        .map(|&(payload, mss)| {
+            nic.offload_rate(payload, mss, (100_000 / (payload + 54)).clamp(4, 50))
+        })
+        .collect()
+}
+
+/// The TX offload table as Markdown.
+pub fn render_tx_offload(rows: &[crate::tx::TxOffloadRate]) -> String {
+    let mut s = String::from(
+        "| TX offload (VXLAN) | TCP payload | frames | wire frames | wire beats | wire cycles, first to last beat | efficiency | latency, last host beat to first wire beat |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        let kind = match r.mss {
+            Some(m) => format!("TSO, MSS {m}"),
+            None => "CHECKSUM_PARTIAL + IPv4".to_owned(),
+        };
+        let _ = writeln!(
+            s,
+            "| {kind} | {} | {} | {} | {} | {} | {:.1}% | {} |",
+            r.payload,
+            r.frames,
+            r.wire_frames,
+            r.wire_beats,
+            r.span_cycles,
+            100.0 * r.efficiency(),
+            r.latency
+        );
+    }
+    s
+}
+
 /// Inner frame sizes of the RX benchmark (wire frames are 50 or 54 bytes
 /// longer; non-overlay frames are this long).
 pub const RX_SIZES: [usize; 8] = [60, 64, 65, 128, 512, 1500, 4096, 9000];

@@ -483,6 +483,46 @@ pub fn bench_frame(len: usize, seq: usize) -> Vec<u8> {
     f
 }
 
+/// A TCP/IPv4 frame with `payload` bytes from the bench's source to its
+/// mapped destination (the bench configuration's table hit), sequence
+/// numbers continuing frame after frame.
+pub fn bench_tcp_frame(payload: usize, seq: usize) -> Vec<u8> {
+    let data: Vec<u8> = (0..payload).map(|i| (i + seq) as u8).collect();
+    let mut f = Vec::with_capacity(payload + 54);
+    etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 1, 0], BENCH_DST.0)
+        .ipv4([192, 168, 0, 1], [192, 168, 0, 2], 64)
+        .tcp(40_000, 5201, (seq * payload) as u32, 64_000)
+        .write(&mut f, &data)
+        .expect("a TCP frame");
+    f
+}
+
+/// One row of the TX offload benchmark: TCP/IPv4 frames with an offload
+/// request, back to back, encapsulated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TxOffloadRate {
+    /// TCP payload bytes per host frame.
+    pub payload: usize,
+    /// The request's MSS (TSO), or `None` for `CHECKSUM_PARTIAL` + IPv4.
+    pub mss: Option<u16>,
+    pub frames: usize,
+    /// Wire frames (segments) out.
+    pub wire_frames: usize,
+    /// Sum over wire frames of ceil(len / 8): the cycles a beat-per-cycle
+    /// output needs.
+    pub wire_beats: u64,
+    /// Cycles from the first wire beat to the last.
+    pub span_cycles: u64,
+    /// Cycles from the first frame's last host beat to its first wire beat.
+    pub latency: u64,
+}
+
+impl TxOffloadRate {
+    pub fn efficiency(&self) -> f64 {
+        self.wire_beats as f64 / self.span_cycles as f64
+    }
+}
+
 /// One row of the TX line-rate benchmark.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TxLineRate {
@@ -505,6 +545,60 @@ impl TxLineRate {
 }
 
 impl NicSim {
+    /// Sends `frames` TCP/IPv4 frames of `payload` bytes back to back from
+    /// the PF, tagged for encapsulation, with TSO at `mss` (or, with `None`,
+    /// `CHECKSUM_PARTIAL` and the IPv4 header checksum), the host always
+    /// offering and the wire always ready, and measures the wire.
+    pub fn offload_rate(
+        &mut self,
+        payload: usize,
+        mss: Option<u16>,
+        frames: usize,
+    ) -> Result<TxOffloadRate, NicSimError> {
+        let vni = Vni::new(5001).expect("VNI");
+        let mut expect = 0;
+        let host: Vec<HostFrame> = (0..frames)
+            .map(|i| {
+                let mut data = bench_tcp_frame(payload, i);
+                let offload = match mss {
+                    Some(m) => {
+                        expect += payload.div_ceil(usize::from(m)).max(1);
+                        OffloadRequest::segmentation(m)
+                    }
+                    None => {
+                        expect += 1;
+                        let mut r =
+                            overlay_nic_driver::offload::prepare_checksum_partial(&mut data)
+                                .expect("TCP/IPv4");
+                        r.ip_csum = true;
+                        r
+                    }
+                };
+                HostFrame {
+                    function: Function::Pf,
+                    data,
+                    tag: Some(vni),
+                    offload,
+                }
+            })
+            .collect();
+        let run = self.run(&host, Traffic::default(), expect)?;
+        let n = run.wire.len();
+        Ok(TxOffloadRate {
+            payload,
+            mss,
+            frames,
+            wire_frames: n,
+            wire_beats: run
+                .wire
+                .iter()
+                .map(|w| w.data.len().div_ceil(8) as u64)
+                .sum(),
+            span_cycles: run.wire[n - 1].last_cycle - run.wire[0].first_cycle + 1,
+            latency: run.wire[0].first_cycle - run.last_in_cycle[0],
+        })
+    }
+
     /// Sends `frames` back-to-back frames of `len` bytes (PF, tagged for
     /// encapsulation when `encap`) with the host always offering and the
     /// wire always ready, and measures the wire.

@@ -49,3 +49,30 @@ fn outer_vlan_frames_are_at_line_rate() {
 fn passthrough_frames_with_lookups_are_at_line_rate() {
     sweep(false, false, (60..=72).chain([128, 1500]));
 }
+
+/// TSO and checksum offload keep the wire busy too: TCP sends segmented at
+/// every payload shift (MSS 64..=71: each segment's payload starts at a
+/// different lane), at MSS 1448 with sends from 1 to 16,000 bytes, and
+/// CHECKSUM_PARTIAL frames, back to back: the wire carries a beat in every
+/// cycle from the first segment's first beat to the last one's last, with
+/// no gap between segments or between sends.
+#[test]
+fn offloaded_frames_and_segments_are_at_line_rate() {
+    let mut nic = NicSim::new(1).unwrap();
+    nic.program(&bench_config(false)).unwrap();
+    let cases = (64..=71u16)
+        .map(|m| (700, Some(m)))
+        .chain([1, 1447, 1448, 1449, 4000, 16_000].map(|p| (p, Some(1448))))
+        .chain([6, 100, 1460, 8960].map(|p| (p, None)));
+    for (payload, mss) in cases {
+        let r = nic.offload_rate(payload, mss, 3).unwrap();
+        assert_eq!(
+            r.span_cycles, r.wire_beats,
+            "payload {payload}, MSS {mss:?}: {} cycles for {} beats",
+            r.span_cycles, r.wire_beats
+        );
+        let per_send = mss.map_or(1, |m| payload.div_ceil(usize::from(m)).max(1));
+        assert_eq!(r.wire_frames, 3 * per_send);
+    }
+    assert_eq!(nic.sim().uut().ram_collisions(), 0);
+}

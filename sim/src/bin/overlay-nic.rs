@@ -317,6 +317,8 @@ fn bench() -> Result<()> {
     print!("{}", overlay_nic_sim::bench::render(&rates, &speeds));
     let tx = overlay_nic_sim::bench::tx_line_rate_table()?;
     print!("\n{}", overlay_nic_sim::bench::render_tx(&tx));
+    let offload = overlay_nic_sim::bench::tx_offload_table()?;
+    print!("\n{}", overlay_nic_sim::bench::render_tx_offload(&offload));
     let rx = overlay_nic_sim::bench::rx_line_rate_table()?;
     print!("\n{}", overlay_nic_sim::bench::render_rx(&rx));
     Ok(())
