@@ -270,7 +270,7 @@ mod tests {
             Err(RegisterError::NotWritable("BUS_ERRORS"))
         );
         assert!(matches!(
-            regs.write(&pf::OUTER_IP, 0x200),
+            regs.write(&pf::OUTER_IP, 0x400),
             Err(RegisterError::ReservedBits {
                 name: "OUTER_IP",
                 ..

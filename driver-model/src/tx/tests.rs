@@ -127,6 +127,7 @@ fn send(nic: &mut TxModel, function: Function, frame: &[u8], tag: Option<Vni>) -
 fn wire(outcome: TxOutcome) -> Vec<u8> {
     match outcome {
         TxOutcome::Wire(f) => f,
+        TxOutcome::Segments(s) => panic!("{} segments, one frame expected", s.len()),
         TxOutcome::Dropped(d) => panic!("dropped: {d:?}"),
     }
 }
@@ -794,6 +795,10 @@ fn counters_count_every_frame_per_function() {
             drop_no_vni: 0,
             drop_miss: 0,
             misses: 1,
+            drop_offload_csum: 0,
+            drop_offload_ip: 0,
+            drop_offload_tso: 0,
+            tso_segments: 0,
         }
     );
     for reason in [TxDrop::Runt, TxDrop::Spoofed, TxDrop::Mtu] {
@@ -1063,6 +1068,9 @@ proptest! {
                     encapsulated += 1;
                 }
                 Some(TxOutcome::Wire(w)) => prop_assert_eq!(w, frame),
+                Some(TxOutcome::Segments(s)) => {
+                    prop_assert!(false, "{} segments without a TSO request", s.len())
+                }
                 None => unreachable!(),
             }
         }
