@@ -185,6 +185,7 @@ pub struct TxChecksumTap {
     ip_lon: Signal<Local, Bits<16>>,
     ip_hi_live: Signal<Local, Bit>,
     ip_lo_live: Signal<Local, Bit>,
+    corr: Signal<Local, Bits<20>>,
     tadj: Signal<Local, Bits<32>>,
     t1: Signal<Local, Bits<32>>,
     t2: Signal<Local, Bits<32>>,
@@ -303,6 +304,7 @@ impl Default for TxChecksumTap {
             ip_lon: Default::default(),
             ip_hi_live: Default::default(),
             ip_lo_live: Default::default(),
+            corr: Default::default(),
             tadj: Default::default(),
             t1: Default::default(),
             t2: Default::default(),
@@ -511,7 +513,8 @@ impl Logic for TxChecksumTap {
         }
         // The L4 field's two bytes, each wherever it falls (the field may
         // straddle two beats). Lanes are picked by shifting the beat, only
-        // for a lane that exists (a shift of 64 or more is not defined).
+        // for a lane that exists (a shift of 64 or more is not defined); the
+        // amount is cut to 6 bits, all a lane needs.
         self.l4p_now.next = self.start_now.val() + self.req_now.val().csum_offset;
         self.d0.next = self.l4p_now.val() - self.pos.q.val();
         self.d1.next = self.d0.val() + 1;
@@ -521,13 +524,13 @@ impl Logic for TxChecksumTap {
         }
         self.sh0.next = 0.into();
         if self.d0.val() < 8 {
-            self.sh0.next = self.bm.val() >> (self.d0.val() << 3);
+            self.sh0.next = self.bm.val() >> bit_cast::<6, 16>(self.d0.val() << 3);
             self.l4old_now.next = (self.l4old_now.val() & self.lo8.val())
                 | (bit_cast::<16, 8>(self.sh0.val().get_bits::<8>(0)) << 8);
         }
         self.sh1.next = 0.into();
         if self.d1.val() < 8 {
-            self.sh1.next = self.bm.val() >> (self.d1.val() << 3);
+            self.sh1.next = self.bm.val() >> bit_cast::<6, 16>(self.d1.val() << 3);
             self.l4old_now.next = (self.l4old_now.val() & self.hi8.val())
                 | bit_cast::<16, 8>(self.sh1.val().get_bits::<8>(0));
         }
@@ -637,22 +640,25 @@ impl Logic for TxChecksumTap {
         self.l4_oldn.next = !self.l4_oldc.val();
         self.ip_hin.next = !(self.f_ipold.q.val() & self.hi8.val());
         self.ip_lon.next = !(self.f_ipold.q.val() & self.lo8.val());
-        self.tadj.next = self.f_tsum.q.val();
+        // The corrections (at most six 16-bit terms) are summed narrow and
+        // added to the wide sum once: fewer 32-bit adders.
+        self.corr.next = 0.into();
         if self.pt.val().l4_en {
-            self.tadj.next = self.tadj.val()
-                + bit_cast::<32, 16>(self.l4_oldn.val())
-                + bit_cast::<32, 16>(self.l4_newc.val());
+            self.corr.next = self.corr.val()
+                + bit_cast::<20, 16>(self.l4_oldn.val())
+                + bit_cast::<20, 16>(self.l4_newc.val());
         }
         if self.ip_hi_live.val() {
-            self.tadj.next = self.tadj.val()
-                + bit_cast::<32, 16>(self.ip_hin.val())
-                + bit_cast::<32, 16>(self.ipval.val() & self.hi8.val());
+            self.corr.next = self.corr.val()
+                + bit_cast::<20, 16>(self.ip_hin.val())
+                + bit_cast::<20, 16>(self.ipval.val() & self.hi8.val());
         }
         if self.ip_lo_live.val() {
-            self.tadj.next = self.tadj.val()
-                + bit_cast::<32, 16>(self.ip_lon.val())
-                + bit_cast::<32, 16>(self.ipval.val() & self.lo8.val());
+            self.corr.next = self.corr.val()
+                + bit_cast::<20, 16>(self.ip_lon.val())
+                + bit_cast::<20, 16>(self.ipval.val() & self.lo8.val());
         }
+        self.tadj.next = self.f_tsum.q.val() + bit_cast::<32, 20>(self.corr.val());
         self.t1.next = (self.tadj.val() & self.low16.val()) + (self.tadj.val() >> 16);
         self.t2.next = (self.t1.val() & self.low16.val()) + (self.t1.val() >> 16);
 
