@@ -23,6 +23,7 @@
 //! ttl = 64                             # optional, default 64
 //! dont_fragment = true                 # optional, default true
 //! vlan = { vid = 100, pcp = 0 }        # optional outer 802.1Q tag (pcp optional, default 0); absent = untagged
+//! udp_checksum = false                 # optional, default false: compute the outer UDP checksum (else 0, RFC 7348)
 //!
 //! [pf]                        # optional table
 //! mac = "02:00:00:00:00:10"   # optional (the PF's source MAC is not checked)
@@ -72,6 +73,7 @@
 //!     ttl = 64
 //!     dont_fragment = true
 //!     vlan = { vid = 100, pcp = 0 }
+//!     udp_checksum = false
 //!
 //!     [pf]
 //!     mac = "02:00:00:00:00:10"
@@ -314,6 +316,10 @@ pub struct VtepConfig {
     pub dont_fragment: bool,
     /// Outer 802.1Q tag, or `None` (the default) for untagged outer frames.
     pub vlan: Option<VlanTag>,
+    /// Compute the outer UDP checksum (`docs/tx-offload.md`, "Outer UDP
+    /// checksum"). Default false: the field is sent as 0, which RFC 7348
+    /// allows over IPv4.
+    pub udp_checksum: bool,
 }
 
 impl VtepConfig {
@@ -332,6 +338,7 @@ impl VtepConfig {
             ttl: Self::DEFAULT_TTL,
             dont_fragment: true,
             vlan: None,
+            udp_checksum: false,
         }
     }
 
@@ -920,6 +927,7 @@ struct RawVtep {
     ttl: Option<u8>,
     dont_fragment: Option<bool>,
     vlan: Option<RawVlan>,
+    udp_checksum: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -1045,6 +1053,7 @@ impl Typer<'_> {
                 vid: t.vid,
                 pcp: t.pcp.unwrap_or(0),
             }),
+            udp_checksum: v.udp_checksum.unwrap_or(false),
         };
         let pf = PfConfig {
             mac: match &raw.pf.mac {

@@ -24,7 +24,15 @@
 //! # Ok::<(), RegisterError>(())
 //! ```
 
+use crate::nic_config::VtepConfig;
 use overlay_nic_regmap::{resp, Access, Register};
+
+/// The `OUTER_IP` register's value for `vtep`, as the driver programs it:
+/// TTL in 7:0, DF in bit 8, the outer UDP checksum option in bit 9. Kept
+/// here, next to the accessors, so every back end programs the same bits.
+pub fn outer_ip_value(vtep: &VtepConfig) -> u32 {
+    u32::from(vtep.ttl) | u32::from(vtep.dont_fragment) << 8 | u32::from(vtep.udp_checksum) << 9
+}
 
 /// What the bus itself answered when an access failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -270,7 +278,7 @@ mod tests {
             Err(RegisterError::NotWritable("BUS_ERRORS"))
         );
         assert!(matches!(
-            regs.write(&pf::OUTER_IP, 0x200),
+            regs.write(&pf::OUTER_IP, 0x400),
             Err(RegisterError::ReservedBits {
                 name: "OUTER_IP",
                 ..
@@ -304,5 +312,28 @@ mod tests {
         let mut regs = Registers::new(RegisterFileModel::new(pf::TABLE));
         regs.modify(&pf::OUTER_IP, 0xff, 32).unwrap();
         assert_eq!(regs.read(&pf::OUTER_IP), Ok(0x120), "DF kept, TTL changed");
+    }
+
+    #[test]
+    fn outer_ip_value_carries_the_vtep_options() {
+        use crate::nic_config::MacAddr;
+        use std::net::Ipv4Addr;
+        let mut v = VtepConfig::new(
+            MacAddr([2, 0, 0, 0, 0, 1]),
+            Ipv4Addr::new(10, 0, 0, 1),
+            Ipv4Addr::new(255, 255, 255, 0),
+            MacAddr([2, 0, 0, 0, 0, 0xfe]),
+        );
+        // The defaults are the register's reset value.
+        assert_eq!(outer_ip_value(&v), pf::OUTER_IP.reset);
+        v.udp_checksum = true;
+        assert_eq!(outer_ip_value(&v), 0x340);
+        v.dont_fragment = false;
+        v.ttl = 7;
+        assert_eq!(outer_ip_value(&v), 0x207);
+        // Bit 9 is a register bit, not a reserved one.
+        let mut regs = Registers::new(RegisterFileModel::new(pf::TABLE));
+        regs.write(&pf::OUTER_IP, outer_ip_value(&v)).unwrap();
+        assert_eq!(regs.read(&pf::OUTER_IP), Ok(0x207));
     }
 }

@@ -568,7 +568,7 @@ impl TxModel {
                 Some(tag) => Some(OuterVlan::new(tag.vid, tag.pcp)?),
                 None => None,
             },
-            udp_checksum: false,
+            udp_checksum: vtep.udp_checksum,
         })
     }
 

@@ -15,7 +15,7 @@
 //!     2     | total len | ident      | flags (DF) | TTL | 17             | 08 00 | 45 | 00 | total len | ident
 //!     3     | checksum  | src IP 0-3             | dst IP 0-1            | flags | TTL | 17 | checksum | src IP 0-1
 //!     4     | dst IP 2-3 | UDP src | UDP dst | UDP len                   | src IP 2-3 | dst IP 0-3 | UDP src
-//!     5     | UDP csum 0 | 08 00 00 00 | VNI 0-1                         | UDP dst | UDP len | UDP csum 0 | 08 00
+//!     5     | UDP csum | 08 00 00 00 | VNI 0-1                           | UDP dst | UDP len | UDP csum | 08 00
 //!     6     | VNI 2 | 00 | payload 0-5                                   | 00 00 | VNI 0-2 | 00 | payload 0-1
 //!   6 + j   | payload 8j-2 .. 8j+5 (previous beat's tail, this beat's head) | payload 8j-6 .. 8j+1
 //!   extra   | the last input beat's tail, when it does not fit           | same
@@ -33,7 +33,14 @@
 //! over beats 0-2 instead of being one wide adder: the descriptor's terms
 //! and the configuration's are summed in two registers as beat 0 leaves,
 //! the two and the identification during beat 1, and the end-around carries
-//! are folded and complemented during beat 2. The configuration is read as
+//! are folded and complemented during beat 2. The optional outer UDP
+//! checksum (`vtep.udp_checksum`; `docs/tx-offload.md`) is needed only in
+//! beat 5 and goes the same way: pseudo-header, UDP header and VXLAN header
+//! words plus the descriptor's `inner_sum` (the inner frame starts at an
+//! even outer offset, 50 or 54, so its natural-word sum adds as it is), in
+//! two registers as beat 0 leaves, one sum during beat 1, folded and
+//! complemented (0 sent as 0xffff) during beat 2; with the option clear the
+//! register holds 0, the field RFC 7348 allows. The configuration is read as
 //! the header goes out (it is stable while frames flow), except the VLAN
 //! choice, which is latched per frame since it decides the payload's shift.
 //!
@@ -102,6 +109,11 @@ pub struct Encapsulator {
     sum_vtep: DFF<Bits<19>>,
     sum_all: DFF<Bits<20>>,
     csum: DFF<Bits<16>>,
+    // Outer UDP checksum pipeline (the same stages).
+    usum_desc: DFF<Bits<20>>,
+    usum_vtep: DFF<Bits<19>>,
+    usum_all: DFF<Bits<21>>,
+    ucsum: DFF<Bits<16>>,
     /// Bytes waiting for the next output beat, in lanes 0 to S-1.
     tail: DFF<Bits<48>>,
     /// `tkeep` of `tail` for the `Flush` beat.
@@ -130,6 +142,9 @@ pub struct Encapsulator {
     flags: Signal<Local, Bits<16>>,
     fold1: Signal<Local, Bits<17>>,
     fold2: Signal<Local, Bits<16>>,
+    in_vni: Signal<Local, Bits<64>>,
+    ufold1: Signal<Local, Bits<17>>,
+    ufold2: Signal<Local, Bits<16>>,
     /// The input's last beat fits in the current output beat.
     fits: Signal<Local, Bit>,
     /// `s_axis.tready`, worked out before it is driven.
@@ -141,7 +156,7 @@ impl Logic for Encapsulator {
     fn update(&mut self) {
         dff_setup!(
             self, clock, state, hbeat, vlan, dst_ip, src_port, vni, length, count, sum_desc,
-            sum_vtep, sum_all, csum, tail, tail_keep
+            sum_vtep, sum_all, csum, usum_desc, usum_vtep, usum_all, ucsum, tail, tail_keep
         );
         clock!(self, clock, out);
         StreamSource::<Bit>::link(&mut self.m_axis, &mut self.out.m_axis);
@@ -192,6 +207,12 @@ impl Logic for Encapsulator {
             + bit_cast::<17, 64>(bit_cast::<64, 20>(self.sum_all.q.val()) >> 16);
         self.fold2.next = bit_cast::<16, 17>(self.fold1.val())
             + bit_cast::<16, 64>(bit_cast::<64, 17>(self.fold1.val()) >> 16);
+        // The same for the UDP sum (below 0xb0827: two carries leave 16 bits).
+        self.ufold1.next = bit_cast::<17, 16>(bit_cast::<16, 21>(self.usum_all.q.val()))
+            + bit_cast::<17, 64>(bit_cast::<64, 21>(self.usum_all.q.val()) >> 16);
+        self.ufold2.next = bit_cast::<16, 17>(self.ufold1.val())
+            + bit_cast::<16, 64>(bit_cast::<64, 17>(self.ufold1.val()) >> 16);
+        self.in_vni.next = bit_cast::<64, 24>(self.s_axis.tuser.val().vni);
 
         // ---- Beats (see the table above) ----
         match self.state.q.val() {
@@ -228,6 +249,26 @@ impl Logic for Encapsulator {
                             + bit_cast::<19, 16>(self.v_ip.val().get_bits::<16>(16))
                             + bit_cast::<19, 16>(self.v_ip.val().get_bits::<16>(0))
                             + 17717u64;
+                        // UDP checksum stage 1: the descriptor's terms
+                        // (destination address, source port, the UDP length
+                        // twice as 2 * length + 32, the VXLAN header's VNI
+                        // words vni[23:8] and vni[7:0] << 8, the inner sum)
+                        // and the configuration's (source address,
+                        // destination port, and 17 + 32 + 0x0800 = 2097:
+                        // protocol, the lengths' 16s, the VXLAN flags).
+                        self.usum_desc.d.next = bit_cast::<20, 16>(self.in_len.val())
+                            + bit_cast::<20, 16>(self.in_len.val())
+                            + bit_cast::<20, 16>(self.in_dip.val().get_bits::<16>(16))
+                            + bit_cast::<20, 16>(self.in_dip.val().get_bits::<16>(0))
+                            + bit_cast::<20, 16>(self.s_axis.tuser.val().src_port)
+                            + bit_cast::<20, 64>(self.in_vni.val() >> 8)
+                            + bit_cast::<20, 64>((self.in_vni.val() & 0xffu64) << 8)
+                            + bit_cast::<20, 16>(self.s_axis.tuser.val().inner_sum);
+                        self.usum_vtep.d.next =
+                            bit_cast::<19, 16>(self.v_ip.val().get_bits::<16>(16))
+                                + bit_cast::<19, 16>(self.v_ip.val().get_bits::<16>(0))
+                                + bit_cast::<19, 16>(self.v_udp.val())
+                                + 2097u64;
                     }
                 } else {
                     // Passthrough (or nothing): forward the beat as it is.
@@ -256,12 +297,23 @@ impl Logic for Encapsulator {
                 // Checksum stage 2 (the sum, during beat 1) and stage 3 (the
                 // folded complement, during beat 2): ready for beat 3.
                 if self.hbeat.q.val() == 1 {
+                    self.usum_all.d.next = bit_cast::<21, 20>(self.usum_desc.q.val())
+                        + bit_cast::<21, 19>(self.usum_vtep.q.val());
                     self.sum_all.d.next = bit_cast::<20, 18>(self.sum_desc.q.val())
                         + bit_cast::<20, 19>(self.sum_vtep.q.val())
                         + bit_cast::<20, 16>(self.ident.val());
                 }
                 if self.hbeat.q.val() == 2 {
                     self.csum.d.next = !self.fold2.val();
+                    self.ucsum.d.next = 0.into();
+                    if self.vtep.val().udp_checksum {
+                        // UDP's 0 means "no checksum": a zero result goes as
+                        // 0xffff (the same in ones' complement).
+                        self.ucsum.d.next = !self.ufold2.val();
+                        if self.ufold2.val() == 0xffff {
+                            self.ucsum.d.next = 0xffff.into();
+                        }
+                    }
                 }
                 if self.vlan.q.val() {
                     match self.hbeat.q.val().index() {
@@ -314,7 +366,7 @@ impl Logic for Encapsulator {
                                         << 56);
                         }
                         5 => {
-                            // UDP dst port, length, checksum 0; VXLAN flags
+                            // UDP dst port, length, checksum; VXLAN flags
                             // 0x08, 0.
                             self.out.s_axis.tdata.next =
                                 bit_cast::<64, 8>(self.v_udp.val().get_bits::<8>(8))
@@ -323,6 +375,10 @@ impl Logic for Encapsulator {
                                         << 16)
                                     | (bit_cast::<64, 8>(self.udp_len.val().get_bits::<8>(0))
                                         << 24)
+                                    | (bit_cast::<64, 8>(self.ucsum.q.val().get_bits::<8>(8))
+                                        << 32)
+                                    | (bit_cast::<64, 8>(self.ucsum.q.val().get_bits::<8>(0))
+                                        << 40)
                                     | 0x08_0000_0000_0000u64;
                         }
                         _ => {}
@@ -383,9 +439,11 @@ impl Logic for Encapsulator {
                                         << 56);
                         }
                         5 => {
-                            // UDP checksum 0, VXLAN flags 0x08 and 3 zero
+                            // UDP checksum, VXLAN flags 0x08 and 3 zero
                             // bytes, VNI 0-1.
                             self.out.s_axis.tdata.next = 0x08_0000u64
+                                | bit_cast::<64, 8>(self.ucsum.q.val().get_bits::<8>(8))
+                                | (bit_cast::<64, 8>(self.ucsum.q.val().get_bits::<8>(0)) << 8)
                                 | (bit_cast::<64, 8>(self.vni.q.val().get_bits::<8>(16)) << 48)
                                 | (bit_cast::<64, 8>(self.vni.q.val().get_bits::<8>(8)) << 56);
                         }

@@ -1240,7 +1240,7 @@ impl<
         self.t_now.next.csum_ok = self.csum_tap.csum_ok.val();
         self.t_now.next.ip_ok = self.csum_tap.ip_ok.val();
         self.t_now.next.patch = self.csum_tap.patch.val();
-        self.t_now.next.inner_sum = 0.into();
+        self.t_now.next.inner_sum = self.csum_tap.inner_sum.val();
         self.t_now.next.tso_ok = self.tso_tap.tso_ok.val();
         self.t_now.next.seg_l3_max = self.tso_tap.seg_l3_max.val();
         self.t_now.next.tso = self.tso_tap.info.val();

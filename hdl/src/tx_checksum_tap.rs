@@ -24,6 +24,18 @@
 //!  1-9  | IPv4 header words, L3 .. L4 = L3 + 4*IHL <= 78
 //! ```
 //!
+//! It also sums the whole frame in natural words (`inner_sum`, for the
+//! optional outer UDP checksum) as it will be sent, after the writes. The
+//! writes' values are only known at the end, so the sum is taken from the
+//! host's bytes and the (at most four) bytes the writes replace are
+//! captured as they go by: the L4 field's two at `csum_start + csum_offset`
+//! (anywhere, known from the first beat) and the IPv4 field's word at 24 or
+//! 28 (both in beat 3). At the end each replaced byte's contribution is
+//! taken away (adding its complement) and the new byte's added, a byte at
+//! an even position being a word's high byte; an IPv4 byte the L4 write
+//! also covers is left to the L4 one, which wins. Ones'-complement zero can
+//! come out as 0x0000 or 0xffff, which a checksum over it treats alike.
+//!
 //! Timing, for a frame whose last beat is taken in cycle t: the sums, the
 //! length and the header bytes are registered at the end of t (stage F),
 //! the folds, complements and checks are registered at the end of t+1, and
@@ -67,6 +79,12 @@ pub struct TxChecksumTap {
     /// `ip_en = ip_csum & ip_ok`, `ip_pos = L3 + 10`, `ip_value` the IPv4
     /// header checksum. Values are computed whatever the flags.
     pub patch: Signal<Out, ChecksumPatch>,
+    /// Folded ones'-complement sum (not complemented) of the whole frame as
+    /// it will be sent, i.e. after `patch`'s enabled writes, in natural
+    /// words from byte 0 (an odd last byte padded with a zero low byte): the
+    /// inner part of the optional outer UDP checksum. Ones'-complement zero
+    /// may come out as 0x0000 or 0xffff.
+    pub inner_sum: Signal<Out, Bits<16>>,
     // ---- Per-frame state, updated as beats go by ----
     in_frame: DFF<Bit>,
     /// Byte offset of the next beat (8 x beats so far; 0 between frames).
@@ -77,6 +95,13 @@ pub struct TxChecksumTap {
     verihl_r: DFF<Bits<8>>,
     lacc: DFF<Bits<32>>,
     iacc: DFF<Bits<32>>,
+    /// Sum of every byte so far, in natural words.
+    tacc: DFF<Bits<32>>,
+    /// The host's bytes at `l4_pos` (15:8) and `l4_pos + 1` (7:0), and the
+    /// word at `ip_pos`, captured as they go by: the whole-frame sum is taken
+    /// from the host's bytes and corrected for the writes at the end.
+    l4old: DFF<Bits<16>>,
+    ipold: DFF<Bits<16>>,
     // ---- Stage F: one frame's raw results, the cycle after its last beat ----
     f_valid: DFF<Bit>,
     f_len: DFF<Bits<16>>,
@@ -86,11 +111,15 @@ pub struct TxChecksumTap {
     f_verihl: DFF<Bits<8>>,
     f_lsum: DFF<Bits<32>>,
     f_isum: DFF<Bits<32>>,
+    f_tsum: DFF<Bits<32>>,
+    f_l4old: DFF<Bits<16>>,
+    f_ipold: DFF<Bits<16>>,
     // ---- Output registers ----
     done_r: DFF<Bit>,
     csum_ok_r: DFF<Bit>,
     ip_ok_r: DFF<Bit>,
     patch_r: DFF<ChecksumPatch>,
+    inner_sum_r: DFF<Bits<16>>,
     // ---- Locals ----
     req_now: Signal<Local, TxOffloadRequest>,
     start_now: Signal<Local, Bits<16>>,
@@ -122,6 +151,15 @@ pub struct TxChecksumTap {
     p3: Signal<Local, Bits<16>>,
     isum: Signal<Local, Bits<32>>,
     iacc_now: Signal<Local, Bits<32>>,
+    tsum: Signal<Local, Bits<32>>,
+    tacc_now: Signal<Local, Bits<32>>,
+    l4p_now: Signal<Local, Bits<16>>,
+    d0: Signal<Local, Bits<16>>,
+    d1: Signal<Local, Bits<16>>,
+    sh0: Signal<Local, Bits<64>>,
+    sh1: Signal<Local, Bits<64>>,
+    l4old_now: Signal<Local, Bits<16>>,
+    ipold_now: Signal<Local, Bits<16>>,
     // ---- Stage F to outputs ----
     f_start: Signal<Local, Bits<16>>,
     f_offset: Signal<Local, Bits<16>>,
@@ -137,6 +175,20 @@ pub struct TxChecksumTap {
     c_ok: Signal<Local, Bit>,
     i_ok: Signal<Local, Bit>,
     pt: Signal<Local, ChecksumPatch>,
+    fl4p: Signal<Local, Bits<16>>,
+    fipp: Signal<Local, Bits<16>>,
+    ipval: Signal<Local, Bits<16>>,
+    l4_oldc: Signal<Local, Bits<16>>,
+    l4_newc: Signal<Local, Bits<16>>,
+    l4_oldn: Signal<Local, Bits<16>>,
+    ip_hin: Signal<Local, Bits<16>>,
+    ip_lon: Signal<Local, Bits<16>>,
+    ip_hi_live: Signal<Local, Bit>,
+    ip_lo_live: Signal<Local, Bit>,
+    corr: Signal<Local, Bits<20>>,
+    tadj: Signal<Local, Bits<32>>,
+    t1: Signal<Local, Bits<32>>,
+    t2: Signal<Local, Bits<32>>,
     lane_le: [Constant<Bits<64>>; 8],
     ones: Constant<Bits<64>>,
     low16: Constant<Bits<32>>,
@@ -144,6 +196,8 @@ pub struct TxChecksumTap {
     tpid: Constant<Bits<16>>,
     ethertype_ipv4: Constant<Bits<16>>,
     all16: Constant<Bits<16>>,
+    hi8: Constant<Bits<16>>,
+    lo8: Constant<Bits<16>>,
 }
 
 impl Default for TxChecksumTap {
@@ -159,6 +213,7 @@ impl Default for TxChecksumTap {
             csum_ok: Default::default(),
             ip_ok: Default::default(),
             patch: Default::default(),
+            inner_sum: Default::default(),
             in_frame: Default::default(),
             pos: Default::default(),
             req_r: Default::default(),
@@ -167,6 +222,9 @@ impl Default for TxChecksumTap {
             verihl_r: Default::default(),
             lacc: Default::default(),
             iacc: Default::default(),
+            tacc: Default::default(),
+            l4old: Default::default(),
+            ipold: Default::default(),
             f_valid: Default::default(),
             f_len: Default::default(),
             f_req: Default::default(),
@@ -175,10 +233,14 @@ impl Default for TxChecksumTap {
             f_verihl: Default::default(),
             f_lsum: Default::default(),
             f_isum: Default::default(),
+            f_tsum: Default::default(),
+            f_l4old: Default::default(),
+            f_ipold: Default::default(),
             done_r: Default::default(),
             csum_ok_r: Default::default(),
             ip_ok_r: Default::default(),
             patch_r: Default::default(),
+            inner_sum_r: Default::default(),
             req_now: Default::default(),
             start_now: Default::default(),
             kmask: Default::default(),
@@ -209,6 +271,15 @@ impl Default for TxChecksumTap {
             p3: Default::default(),
             isum: Default::default(),
             iacc_now: Default::default(),
+            tsum: Default::default(),
+            tacc_now: Default::default(),
+            l4p_now: Default::default(),
+            d0: Default::default(),
+            d1: Default::default(),
+            sh0: Default::default(),
+            sh1: Default::default(),
+            l4old_now: Default::default(),
+            ipold_now: Default::default(),
             f_start: Default::default(),
             f_offset: Default::default(),
             l1: Default::default(),
@@ -223,6 +294,20 @@ impl Default for TxChecksumTap {
             c_ok: Default::default(),
             i_ok: Default::default(),
             pt: Default::default(),
+            fl4p: Default::default(),
+            fipp: Default::default(),
+            ipval: Default::default(),
+            l4_oldc: Default::default(),
+            l4_newc: Default::default(),
+            l4_oldn: Default::default(),
+            ip_hin: Default::default(),
+            ip_lon: Default::default(),
+            ip_hi_live: Default::default(),
+            ip_lo_live: Default::default(),
+            corr: Default::default(),
+            tadj: Default::default(),
+            t1: Default::default(),
+            t2: Default::default(),
             lane_le: std::array::from_fn(|i| Constant::new((0xffu64 << (8 * i)).to_bits())),
             ones: Constant::new(u64::MAX.to_bits()),
             low16: Constant::new(0xffffu64.to_bits()),
@@ -230,6 +315,8 @@ impl Default for TxChecksumTap {
             tpid: Constant::new(0x8100u64.to_bits()),
             ethertype_ipv4: Constant::new(0x0800u64.to_bits()),
             all16: Constant::new(0xffffu64.to_bits()),
+            hi8: Constant::new(0xff00u64.to_bits()),
+            lo8: Constant::new(0x00ffu64.to_bits()),
         }
     }
 }
@@ -245,14 +332,41 @@ impl Logic for TxChecksumTap {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, in_frame, pos, req_r, tpid_r, etype_r, verihl_r, lacc, iacc, f_valid,
-            f_len, f_req, f_tpid, f_etype, f_verihl, f_lsum, f_isum, done_r, csum_ok_r, ip_ok_r,
-            patch_r
+            self,
+            clock,
+            in_frame,
+            pos,
+            req_r,
+            tpid_r,
+            etype_r,
+            verihl_r,
+            lacc,
+            iacc,
+            tacc,
+            l4old,
+            ipold,
+            f_valid,
+            f_len,
+            f_req,
+            f_tpid,
+            f_etype,
+            f_verihl,
+            f_lsum,
+            f_isum,
+            f_tsum,
+            f_l4old,
+            f_ipold,
+            done_r,
+            csum_ok_r,
+            ip_ok_r,
+            patch_r,
+            inner_sum_r
         );
         self.done.next = self.done_r.q.val();
         self.csum_ok.next = self.csum_ok_r.q.val();
         self.ip_ok.next = self.ip_ok_r.q.val();
         self.patch.next = self.patch_r.q.val();
+        self.inner_sum.next = self.inner_sum_r.q.val();
 
         // ---- The request: from the port on the first beat, then held ----
         self.req_now.next = self.req_r.q.val();
@@ -391,6 +505,47 @@ impl Logic for TxChecksumTap {
             self.iacc_now.next = self.isum.val();
         }
 
+        // ---- The whole frame, and the bytes the writes will replace ----
+        self.tsum.next = self.w0.val() + self.w1.val() + self.w2.val() + self.w3.val();
+        self.tacc_now.next = self.tacc.q.val() + self.tsum.val();
+        if !self.in_frame.q.val() {
+            self.tacc_now.next = self.tsum.val();
+        }
+        // The L4 field's two bytes, each wherever it falls (the field may
+        // straddle two beats). Lanes are picked by shifting the beat, only
+        // for a lane that exists (a shift of 64 or more is not defined); the
+        // amount is cut to 6 bits, all a lane needs.
+        self.l4p_now.next = self.start_now.val() + self.req_now.val().csum_offset;
+        self.d0.next = self.l4p_now.val() - self.pos.q.val();
+        self.d1.next = self.d0.val() + 1;
+        self.l4old_now.next = self.l4old.q.val();
+        if !self.in_frame.q.val() {
+            self.l4old_now.next = 0.into();
+        }
+        self.sh0.next = 0.into();
+        if self.d0.val() < 8 {
+            self.sh0.next = self.bm.val() >> bit_cast::<6, 16>(self.d0.val() << 3);
+            self.l4old_now.next = (self.l4old_now.val() & self.lo8.val())
+                | (bit_cast::<16, 8>(self.sh0.val().get_bits::<8>(0)) << 8);
+        }
+        self.sh1.next = 0.into();
+        if self.d1.val() < 8 {
+            self.sh1.next = self.bm.val() >> bit_cast::<6, 16>(self.d1.val() << 3);
+            self.l4old_now.next = (self.l4old_now.val() & self.hi8.val())
+                | bit_cast::<16, 8>(self.sh1.val().get_bits::<8>(0));
+        }
+        // The IPv4 checksum field (24 or 28) is in beat 3 either way.
+        self.ipold_now.next = self.ipold.q.val();
+        if !self.in_frame.q.val() {
+            self.ipold_now.next = 0.into();
+        }
+        if self.pos.q.val() == 24 {
+            self.ipold_now.next = bit_cast::<16, 32>(self.w0.val());
+            if self.tpid_now.val() {
+                self.ipold_now.next = bit_cast::<16, 32>(self.w2.val());
+            }
+        }
+
         // ---- Taking the beat ----
         self.f_valid.d.next = false;
         if self.beat.val() {
@@ -402,6 +557,9 @@ impl Logic for TxChecksumTap {
             self.verihl_r.d.next = self.verihl_now.val();
             self.lacc.d.next = self.lacc_now.val();
             self.iacc.d.next = self.iacc_now.val();
+            self.tacc.d.next = self.tacc_now.val();
+            self.l4old.d.next = self.l4old_now.val();
+            self.ipold.d.next = self.ipold_now.val();
             if self.tlast.val() {
                 self.pos.d.next = 0.into();
                 self.f_valid.d.next = true;
@@ -412,6 +570,9 @@ impl Logic for TxChecksumTap {
                 self.f_verihl.d.next = self.verihl_now.val();
                 self.f_lsum.d.next = self.lacc_now.val();
                 self.f_isum.d.next = self.iacc_now.val();
+                self.f_tsum.d.next = self.tacc_now.val();
+                self.f_l4old.d.next = self.l4old_now.val();
+                self.f_ipold.d.next = self.ipold_now.val();
             }
         }
 
@@ -446,16 +607,67 @@ impl Logic for TxChecksumTap {
             & (self.f_len.q.val() >= self.l3.val() + 20)
             & (self.f_len.q.val() >= self.l3.val() + self.ihl4.val());
         self.pt.next.l4_en = self.f_req.q.val().csum & self.c_ok.val();
-        self.pt.next.l4_pos = self.f_start.val() + self.f_offset.val();
+        self.fl4p.next = self.f_start.val() + self.f_offset.val();
+        self.fipp.next = self.l3.val() + 10;
+        self.ipval.next = !bit_cast::<16, 32>(self.i2.val());
+        self.pt.next.l4_pos = self.fl4p.val();
         self.pt.next.l4_value = self.lval.val();
         self.pt.next.ip_en = self.f_req.q.val().ip_csum & self.i_ok.val();
-        self.pt.next.ip_pos = self.l3.val() + 10;
-        self.pt.next.ip_value = !bit_cast::<16, 32>(self.i2.val());
+        self.pt.next.ip_pos = self.fipp.val();
+        self.pt.next.ip_value = self.ipval.val();
+
+        // ---- The frame as sent: the host's sum, old bytes out, new in ----
+        // (ones' complement: adding ~x takes x away). The L4 field at an odd
+        // position puts its first byte low in a word and its second high.
+        self.l4_oldc.next = self.f_l4old.q.val();
+        self.l4_newc.next = self.lval.val();
+        if self.fl4p.val().get_bit(0) {
+            self.l4_oldc.next =
+                ((self.f_l4old.q.val() & self.lo8.val()) << 8) | (self.f_l4old.q.val() >> 8);
+            self.l4_newc.next = ((self.lval.val() & self.lo8.val()) << 8) | (self.lval.val() >> 8);
+        }
+        // An IPv4 byte the L4 write covers too is the L4 one's (it wins).
+        self.ip_hi_live.next = self.pt.val().ip_en
+            & !(self.pt.val().l4_en
+                & ((self.fl4p.val() == self.fipp.val())
+                    | ((self.fl4p.val() + 1) == self.fipp.val())));
+        self.ip_lo_live.next = self.pt.val().ip_en
+            & !(self.pt.val().l4_en
+                & ((self.fl4p.val() == self.fipp.val())
+                    | (self.fl4p.val() == (self.fipp.val() + 1))));
+        // Complemented at 16 bits first: in Verilog a `~` inside a 32-bit
+        // sum would complement the zero-extended value.
+        self.l4_oldn.next = !self.l4_oldc.val();
+        self.ip_hin.next = !(self.f_ipold.q.val() & self.hi8.val());
+        self.ip_lon.next = !(self.f_ipold.q.val() & self.lo8.val());
+        // The corrections (at most six 16-bit terms) are summed narrow and
+        // added to the wide sum once: fewer 32-bit adders.
+        self.corr.next = 0.into();
+        if self.pt.val().l4_en {
+            self.corr.next = self.corr.val()
+                + bit_cast::<20, 16>(self.l4_oldn.val())
+                + bit_cast::<20, 16>(self.l4_newc.val());
+        }
+        if self.ip_hi_live.val() {
+            self.corr.next = self.corr.val()
+                + bit_cast::<20, 16>(self.ip_hin.val())
+                + bit_cast::<20, 16>(self.ipval.val() & self.hi8.val());
+        }
+        if self.ip_lo_live.val() {
+            self.corr.next = self.corr.val()
+                + bit_cast::<20, 16>(self.ip_lon.val())
+                + bit_cast::<20, 16>(self.ipval.val() & self.lo8.val());
+        }
+        self.tadj.next = self.f_tsum.q.val() + bit_cast::<32, 20>(self.corr.val());
+        self.t1.next = (self.tadj.val() & self.low16.val()) + (self.tadj.val() >> 16);
+        self.t2.next = (self.t1.val() & self.low16.val()) + (self.t1.val() >> 16);
+
         self.done_r.d.next = self.f_valid.q.val();
         if self.f_valid.q.val() {
             self.csum_ok_r.d.next = self.c_ok.val();
             self.ip_ok_r.d.next = self.i_ok.val();
             self.patch_r.d.next = self.pt.val();
+            self.inner_sum_r.d.next = bit_cast::<16, 32>(self.t2.val());
         }
     }
 }

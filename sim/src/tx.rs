@@ -658,7 +658,7 @@ pub fn program_registers<B: RegisterBus>(
     )?;
     r.write(
         &pf::OUTER_IP,
-        u32::from(v.ttl) | u32::from(v.dont_fragment) << 8,
+        overlay_nic_driver::registers::outer_ip_value(v),
     )?;
     let vlan = match &v.vlan {
         Some(t) => 1 << 16 | u32::from(t.pcp) << 13 | u32::from(t.vid),

@@ -1,10 +1,12 @@
 //! The encapsulator against the golden VXLAN model (`driver-model`'s
 //! `vxlan::encapsulate`), byte for byte, over random configurations,
 //! descriptors, frame lengths, idle cycles and back-pressure; the frame-size
-//! matrix; the zero-bubble guarantee with its latencies; its Rust simulation
+//! matrix, with the outer UDP checksum off and on (then also validated by
+//! etherparse, and its 0 sent as 0xffff); the zero-bubble guarantee with its latencies; its Rust simulation
 //! against its exported Verilog under iverilog; and its iCE40 cell counts.
 
 use etherparse::{VlanId, VlanPcp};
+use overlay_nic_driver::offload::{fill_outer_udp_checksum, outer_udp_checksum};
 use overlay_nic_driver::vxlan::{
     encapsulate, EncapParams, OuterVlan, Vni, MAX_INNER_LEN, MIN_INNER_LEN,
 };
@@ -33,6 +35,8 @@ struct Vtep {
     vlan: Option<(u16, u8, bool)>,
     /// TCI register content while the tag is disabled (must be ignored).
     junk_tci: u16,
+    /// Compute the outer UDP checksum.
+    udp_checksum: bool,
 }
 
 impl Vtep {
@@ -52,7 +56,7 @@ impl Vtep {
             df: self.df,
             vlan_enable: self.vlan.is_some(),
             vlan_tci: (self.tci() as u64).to_bits(),
-            ..Default::default()
+            udp_checksum: self.udp_checksum,
         }
     }
 
@@ -77,7 +81,13 @@ struct Desc {
 }
 
 impl Desc {
-    fn hdl(&self, len: usize) -> TxDescriptor {
+    /// The descriptor for `inner`, its `inner_sum` taken from the bytes as
+    /// the TX checksum tap gives it.
+    fn hdl(&self, inner: &[u8]) -> TxDescriptor {
+        self.hdl_with(inner.len(), fold_sum(inner))
+    }
+
+    fn hdl_with(&self, len: usize, inner_sum: u16) -> TxDescriptor {
         TxDescriptor {
             encap: self.encap,
             vni: (self.vni as u64).to_bits(),
@@ -85,9 +95,23 @@ impl Desc {
             dst_mac: be48(self.dst_mac).to_bits(),
             src_port: (self.src_port as u64).to_bits(),
             length: (len as u64).to_bits(),
+            inner_sum: (inner_sum as u64).to_bits(),
             ..Default::default()
         }
     }
+}
+
+/// Folded ones'-complement sum of big-endian words from byte 0, an odd last
+/// byte padded with 0 (the descriptor's `inner_sum`).
+fn fold_sum(bytes: &[u8]) -> u16 {
+    let mut s: u64 = bytes
+        .chunks(2)
+        .map(|w| u64::from(w[0]) << 8 | u64::from(*w.get(1).unwrap_or(&0)))
+        .sum();
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    s as u16
 }
 
 fn be48(b: [u8; 6]) -> u64 {
@@ -111,7 +135,7 @@ fn params(v: &Vtep, d: &Desc, ident: u16) -> EncapParams {
             pcp: VlanPcp::try_new(pcp).unwrap(),
             dei,
         }),
-        udp_checksum: false,
+        udp_checksum: v.udp_checksum,
     }
 }
 
@@ -143,6 +167,11 @@ fn encapsulate_runt(inner: &[u8], p: &EncapParams) -> Vec<u8> {
     out[ip + 10..ip + 12].copy_from_slice(&csum.to_be_bytes());
     let udp_len = (inner.len() + 16) as u16;
     out[ip + 24..ip + 26].copy_from_slice(&udp_len.to_be_bytes());
+    if p.udp_checksum {
+        // The padded frame's checksum no longer holds: the golden model's
+        // own function redoes it over what is left.
+        fill_outer_udp_checksum(&mut out).unwrap();
+    }
     out
 }
 
@@ -197,6 +226,7 @@ fn random_vtep(rng: &mut ChaCha8Rng, vlan: bool) -> Vtep {
         df: rng.gen(),
         vlan: vlan.then(|| (rng.gen_range(0..0xfff), rng.gen_range(0..8), rng.gen())),
         junk_tci: rng.gen(),
+        udp_checksum: rng.gen(),
     }
 }
 
@@ -218,9 +248,7 @@ fn check(frames: &[(Vec<u8>, Desc)], v: &Vtep, seed: u64, idle: f64, bp: f64) {
     let mut driver = StreamDriver::new(seed, idle);
     let mut monitor = StreamMonitor::<Bit>::new(seed ^ 0x5eed, bp);
     for (data, d) in frames {
-        driver
-            .push(Frame::new(data.clone(), d.hdl(data.len())))
-            .unwrap();
+        driver.push(Frame::new(data.clone(), d.hdl(data))).unwrap();
     }
     let cfg = v.hdl();
     run_stream_with(
@@ -256,6 +284,9 @@ fn check(frames: &[(Vec<u8>, Desc)], v: &Vtep, seed: u64, idle: f64, bp: f64) {
             );
         }
         assert!(!got.meta, "frame {i}: tuser must be 0");
+        if frames[i].1.encap && v.udp_checksum {
+            assert_udp_checksum_validates(&got.data, i);
+        }
     }
     let encapsulated = frames.iter().filter(|(_, d)| d.encap).count() as u64;
     assert_eq!(
@@ -263,6 +294,21 @@ fn check(frames: &[(Vec<u8>, Desc)], v: &Vtep, seed: u64, idle: f64, bp: f64) {
         encapsulated,
         "encapsulated counter"
     );
+}
+
+/// etherparse, independently of the golden model, finds the outer UDP
+/// checksum right (never 0: that would mean "none").
+fn assert_udp_checksum_validates(frame: &[u8], i: usize) {
+    let h = etherparse::PacketHeaders::from_ethernet_slice(frame).unwrap();
+    let Some(etherparse::NetHeaders::Ipv4(ip, _)) = &h.net else {
+        panic!("frame {i}: no outer IPv4 header");
+    };
+    let Some(etherparse::TransportHeader::Udp(udp)) = &h.transport else {
+        panic!("frame {i}: no outer UDP header");
+    };
+    let calc = udp.calc_checksum_ipv4(ip, h.payload.slice()).unwrap();
+    assert_ne!(udp.checksum, 0, "frame {i}: outer UDP checksum not filled");
+    assert_eq!(udp.checksum, calc, "frame {i}: outer UDP checksum");
 }
 
 // ---------------------------------------------------------------------------
@@ -295,16 +341,20 @@ fn vtep_strategy() -> impl Strategy<Value = Vtep> {
         any::<bool>(),
         prop::option::of((0u16..0xfff, 0u8..8, any::<bool>())),
         any::<u16>(),
+        any::<bool>(),
     )
-        .prop_map(|(mac, ip, udp_port, ttl, df, vlan, junk_tci)| Vtep {
-            mac,
-            ip,
-            udp_port,
-            ttl,
-            df,
-            vlan,
-            junk_tci,
-        })
+        .prop_map(
+            |(mac, ip, udp_port, ttl, df, vlan, junk_tci, udp_checksum)| Vtep {
+                mac,
+                ip,
+                udp_port,
+                ttl,
+                df,
+                vlan,
+                junk_tci,
+                udp_checksum,
+            },
+        )
 }
 
 fn desc_strategy() -> impl Strategy<Value = Desc> {
@@ -375,8 +425,45 @@ fn encapsulator_frame_size_matrix() {
             })
             .collect();
         for (k, (idle, bp)) in PATTERNS.into_iter().enumerate() {
+            // Half the patterns with the outer UDP checksum, half without.
+            let v = Vtep {
+                udp_checksum: k % 2 == 1,
+                ..v
+            };
             check(&frames, &v, 100 + k as u64, idle, bp);
         }
+    }
+}
+
+/// A frame whose outer UDP checksum comes to 0 goes out with 0xffff (0
+/// would mean "no checksum"): the inner frame's last word is chosen so.
+#[test]
+fn encapsulator_sends_a_zero_udp_checksum_as_all_ones() {
+    let mut rng = ChaCha8Rng::seed_from_u64(29);
+    let mut frames = Vec::new();
+    for vlan in [false, true] {
+        let v = Vtep {
+            udp_checksum: true,
+            ..random_vtep(&mut rng, vlan)
+        };
+        for n in [14usize, 60, 61, 200] {
+            let d = random_desc(&mut rng, true);
+            let mut inner = payload(n, n as u64);
+            // Adding the checksum c (ones' complement) to a word of the
+            // summed bytes makes their sum 0xffff, so the checksum 0.
+            let c = outer_udp_checksum(&encapsulate(&inner, &params(&v, &d, 0)).unwrap()).unwrap();
+            let at = (n - 2) & !1;
+            let w = u16::from_be_bytes([inner[at], inner[at + 1]]) as u32 + c as u32;
+            let w = ((w & 0xffff) + (w >> 16)) as u16;
+            inner[at..at + 2].copy_from_slice(&w.to_be_bytes());
+            let want = encapsulate(&inner, &params(&v, &d, 0)).unwrap();
+            let f = v.overhead() - 10;
+            assert_eq!(want[f..f + 2], [0xff, 0xff], "n {n}: not a zero sum");
+            frames.push((v, vec![(inner, d)]));
+        }
+    }
+    for (k, (v, f)) in frames.iter().enumerate() {
+        check(f, v, k as u64, 0.0, 0.0);
     }
 }
 
@@ -386,7 +473,11 @@ fn encapsulator_frame_size_matrix() {
 fn encapsulator_longest_frame() {
     let mut rng = ChaCha8Rng::seed_from_u64(23);
     for vlan in [false, true] {
-        let v = random_vtep(&mut rng, vlan);
+        // The checksum on: its sums at their largest.
+        let v = Vtep {
+            udp_checksum: true,
+            ..random_vtep(&mut rng, vlan)
+        };
         let frames: Vec<(Vec<u8>, Desc)> = [1, MAX_INNER_LEN, 60]
             .into_iter()
             .enumerate()
@@ -415,9 +506,7 @@ fn run_back_to_back(frames: &[(Vec<u8>, Desc)], v: &Vtep) -> Timed {
     let mut driver = StreamDriver::new(0, 0.0);
     let mut monitor = StreamMonitor::<Bit>::new(0, 0.0);
     for (data, d) in frames {
-        driver
-            .push(Frame::new(data.clone(), d.hdl(data.len())))
-            .unwrap();
+        driver.push(Frame::new(data.clone(), d.hdl(data))).unwrap();
     }
     let cfg = v.hdl();
     let beats = output_beats(frames, v);
@@ -618,7 +707,9 @@ impl Traffic {
                 let last_bytes = rng.gen_range(1..=8u32);
                 let len = (beats - 1) * 8 + last_bytes;
                 let encap = rng.gen_bool(0.7);
-                let mut d = random_desc(rng, encap).hdl(len as usize);
+                // The beats are random, so is the inner sum: the
+                // equivalence needs no true one.
+                let mut d = random_desc(rng, encap).hdl_with(len as usize, rng.gen());
                 if rng.gen_bool(0.05) {
                     // A descriptor length that disagrees with the stream.
                     d.length = rng.gen::<u16>().to_bits();
@@ -649,7 +740,7 @@ impl Traffic {
             s.tkeep.next = rng.gen::<u8>().to_bits();
             s.tlast.next = rng.gen();
             let encap = rng.gen();
-            s.tuser.next = random_desc(rng, encap).hdl(rng.gen::<u16>() as usize);
+            s.tuser.next = random_desc(rng, encap).hdl_with(rng.gen::<u16>() as usize, rng.gen());
         }
         u.vtep.next = self.vtep;
     }

@@ -60,9 +60,21 @@ struct Result {
     ip_en: bool,
     ip_pos: u16,
     ip_value: u16,
+    /// Sum of the frame as sent, ones'-complement zero always as 0 (the
+    /// tap may give 0x0000 or 0xffff for it, equal in ones' complement).
+    inner_sum: u16,
 }
 
-fn from_hw(csum_ok: bool, ip_ok: bool, p: &ChecksumPatch) -> Result {
+/// Ones'-complement zero has two forms; compare sums with one.
+fn zero_as_0(sum: u16) -> u16 {
+    if sum == 0xffff {
+        0
+    } else {
+        sum
+    }
+}
+
+fn from_hw(csum_ok: bool, ip_ok: bool, p: &ChecksumPatch, inner_sum: u16) -> Result {
     Result {
         csum_ok,
         ip_ok,
@@ -72,6 +84,7 @@ fn from_hw(csum_ok: bool, ip_ok: bool, p: &ChecksumPatch) -> Result {
         ip_en: p.ip_en,
         ip_pos: p.ip_pos.to_u64() as u16,
         ip_value: if ip_ok { p.ip_value.to_u64() as u16 } else { 0 },
+        inner_sum: zero_as_0(inner_sum),
     }
 }
 
@@ -120,15 +133,26 @@ fn reference(f: &[u8], r: &Req) -> Result {
         h[11] = 0;
         !fold_sum(&h)
     });
+    let l4_en = r.csum && csum_ok;
+    let ip_en = r.ip_csum && l4.is_some();
+    // The frame as sent: the doc's writes applied, then summed whole.
+    let sent = apply(
+        f,
+        &patch(
+            l4_en.then_some(((s + o) as u16, l4_value)),
+            ip_en.then_some(((l3 + 10) as u16, ip_value)),
+        ),
+    );
     Result {
         csum_ok,
         ip_ok: l4.is_some(),
-        l4_en: r.csum && csum_ok,
+        l4_en,
         l4_pos: (s + o) as u16,
         l4_value,
-        ip_en: r.ip_csum && l4.is_some(),
+        ip_en,
         ip_pos: (l3 + 10) as u16,
         ip_value,
+        inner_sum: zero_as_0(fold_sum(&sent)),
     }
 }
 
@@ -297,7 +321,12 @@ fn check_tap(frames: &[(Vec<u8>, Req)], seed: u64, gap: f64) -> u64 {
             due.push_back((cycle + 1, k, r));
         }
         let u = sim.uut();
-        let got = from_hw(u.csum_ok.val(), u.ip_ok.val(), &u.patch.val());
+        let got = from_hw(
+            u.csum_ok.val(),
+            u.ip_ok.val(),
+            &u.patch.val(),
+            u.inner_sum.val().to_u64() as u16,
+        );
         match due.front() {
             Some(&(c, k, want)) if c == cycle => {
                 due.pop_front();
@@ -376,6 +405,41 @@ fn tap_stimulus_covers_the_cases() {
     }
     eprintln!("csum ok/bad, ip ok/bad, odd start, tagged IPv4: {seen:?}");
     assert!(seen.iter().all(|&n| n >= 100), "{seen:?}");
+}
+
+/// The L4 field on, or one byte either side of, the IPv4 checksum field,
+/// both written: the sum of the frame as sent counts the shared bytes'
+/// L4 values only (the L4 write wins), and the IPv4 value elsewhere.
+#[test]
+fn tap_sum_with_overlapping_writes() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let mut frames = Vec::new();
+    for vlan in [false, true] {
+        for shift in [-1i32, 0, 1] {
+            for _ in 0..20 {
+                let payload = rng.gen_range(0..100);
+                let tcp = rng.gen();
+                let (mut f, _) = real_frame(&mut rng, tcp, vlan, 0, payload);
+                let ip_pos = if vlan { 28 } else { 24 };
+                // Garbage in the IPv4 checksum field, as a host leaves it:
+                // etherparse's right one would make its write a no-op.
+                f[ip_pos as usize] = rng.gen();
+                f[ip_pos as usize + 1] = rng.gen();
+                let l4_pos = (ip_pos + shift) as u16;
+                let offset = rng.gen_range(0..=l4_pos);
+                let req = Req {
+                    csum: true,
+                    start: l4_pos - offset,
+                    offset,
+                    ip_csum: true,
+                };
+                let r = reference(&f, &req);
+                assert!(r.l4_en && r.ip_en && i32::from(r.ip_pos) == ip_pos);
+                frames.push((f, req));
+            }
+        }
+    }
+    check_tap(&frames, 12, 0.2);
 }
 
 /// Every length 1..=80 back to back with no idle cycle, three times: random
@@ -707,15 +771,20 @@ fn inserter_rust_and_verilog_agree() {
 // Tap then inserter, on real frames
 
 /// Runs `frames` past the tap back to back and returns each frame's
-/// (`csum_ok`, `ip_ok`, patch) as `done` presents them.
-fn tap_results(frames: &[(Vec<u8>, Req)]) -> Vec<(bool, bool, ChecksumPatch)> {
+/// (`csum_ok`, `ip_ok`, patch, `inner_sum`) as `done` presents them.
+fn tap_results(frames: &[(Vec<u8>, Req)]) -> Vec<(bool, bool, ChecksumPatch, u16)> {
     let mut sim = DirectSim::new(TxChecksumTap::default(), |u| &mut u.clock).unwrap();
     let mut out = Vec::new();
     let mut collect = |sim: &mut DirectSim<TxChecksumTap>| {
         sim.tick().unwrap();
         let u = sim.uut();
         if u.done.val() {
-            out.push((u.csum_ok.val(), u.ip_ok.val(), u.patch.val()));
+            out.push((
+                u.csum_ok.val(),
+                u.ip_ok.val(),
+                u.patch.val(),
+                u.inner_sum.val().to_u64() as u16,
+            ));
         }
     };
     for (f, req) in frames {
@@ -744,7 +813,8 @@ fn tap_results(frames: &[(Vec<u8>, Req)]) -> Vec<(bool, bool, ChecksumPatch)> {
 /// the L4 checksum field holds the folded pseudo-header sum (not
 /// complemented), the IPv4 checksum field garbage. After the tap and the
 /// inserter (random idle input, random back-pressure) each frame is the
-/// one etherparse built, and etherparse's own checksums agree.
+/// one etherparse built, and etherparse's own checksums agree; the tap's
+/// `inner_sum` is the sum of the frame the inserter sent.
 #[test]
 fn tap_then_inserter_fill_in_real_checksums() {
     let mut rng = ChaCha8Rng::seed_from_u64(42);
@@ -796,7 +866,7 @@ fn tap_then_inserter_fill_in_real_checksums() {
     let patched: Vec<(Vec<u8>, ChecksumPatch)> = hosts
         .iter()
         .zip(&results)
-        .map(|((h, _), &(csum_ok, ip_ok, p))| {
+        .map(|((h, _), &(csum_ok, ip_ok, p, _))| {
             assert!(csum_ok && ip_ok && p.l4_en && p.ip_en);
             (h.clone(), p)
         })
@@ -818,6 +888,11 @@ fn tap_then_inserter_fill_in_real_checksums() {
     assert_eq!(frames_out.len(), originals.len());
     let mut zero_as_ffff = 0;
     for (k, (got, (want, tcp))) in frames_out.iter().zip(&originals).enumerate() {
+        assert_eq!(
+            zero_as_0(results[k].3),
+            zero_as_0(fold_sum(got)),
+            "frame {k}: inner_sum is not the sum of the frame sent"
+        );
         let h = etherparse::PacketHeaders::from_ethernet_slice(got).unwrap();
         let Some(etherparse::NetHeaders::Ipv4(ip, _)) = &h.net else {
             panic!("frame {k}: no IPv4 header");

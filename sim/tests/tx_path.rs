@@ -46,6 +46,7 @@ fn random_config(rng: &mut ChaCha8Rng) -> (NicConfig, Vec<MacAddr>) {
     );
     vtep.ttl = rng.gen_range(1..=255);
     vtep.dont_fragment = rng.gen();
+    vtep.udp_checksum = rng.gen();
     vtep.udp_port = if rng.gen_bool(0.7) { 4789 } else { rng.gen() };
     let lo: u16 = rng.gen();
     vtep.src_port_range = PortRange {

@@ -13,6 +13,7 @@ src_port_range = [49152, 65535]
 ttl = 64
 dont_fragment = true
 vlan = { vid = 100, pcp = 0 }
+udp_checksum = true
 
 [pf]
 mac = "02:00:00:00:00:10"
@@ -115,6 +116,7 @@ fn full_config_parses_every_field() {
             ttl: 64,
             dont_fragment: true,
             vlan: Some(VlanTag { vid: 100, pcp: 0 }),
+            udp_checksum: true,
         }
     );
     assert_eq!(
@@ -189,6 +191,7 @@ fn optional_keys_take_their_defaults() {
     assert_eq!(c.vtep.ttl, 64);
     assert!(c.vtep.dont_fragment);
     assert_eq!(c.vtep.vlan, None);
+    assert!(!c.vtep.udp_checksum);
     assert_eq!(
         c.pf,
         PfConfig {
@@ -282,7 +285,7 @@ fn syntax_error_has_its_line() {
 #[test]
 fn unknown_keys_are_refused_everywhere() {
     for (text, key, line) in [
-        (format!("{FULL}bogus = 1\n"), "bogus", 36),
+        (format!("{FULL}bogus = 1\n"), "bogus", 37),
         (edit(FULL, "ttl = 64", "tll = 64"), "tll", 8),
         (edit(FULL, "pcp = 0", "prio = 0"), "prio", 10),
         (
@@ -292,12 +295,12 @@ fn unknown_keys_are_refused_everywhere() {
                 "vni = 5001\nmtu = 1500\nvlan = 3\n",
             ),
             "vlan",
-            20,
+            21,
         ),
-        (edit(FULL, "miss_policy", "policy"), "policy", 29),
-        (edit(FULL, "vtep_ip", "ip"), "ip", 34),
-        (edit(FULL, "[pf]", "[pf]\nname = \"pf\""), "name", 13),
-        (format!("{FULL}[extra]\n"), "extra", 36),
+        (edit(FULL, "miss_policy", "policy"), "policy", 30),
+        (edit(FULL, "vtep_ip", "ip"), "ip", 35),
+        (edit(FULL, "[pf]", "[pf]\nname = \"pf\""), "name", 14),
+        (format!("{FULL}[extra]\n"), "extra", 37),
     ] {
         let e = parse_err(&text);
         let ConfigError::UnknownKey { key: k, at: p } = &e else {
@@ -322,6 +325,7 @@ fn wrong_types_and_missing_keys_are_schema_errors() {
         edit(FULL, "[49152, 65535]", "[1, 2, 3]"),
         edit(FULL, "[49152, 65535]", "[49152, 70000]"),
         edit(FULL, "dont_fragment = true", "dont_fragment = 1"),
+        edit(FULL, "udp_checksum = true", "udp_checksum = \"yes\""),
         edit(FULL, "vid = 100, ", ""),
         edit(FULL, "pcp = 0", "pcp = 256"),
         edit(
@@ -362,7 +366,7 @@ fn bad_macs_are_reported_with_key_and_position() {
         ConfigError::BadMac {
             key: "vf[1].mac".into(),
             value: "02:00:00:00:01".into(),
-            at: at(22, 7)
+            at: at(23, 7)
         }
     );
     for (from, key) in [
@@ -389,7 +393,7 @@ fn bad_ips_are_reported_with_key_and_position() {
         ConfigError::BadIp {
             key: "entry[0].vtep_ip".into(),
             value: "10.0.0.256".into(),
-            at: at(34, 11)
+            at: at(35, 11)
         }
     );
     for (from, key) in [
@@ -426,7 +430,7 @@ fn vnis_must_fit_24_bits() {
         ConfigError::VniOutOfRange {
             key: "vni[0].vni".into(),
             value: 1 << 24,
-            at: at(25, 7)
+            at: at(26, 7)
         }
     );
     let e = parse_err(&edit(FULL, "vni = 5001\nmtu", "vni = -1\nmtu"));
@@ -452,7 +456,7 @@ fn unknown_miss_policy_is_refused() {
         ConfigError::BadMissPolicy {
             key: "vni[0].miss_policy".into(),
             value: "Flood".into(),
-            at: at(29, 15)
+            at: at(30, 15)
         }
     );
 }
@@ -726,7 +730,7 @@ fn errors_display_their_context() {
     let e = parse_err(&edit(FULL, "\"02:00:00:00:01:01\"", "\"zz\""));
     assert_eq!(
         e.to_string(),
-        "`vf[1].mac` = \"zz\" at line 22, column 7 is not a MAC address (aa:bb:cc:dd:ee:ff)"
+        "`vf[1].mac` = \"zz\" at line 23, column 7 is not a MAC address (aa:bb:cc:dd:ee:ff)"
     );
     let e = ConfigError::ZeroMtu {
         function: Function::Vf(3),

@@ -127,6 +127,7 @@ fn send(nic: &mut TxModel, function: Function, frame: &[u8], tag: Option<Vni>) -
 fn wire(outcome: TxOutcome) -> Vec<u8> {
     match outcome {
         TxOutcome::Wire(f) => f,
+        TxOutcome::Segments(s) => panic!("{} segments, one frame expected", s.len()),
         TxOutcome::Dropped(d) => panic!("dropped: {d:?}"),
     }
 }
@@ -794,6 +795,10 @@ fn counters_count_every_frame_per_function() {
             drop_no_vni: 0,
             drop_miss: 0,
             misses: 1,
+            drop_offload_csum: 0,
+            drop_offload_ip: 0,
+            drop_offload_tso: 0,
+            tso_segments: 0,
         }
     );
     for reason in [TxDrop::Runt, TxDrop::Spoofed, TxDrop::Mtu] {
@@ -1063,6 +1068,9 @@ proptest! {
                     encapsulated += 1;
                 }
                 Some(TxOutcome::Wire(w)) => prop_assert_eq!(w, frame),
+                Some(TxOutcome::Segments(s)) => {
+                    prop_assert!(false, "{} segments without a TSO request", s.len())
+                }
                 None => unreachable!(),
             }
         }
@@ -1143,5 +1151,68 @@ proptest! {
         later.extend_from_slice(&later_tail);
         prop_assert_eq!(flow_hash(&first), flow_hash(&later));
         prop_assert_eq!(flow_hash(&first), fold([0x0a00, 1, 0x0a00, 2, 6, 0, 0]));
+    }
+}
+
+/// etherparse's outer UDP checksum of a wire frame against the field's
+/// (the field, and whether it verifies).
+fn outer_udp_checksum_verifies(frame: &[u8]) -> (u16, bool) {
+    let h = etherparse::PacketHeaders::from_ethernet_slice(frame).expect("outer headers");
+    let Some(etherparse::NetHeaders::Ipv4(ip, _)) = &h.net else {
+        panic!("no outer IPv4 header");
+    };
+    let Some(etherparse::TransportHeader::Udp(udp)) = &h.transport else {
+        panic!("no outer UDP header");
+    };
+    let calc = udp
+        .calc_checksum_ipv4(ip, h.payload.slice())
+        .expect("UDP length fits");
+    (udp.checksum, udp.checksum == calc)
+}
+
+#[test]
+fn udp_checksum_option_fills_a_verifying_outer_checksum() {
+    let text = CFG.replace(
+        "gateway_mac = \"02:00:0a:00:00:fe\"\n",
+        "gateway_mac = \"02:00:0a:00:00:fe\"\nudp_checksum = true\n",
+    );
+    let mut nic = model_with(NicConfig::from_toml(&text).expect("parses"), 16);
+    assert!(nic.config_mut().vtep.udp_checksum);
+    // Off (the default), the field is 0.
+    let inner = plain(NEAR, VF_MAC[0]);
+    let off = wire(send(&mut model(), Function::Vf(0), &inner, None));
+    assert_eq!(outer_udp_checksum_verifies(&off).0, 0);
+    // On: plain frames, untagged and tagged outer headers, odd lengths.
+    for (tag, len) in [(None, 60), (Some(100), 61), (None, 1499), (Some(7), 15)] {
+        nic.config_mut().vtep.vlan = tag.map(|vid| VlanTag { vid, pcp: 1 });
+        let f = frame(NEAR, VF_MAC[0], 0x88b5, len);
+        let out = wire(send(&mut nic, Function::Vf(0), &f, None));
+        let (field, ok) = outer_udp_checksum_verifies(&out);
+        assert!(field != 0 && ok, "{tag:?} {len}: {field:#06x}");
+    }
+    // After TSO: every segment's outer checksum covers its own inner frame.
+    nic.config_mut().vtep.vlan = None;
+    let payload: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
+    let mut tcp = Vec::new();
+    PacketBuilder::ethernet2(VF_MAC[0], NEAR)
+        .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+        .tcp(1234, 80, 1000, 8192)
+        .write(&mut tcp, &payload)
+        .unwrap();
+    let out = nic
+        .transmit_with(
+            Function::Vf(0),
+            &tcp,
+            None,
+            &OffloadRequest::segmentation(300),
+        )
+        .unwrap();
+    let TxOutcome::Segments(segs) = out else {
+        panic!("not segmented: {out:?}");
+    };
+    assert_eq!(segs.len(), 4);
+    for (k, seg) in segs.iter().enumerate() {
+        let (field, ok) = outer_udp_checksum_verifies(seg);
+        assert!(field != 0 && ok, "segment {k}: {field:#06x}");
     }
 }
