@@ -198,11 +198,25 @@ fn bad_requests_are_refused_clearly() {
 /// 16,000 bytes: the default build's MAX_FRAME is 16,384) and a UDP
 /// datagram with `CHECKSUM_PARTIAL`: tshark validates every inner IPv4,
 /// TCP and UDP checksum and its TCP sequence analysis finds nothing to
-/// flag, and the segments are what the MSS says.
+/// flag, and the segments are what the MSS says. Run twice: the outer UDP
+/// checksum off (sent as 0) and on (validated too).
 #[test]
 fn tso_and_checksum_offload_pass_tshark_validation() {
+    tso_run(false);
+    tso_run(true);
+}
+
+fn tso_run(udp_checksum: bool) {
     use etherparse::PacketBuilder;
-    let dir = temp_dir("tso");
+    let dir = temp_dir(if udp_checksum { "tso-udp" } else { "tso" });
+    let config = dir.join("nic.toml");
+    let text = std::fs::read_to_string(example_config()).unwrap();
+    let text = text.replace(
+        "udp_checksum = false",
+        &format!("udp_checksum = {udp_checksum}"),
+    );
+    assert!(text.contains(&format!("udp_checksum = {udp_checksum}")));
+    std::fs::write(&config, text).unwrap();
     let (inner, outer) = (dir.join("inner.pcap"), dir.join("outer.pcap"));
     let vf0 = [2, 0, 0, 0, 1, 0];
     let peer = [2, 0, 0, 0, 1, 1]; // in the table: VTEP 10.0.0.2
@@ -237,7 +251,7 @@ fn tso_and_checksum_offload_pass_tshark_validation() {
     let report = run_ok(&[
         "encap".as_ref(),
         "--config".as_ref(),
-        example_config().as_os_str(),
+        config.as_os_str(),
         "--in".as_ref(),
         inner.as_os_str(),
         "--out".as_ref(),
@@ -310,22 +324,23 @@ fn tso_and_checksum_offload_pass_tshark_validation() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), segments + 1, "{text}");
     let mut payload = 0;
+    // tshark's checksum status: 1 good, 3 not present.
+    let outer_udp = if udp_checksum { "1" } else { "3" };
     for (k, l) in lines.iter().enumerate() {
         let f: Vec<&str> = l.split(';').collect();
         // Outer then inner IPv4 header: both good (1).
         assert_eq!(f[0], "1,1", "frame {k}: {l}");
         if k < segments {
-            // The inner TCP checksum good; the outer UDP's not present
-            // (0, RFC 7348); no sequence-analysis flags.
+            // The inner TCP checksum good; the outer UDP's good, or not
+            // present (0, RFC 7348); no sequence-analysis flags.
             assert_eq!(f[1], "1", "frame {k}: {l}");
-            assert_eq!(f[2], "3", "frame {k}: {l}");
+            assert_eq!(f[2], outer_udp, "frame {k}: {l}");
             assert_eq!(f[3], "", "frame {k}: TCP analysis flagged {l}");
             payload += f[4].parse::<usize>().unwrap();
             assert!(f[4].parse::<usize>().unwrap() <= 1398);
         } else {
-            // The outer UDP header (3 = not present: checksum 0) then the
-            // inner datagram's, which must be good.
-            assert!(f[2].ends_with(",1"), "frame {k}: {l}");
+            // The outer UDP header's then the inner datagram's, good.
+            assert_eq!(f[2], format!("{outer_udp},1"), "frame {k}: {l}");
         }
     }
     assert_eq!(payload, 16_000 + 5_000 + 1_400 + 100);
