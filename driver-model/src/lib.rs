@@ -18,10 +18,13 @@
 //! - [`offload`]: the golden model of the TX offloads (`docs/tx-offload.md`):
 //!   inner checksums, TCP segmentation and the outer UDP checksum.
 //! - [`events`]: the event queue both models raise events into.
+//! - [`device`]: the NIC as the host reaches it (register BARs per
+//!   function, host queues, wire), the trait both back ends implement.
 //!
 //! The VTEP software, the PF driver and the VF pass-through operations will
 //! be further modules beside these.
 
+pub mod device;
 pub mod events;
 pub mod nic_config;
 pub mod offload;
@@ -30,6 +33,7 @@ pub mod rx;
 pub mod tx;
 pub mod vxlan;
 
+pub use device::{DeviceError, HostFrame, NicDevice};
 pub use events::EventQueueModel;
 pub use nic_config::{
     BuildLimits, ConfigError, MacAddr, MapEntry, MissPolicy, NicConfig, PfConfig, PortRange,

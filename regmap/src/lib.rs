@@ -173,6 +173,15 @@ pub fn document() -> String {
     out.push_str(
         &markdown("Function block", pf::function::TABLE).replace("## Function block\n\n", ""),
     );
+    out.push_str(&format!(
+        "\n## VF BAR0\n\nWhat a VF's own driver sees: {:#x} bytes, routed by the PCIe endpoint to the NIC's \
+         VF register port at `{:#x} * i + offset` for VF i. The function block is a read-only copy of the \
+         VF's block in the PF BAR (without `VNI`); its MAC, MTU and VNI change only through the PF driver. \
+         Any other offset answers DECERR, a write SLVERR; the error count and address are the VF's own.\n\n",
+        vf::BAR_SIZE,
+        vf::BAR_SIZE
+    ));
+    out.push_str(&markdown("VF BAR0", &vf::table()).replace("## VF BAR0\n\n", ""));
     out
 }
 
@@ -560,6 +569,65 @@ pub mod pf {
     }
 }
 
+/// A virtual function's BAR0, as the VF's own driver (in the tenant's VM)
+/// sees it. The PCIe endpoint routes VF i's BAR0 to the NIC's VF register
+/// port at `i * vf::BAR_SIZE + offset`, so a VF can name no address outside
+/// its own window. The window holds identification, its own bus-error
+/// registers, and a read-only copy of its function block (everything but
+/// the VNI, which is the hypervisor's business). Everything else (the
+/// mapping table, the VTEP, other functions, events) is simply not there:
+/// the hardware answers DECERR. Writes to the copy answer SLVERR: the
+/// VF's MAC, MTU and VNI change only through the PF driver.
+pub mod vf {
+    use super::{pf, Access, Register};
+
+    /// `ID` reads as ASCII "ONVF".
+    pub const ID_VALUE: u32 = 0x4f4e_5646;
+    /// Bytes of one VF BAR (and of its window on the VF register port).
+    pub const BAR_SIZE: u32 = 0x1000;
+    /// Where the read-only copy of the function block starts.
+    pub const FUNCTION_BASE: u32 = 0x0100;
+
+    register_table! {
+        /// Identification: ASCII "ONVF".
+        ID @ 0x0000 : Constant = 0x4f4e5646, mask 0xffffffff;
+        /// Register-map version: major 31:16, minor 15:0 (as the PF's).
+        VERSION @ 0x0004 : Constant = 0x00000001, mask 0xffffffff;
+        /// Count of this VF's bus accesses answered with SLVERR or DECERR (wraps).
+        BUS_ERRORS @ 0x000c : BusErrorCount = 0x00000000, mask 0xffffffff;
+        /// Offset in this VF's BAR of its last access answered with an error.
+        BUS_ERROR_ADDR @ 0x0010 : BusErrorAddress = 0x00000000, mask 0xffffffff;
+    }
+
+    /// Whether the VF's window shows function-block register `r`.
+    pub fn shows(r: &Register) -> bool {
+        r.offset != pf::function::VNI.offset
+    }
+
+    /// The function-block register `r` as the VF's BAR shows it: at
+    /// [`FUNCTION_BASE`] + its block offset, read-only.
+    pub fn function_register(r: &Register) -> Register {
+        assert!(shows(r), "{} is not in a VF's BAR", r.name);
+        Register {
+            offset: FUNCTION_BASE + r.offset,
+            access: Access::ReadOnly,
+            ..*r
+        }
+    }
+
+    /// The whole VF BAR0: the registers above, then the function block copy.
+    pub fn table() -> Vec<Register> {
+        let mut out = TABLE.to_vec();
+        out.extend(
+            pf::function::TABLE
+                .iter()
+                .filter(|r| shows(r))
+                .map(function_register),
+        );
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -631,6 +699,23 @@ mod tests {
         for table in cases {
             assert!(validate(&table).is_err(), "{table:?}");
         }
+    }
+
+    #[test]
+    fn vf_table_is_valid_and_read_only() {
+        let t = vf::table();
+        validate(&t).unwrap();
+        assert_eq!(vf::ID.reset, vf::ID_VALUE);
+        assert_eq!(t.len(), vf::TABLE.len() + pf::function::TABLE.len() - 1);
+        for r in &t {
+            assert!(!r.access.writable(), "{} writable from a VF", r.name);
+            assert!(r.offset < vf::BAR_SIZE, "{}", r.name);
+        }
+        assert!(!t.iter().any(|r| r.name == "VNI"));
+        let mtu = vf::function_register(&pf::function::MTU);
+        assert_eq!((mtu.offset, mtu.access), (0x10c, Access::ReadOnly));
+        // The VF port's address space (16 bits) holds every VF's window.
+        assert!(vf::BAR_SIZE as usize * (pf::MAX_VFS + 1) <= 1 << ADDRESS_BITS);
     }
 
     #[test]
