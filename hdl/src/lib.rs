@@ -27,6 +27,7 @@ pub mod tso_tap;
 pub mod tx_arbiter;
 pub mod tx_checksum_tap;
 pub mod tx_types;
+pub mod vf_register_file;
 
 pub use axi_lite::{AxiLiteMaster, AxiLiteSlave};
 pub use block_ram::BlockRam;
@@ -44,3 +45,4 @@ pub use tso_segmenter::TsoSegmenter;
 pub use tso_tap::TsoTap;
 pub use tx_arbiter::TxArbiter;
 pub use tx_checksum_tap::TxChecksumTap;
+pub use vf_register_file::VfRegisterFile;

@@ -19,6 +19,7 @@
 //!                      Cam (mapping table), Cam (VNI records), counters, EventQueue
 //!                                    ▲
 //!  axil ──────────────────▶ RegisterFile (PF BAR0: config, table commands, counters, events)
+//!  vf_axil ───────────────▶ VfRegisterFile (VF BAR0s: identification, read-only copies)
 //! ```
 //!
 //! The classifier looks up (VNI, inner dst MAC) and the VNI's record as soon
@@ -57,6 +58,7 @@ use crate::tx_types::{
     MapValue, TsoInfo, TxDescriptor, TxHostMeta, TxOffloadRequest, TxTagged, TxTapResult,
     VniRecord, VtepConfig,
 };
+use crate::vf_register_file::{VfRegisterFile, VF_MIRROR_REGISTERS};
 use overlay_nic_regmap::{pf, Build, Register};
 use rust_hdl::prelude::*;
 
@@ -186,6 +188,7 @@ pub const fn nic_register_count(vfs: usize) -> usize {
 pub struct Nic<
     const NF: usize,
     const NR: usize,
+    const VM: usize,
     const E: usize,
     const EAW: usize,
     const V: usize,
@@ -202,6 +205,8 @@ pub struct Nic<
     pub m_wire: StreamSource<Bit>,
     /// PF BAR0.
     pub axil: crate::axi_lite::AxiLiteSlave,
+    /// Every VF's BAR0: VF i's window at `i * 0x1000` (`regmap::vf`).
+    pub vf_axil: crate::axi_lite::AxiLiteSlave,
     /// Events are waiting in the queue (interrupt status).
     pub irq: Signal<Out, Bit>,
     /// Frames from the MAC (RX; never back-pressured).
@@ -226,6 +231,7 @@ pub struct Nic<
     encap: Encapsulator,
     events: EventQueue<4, 5>,
     regs: RegisterFile<NR>,
+    vf_regs: VfRegisterFile<NF, VM>,
     // ---- Configuration, decoded from registers ----
     vtep: Signal<Local, VtepConfig>,
     netmask: Signal<Local, Bits<32>>,
@@ -425,6 +431,7 @@ pub struct Nic<
 impl<
         const NF: usize,
         const NR: usize,
+        const VM: usize,
         const E: usize,
         const EAW: usize,
         const V: usize,
@@ -433,7 +440,7 @@ impl<
         const BAWP1: usize,
         const SAW: usize,
         const SAWP1: usize,
-    > Nic<NF, NR, E, EAW, V, VAW, BAW, BAWP1, SAW, SAWP1>
+    > Nic<NF, NR, VM, E, EAW, V, VAW, BAW, BAWP1, SAW, SAWP1>
 {
     /// Builds the TX path for `build`; panics when the type parameters do
     /// not match it (a build-configuration error, caught at elaboration).
@@ -444,6 +451,18 @@ impl<
             nic_register_count(build.vfs),
             "Nic: NR must be nic_register_count(vfs)"
         );
+        assert_eq!(
+            VM,
+            build.vfs * VF_MIRROR_REGISTERS,
+            "Nic: VM must be vfs * VF_MIRROR_REGISTERS"
+        );
+        // The literal mirror wiring in the kernel: every function-block
+        // register but VNI (index 2), in table order.
+        let shown: Vec<Register> = (0..FUNCTION_REGISTERS)
+            .filter(|&k| k != 2)
+            .map(|k| pf::function::TABLE[k])
+            .collect();
+        assert_eq!(crate::vf_register_file::vf_mirror_table(), shown);
         assert_eq!(E, build.table_entries, "Nic: E must be the table size");
         assert_eq!(V, build.vni_records, "Nic: V must be the VNI-record count");
         assert_eq!(build.event_depth, 16, "Nic: the event queue is 16 deep");
@@ -498,6 +517,7 @@ impl<
             s_host: std::array::from_fn(|_| Default::default()),
             m_wire: Default::default(),
             axil: Default::default(),
+            vf_axil: Default::default(),
             irq: Default::default(),
             s_wire: Default::default(),
             m_host: std::array::from_fn(|_| Default::default()),
@@ -519,6 +539,7 @@ impl<
             encap: Default::default(),
             events: Default::default(),
             regs: RegisterFile::new(&nic_register_table(build)),
+            vf_regs: VfRegisterFile::new(),
             vtep: Default::default(),
             netmask: Default::default(),
             gw_mac: Default::default(),
@@ -720,6 +741,7 @@ impl<
 impl<
         const NF: usize,
         const NR: usize,
+        const VM: usize,
         const E: usize,
         const EAW: usize,
         const V: usize,
@@ -728,7 +750,7 @@ impl<
         const BAWP1: usize,
         const SAW: usize,
         const SAWP1: usize,
-    > Logic for Nic<NF, NR, E, EAW, V, VAW, BAW, BAWP1, SAW, SAWP1>
+    > Logic for Nic<NF, NR, VM, E, EAW, V, VAW, BAW, BAWP1, SAW, SAWP1>
 {
     #[hdl_gen]
     fn update(&mut self) {
@@ -817,6 +839,8 @@ impl<
             StreamSink::<TxHostMeta>::link(&mut self.s_host[i], &mut self.arbiter.s_axis[i]);
         }
         crate::axi_lite::AxiLiteSlave::link(&mut self.axil, &mut self.regs.axil);
+        crate::axi_lite::AxiLiteSlave::link(&mut self.vf_axil, &mut self.vf_regs.axil);
+        self.vf_regs.clock.next = self.clock.val();
         for i in 0..NR {
             self.regs.status[i].next = 0.into();
         }
@@ -1538,6 +1562,18 @@ impl<
         for i in (G_EVENT_VTEP_MAC_LO + NF * 21)..(G_EVENT_VTEP_MAC_LO + NF * 21 + 1) {
             self.regs.status[i].next = self.s_event_vtep_mac_lo.val();
         }
+
+        // ---- VF BARs: read-only copies of each VF's function block ----
+        // Mirror k of VF f (function f >= 1) at (f - 1) * 20 + k: MAC_HI,
+        // MAC_LO, MTU (stored values), then the 17 counters (statuses).
+        for f in 1..NF {
+            self.vf_regs.mirror[f * 20 - 20].next = self.regs.value[f * 21].val();
+            self.vf_regs.mirror[f * 20 - 19].next = self.regs.value[f * 21 + 1].val();
+            self.vf_regs.mirror[f * 20 - 18].next = self.regs.value[f * 21 + 3].val();
+            for k in 4..21 {
+                self.vf_regs.mirror[f * 20 - 21 + k].next = self.regs.status[f * 21 + k].val();
+            }
+        }
     }
 }
 
@@ -1546,7 +1582,7 @@ mod tests {
     use super::*;
 
     /// A small build: PF + 1 VF, 8 entries, 4 VNI records, 512-beat buffer.
-    type SmallNic = Nic<2, { nic_register_count(1) }, 8, 3, 4, 2, 9, 10, 7, 8>;
+    type SmallNic = Nic<2, { nic_register_count(1) }, 20, 8, 3, 4, 2, 9, 10, 7, 8>;
 
     fn small() -> SmallNic {
         Nic::new(&Build {

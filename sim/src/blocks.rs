@@ -17,6 +17,9 @@ pub const PF_REGISTERS: usize = pf::TABLE.len();
 /// The PF BAR0 register slave.
 pub type PfRegisterFile = RegisterFile<PF_REGISTERS>;
 
+/// Every VF's BAR0 in the default build: 4 VFs.
+pub type DefaultVfRegisterFile = overlay_nic_hdl::VfRegisterFile<5, 80>;
+
 /// The TX arbiter in the default build: the PF and 4 VFs.
 pub type DefaultTxArbiter = TxArbiter<DEFAULT_FUNCTIONS>;
 
@@ -59,6 +62,11 @@ pub fn exported_blocks() -> Vec<ExportedBlock> {
             "register_file",
             "AXI4-Lite register slave, PF BAR0 table",
             PfRegisterFile::new(pf::TABLE),
+        ),
+        export(
+            "vf_register_file",
+            "AXI4-Lite register slave, every VF's BAR0 (read-only copies), 4 VFs",
+            DefaultVfRegisterFile::default(),
         ),
         export(
             "stream_pipeline",

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod blocks;
 pub mod capture;
 pub mod decap;
+pub mod device;
 pub mod direct;
 pub mod encap;
 pub mod frames;

@@ -100,6 +100,26 @@ impl NicSim {
         traffic: RxTraffic,
         expect: usize,
     ) -> Result<RxRun, NicSimError> {
+        self.receive_to(frames, traffic, Some(expect))
+    }
+
+    /// Sends `frames` in as [`NicSim::receive`] does, without knowing what
+    /// will come out: runs until every frame is in and no port has moved a
+    /// beat for [`crate::tx::QUIET_CYCLES`] with no copy half delivered.
+    pub fn receive_until_idle(
+        &mut self,
+        frames: &[Vec<u8>],
+        traffic: RxTraffic,
+    ) -> Result<RxRun, NicSimError> {
+        self.receive_to(frames, traffic, None)
+    }
+
+    fn receive_to(
+        &mut self,
+        frames: &[Vec<u8>],
+        traffic: RxTraffic,
+        expect: Option<usize>,
+    ) -> Result<RxRun, NicSimError> {
         const DRAIN_CYCLES: u64 = 96;
         let nf = self.build().functions();
         let mut driver: StreamDriver<Bit> = StreamDriver::new(traffic.seed, traffic.idle);
@@ -125,6 +145,7 @@ impl NicSim {
         let slowdown = 1.0 / ((1.0 - traffic.backpressure) * (1.0 - traffic.idle)).max(0.01);
         let max_cycles = 10_000 + (2.0 * (nf as u64 * beats) as f64 * slowdown) as u64;
         let mut drain: Option<u64> = None;
+        let (mut last_moved, mut last_move_cycle) = (0u64, start);
         let mut in_frame = false;
         loop {
             let cycle = sim.cycle();
@@ -159,17 +180,39 @@ impl NicSim {
                 }
             }
             let got: usize = monitors.iter().map(|m| m.frames().len()).sum();
-            if drain.is_none() && driver.done() && got >= expect {
-                drain = Some(sim.cycle() + DRAIN_CYCLES);
+            let out_beats: u64 = monitors.iter().map(|m| m.beats()).sum();
+            let moved = out_beats + driver.beats_sent();
+            if moved != last_moved {
+                (last_moved, last_move_cycle) = (moved, sim.cycle());
             }
-            if drain.is_some_and(|end| sim.cycle() >= end) {
-                break;
+            match expect {
+                Some(n) => {
+                    if drain.is_none() && driver.done() && got >= n {
+                        drain = Some(sim.cycle() + DRAIN_CYCLES);
+                    }
+                    if drain.is_some_and(|end| sim.cycle() >= end) {
+                        break;
+                    }
+                }
+                None => {
+                    let whole: u64 = monitors
+                        .iter()
+                        .flat_map(|m| m.frames())
+                        .map(|f| f.data.len().div_ceil(8) as u64)
+                        .sum();
+                    if driver.done()
+                        && out_beats == whole
+                        && sim.cycle() - last_move_cycle >= crate::tx::QUIET_CYCLES
+                    {
+                        break;
+                    }
+                }
             }
             if sim.cycle() - start > max_cycles {
                 return Err(StreamError::Timeout {
                     cycles: max_cycles,
                     received: got,
-                    expected: expect,
+                    expected: expect.unwrap_or(0),
                 }
                 .into());
             }
@@ -194,9 +237,10 @@ impl NicSim {
                 });
             }
         }
-        if delivered.len() > expect || beats_seen > whole {
+        let expected = expect.unwrap_or(delivered.len());
+        if delivered.len() > expected || beats_seen > whole {
             return Err(StreamError::ExtraOutput {
-                expected: expect,
+                expected,
                 extra_beats: beats_seen - whole.min(beats_seen),
             }
             .into());

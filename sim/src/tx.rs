@@ -41,23 +41,16 @@ use std::path::Path;
 
 /// The default build's TX path: PF + 4 VFs, 64 table entries, 16 VNI
 /// records, a 4096-beat (32 KiB) TX buffer.
-pub type DefaultNic = Nic<5, { nic_register_count(4) }, 64, 6, 16, 4, 12, 13, 10, 11>;
+pub type DefaultNic = Nic<5, { nic_register_count(4) }, 80, 64, 6, 16, 4, 12, 13, 10, 11>;
 
 /// A new default-build NIC.
 pub fn default_nic() -> DefaultNic {
     Nic::new(&Build::DEFAULT)
 }
 
-/// A frame a host function hands the NIC.
-#[derive(Clone, Debug, PartialEq)]
-pub struct HostFrame {
-    pub function: Function,
-    pub data: Vec<u8>,
-    /// PF only: `Some(vni)` tags the frame for encapsulation with `vni`.
-    pub tag: Option<Vni>,
-    /// Checksum and TSO requests (`docs/tx-offload.md`); default: none.
-    pub offload: OffloadRequest,
-}
+/// A frame a host function hands the NIC (the driver model's type, so
+/// both device back ends take the same frames).
+pub use overlay_nic_driver::device::HostFrame;
 
 /// The hardware's form of a host frame's offload request.
 pub fn offload_request(r: &OffloadRequest) -> TxOffloadRequest {
@@ -146,6 +139,11 @@ fn mac_of(hi: u32, lo: u32) -> MacAddr {
     let l = lo.to_be_bytes();
     MacAddr([(hi >> 8) as u8, hi as u8, l[0], l[1], l[2], l[3]])
 }
+
+/// Cycles without a beat on any port after which a run that does not know
+/// what to expect calls the NIC idle: far longer than any latency through
+/// it (9 cycles TX, 15 RX) while frames flow without stalls.
+pub const QUIET_CYCLES: u64 = 256;
 
 /// The default-build TX path and a register session on it.
 pub struct NicSim {
@@ -282,6 +280,26 @@ impl NicSim {
         traffic: Traffic,
         expect: usize,
     ) -> Result<TxRun, NicSimError> {
+        self.run_to(frames, traffic, Some(expect))
+    }
+
+    /// Streams `frames` in as [`NicSim::run`] does, without knowing what
+    /// will come out: runs until every frame is in and neither port has
+    /// moved a beat for [`QUIET_CYCLES`] with no frame half out.
+    pub fn run_until_idle(
+        &mut self,
+        frames: &[HostFrame],
+        traffic: Traffic,
+    ) -> Result<TxRun, NicSimError> {
+        self.run_to(frames, traffic, None)
+    }
+
+    fn run_to(
+        &mut self,
+        frames: &[HostFrame],
+        traffic: Traffic,
+        expect: Option<usize>,
+    ) -> Result<TxRun, NicSimError> {
         const DRAIN_CYCLES: u64 = 64;
         let nf = self.build.functions();
         let mut drivers: Vec<StreamDriver<TxHostMeta>> = (0..nf)
@@ -312,6 +330,7 @@ impl NicSim {
         let slowdown = 1.0 / ((1.0 - traffic.backpressure) * (1.0 - traffic.idle)).max(0.01);
         let max_cycles = 10_000 + (4.0 * beats as f64 * slowdown) as u64;
         let mut drain: Option<u64> = None;
+        let (mut last_moved, mut last_move_cycle) = (0u64, start);
         loop {
             let cycle = sim.cycle();
             for (f, d) in drivers.iter_mut().enumerate() {
@@ -336,17 +355,38 @@ impl NicSim {
                 .into());
             }
             let all_in = drivers.iter().all(|d| d.done());
-            if drain.is_none() && all_in && monitor.frames().len() >= expect {
-                drain = Some(sim.cycle() + DRAIN_CYCLES);
+            let moved = monitor.beats() + drivers.iter().map(|d| d.beats_sent()).sum::<u64>();
+            if moved != last_moved {
+                (last_moved, last_move_cycle) = (moved, sim.cycle());
             }
-            if drain.is_some_and(|end| sim.cycle() >= end) {
-                break;
+            match expect {
+                Some(n) => {
+                    if drain.is_none() && all_in && monitor.frames().len() >= n {
+                        drain = Some(sim.cycle() + DRAIN_CYCLES);
+                    }
+                    if drain.is_some_and(|end| sim.cycle() >= end) {
+                        break;
+                    }
+                }
+                None => {
+                    let whole: u64 = monitor
+                        .frames()
+                        .iter()
+                        .map(|f| f.data.len().div_ceil(8) as u64)
+                        .sum();
+                    if all_in
+                        && monitor.beats() == whole
+                        && sim.cycle() - last_move_cycle >= QUIET_CYCLES
+                    {
+                        break;
+                    }
+                }
             }
             if sim.cycle() - start > max_cycles {
                 return Err(StreamError::Timeout {
                     cycles: max_cycles,
                     received: monitor.frames().len(),
-                    expected: expect,
+                    expected: expect.unwrap_or(0),
                 }
                 .into());
             }
@@ -358,9 +398,10 @@ impl NicSim {
             .iter()
             .map(|f| f.data.len().div_ceil(8) as u64)
             .sum();
-        if monitor.frames().len() > expect || monitor.beats() > whole {
+        let expected = expect.unwrap_or(monitor.frames().len());
+        if monitor.frames().len() > expected || monitor.beats() > whole {
             return Err(StreamError::ExtraOutput {
-                expected: expect,
+                expected,
                 extra_beats: monitor.beats() - whole.min(monitor.beats()),
             }
             .into());
