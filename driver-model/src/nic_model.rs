@@ -733,6 +733,13 @@ impl NicDevice for NicModel {
         }
     }
 
+    /// Each frame through [`TxModel::transmit_with`] on [`NicModel::config`],
+    /// in the arbiter's order (see [`NicModel`]). A frame of a function the
+    /// build lacks, or an empty one, refuses the whole call before anything
+    /// is sent. [`DeviceError::Simulation`] means a frame was to be
+    /// encapsulated with a VTEP that cannot build outer headers (TTL 0,
+    /// source-port range low > high, VID 0xfff): that frame and the ones
+    /// after it are not sent, those before it were (and are counted).
     fn transmit(&mut self, frames: &[HostFrame]) -> Result<Vec<Vec<u8>>, DeviceError> {
         let functions = self.build.functions();
         let mut waiting: Vec<VecDeque<&HostFrame>> = vec![VecDeque::new(); functions];
@@ -761,6 +768,8 @@ impl NicDevice for NicModel {
         Ok(wire)
     }
 
+    /// Each frame through [`RxModel::receive`] on [`NicModel::config`]; an
+    /// empty frame refuses the whole call before anything is received.
     fn receive(&mut self, frames: &[Vec<u8>]) -> Result<Vec<RxDelivery>, DeviceError> {
         if frames.iter().any(Vec::is_empty) {
             return Err(DeviceError::EmptyFrame);
