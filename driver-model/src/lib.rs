@@ -20,6 +20,8 @@
 //! - [`events`]: the event queue both models raise events into.
 //! - [`device`]: the NIC as the host reaches it (register BARs per
 //!   function, host queues, wire), the trait both back ends implement.
+//! - [`nic_model`]: the fast behavioural back end of that trait: the NIC
+//!   register-exact without the clock, its datapath the golden models.
 //!
 //! The VTEP software, the PF driver and the VF pass-through operations will
 //! be further modules beside these.
@@ -27,6 +29,7 @@
 pub mod device;
 pub mod events;
 pub mod nic_config;
+pub mod nic_model;
 pub mod offload;
 pub mod registers;
 pub mod rx;
