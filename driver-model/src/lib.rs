@@ -20,6 +20,9 @@
 //! - [`events`]: the event queue both models raise events into.
 //! - [`device`]: the NIC as the host reaches it (register BARs per
 //!   function, host queues, wire), the trait both back ends implement.
+//! - [`pcie`]: the PCIe endpoint around the NIC core, simulated (the PF's
+//!   and VFs' configuration spaces with SR-IOV, memory routing to each
+//!   function's BAR), and the host's enumeration of it.
 //!
 //! The VTEP software, the PF driver and the VF pass-through operations will
 //! be further modules beside these.
@@ -28,6 +31,7 @@ pub mod device;
 pub mod events;
 pub mod nic_config;
 pub mod offload;
+pub mod pcie;
 pub mod registers;
 pub mod rx;
 pub mod tx;
