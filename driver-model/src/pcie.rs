@@ -425,8 +425,11 @@ pub fn find_ext_capability<C: ConfigSpace + ?Sized>(
 /// parameters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EndpointIds {
+    /// Vendor ID (PF header; subsystem vendor ID of every function).
     pub vendor: u16,
+    /// The PF's device ID.
     pub pf_device: u16,
+    /// VF Device ID in the SR-IOV capability.
     pub vf_device: u16,
 }
 
@@ -532,8 +535,12 @@ impl<D: NicDevice> PcieEndpoint<D> {
         if self.sriov_control & cfg::sriov::VF_ENABLE == 0 {
             return 0;
         }
-        let n = usize::from(self.num_vfs.min(self.total_vfs));
-        (0..n).take_while(|&i| self.vf_rid(i).is_some()).count()
+        let n = u32::from(self.num_vfs.min(self.total_vfs));
+        // Routing IDs from the first VF's up to 0xFFFF, one VF per stride.
+        let first = u32::from(self.rid) + u32::from(FIRST_VF_OFFSET);
+        let room = (u32::from(u16::MAX) + 1).saturating_sub(first);
+        let fit = room.div_ceil(u32::from(VF_STRIDE));
+        n.min(fit) as usize
     }
 
     fn target(&self, rid: u16) -> Option<Target> {

@@ -479,6 +479,14 @@ fn vf_routing_ids_stop_at_0xffff() {
         .unwrap();
     assert_eq!(ep.active_vfs(), 2);
     assert_eq!(ep.config_read32(0xffff, 0), Ok(u32::MAX));
+    // A PF at the last routing ID has no room for any VF.
+    let mut top = PcieEndpoint::new(FakeNic::new(4), 0xffff);
+    top.config_write32(0xffff, sriov + cfg::sriov::NUM_VFS, 4)
+        .unwrap();
+    top.config_write32(0xffff, sriov + cfg::sriov::CONTROL, 1)
+        .unwrap();
+    assert_eq!(top.active_vfs(), 0);
+    assert_eq!(top.vf_rid(0), None);
     // The host refuses to enable VFs that would not fit.
     ep.config_write32(0xfffd, sriov + cfg::sriov::CONTROL, 0)
         .unwrap();
