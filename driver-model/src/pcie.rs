@@ -886,30 +886,40 @@ pub fn enumerate<D: NicDevice>(
     window: u64,
 ) -> Result<Enumerated, PcieError> {
     let rid = endpoint.rid();
-    let ids = endpoint.config_read32(rid, cfg::VENDOR_DEVICE)?;
+    enumerate_at(endpoint, rid, window)
+}
+
+/// [`enumerate`] over configuration accesses alone (so the checks can be
+/// tried on configuration spaces the endpoint never presents).
+fn enumerate_at<C: ConfigSpace + ?Sized>(
+    config: &mut C,
+    rid: u16,
+    window: u64,
+) -> Result<Enumerated, PcieError> {
+    let ids = config.config_read32(rid, cfg::VENDOR_DEVICE)?;
     let (vendor, device) = (ids as u16, (ids >> 16) as u16);
     if vendor != VENDOR_ID || device != PF_DEVICE_ID {
         return Err(PcieError::WrongDevice { vendor, device });
     }
-    let header_type = (endpoint.config_read32(rid, cfg::HEADER_TYPE)? >> 16) as u8;
+    let header_type = (config.config_read32(rid, cfg::HEADER_TYPE)? >> 16) as u8;
     if header_type & 0x7f != 0 {
         return Err(PcieError::NotEndpoint(header_type));
     }
-    let pcie_cap = find_capability(endpoint, rid, cfg::CAP_ID_PCIE)?
+    let pcie_cap = find_capability(config, rid, cfg::CAP_ID_PCIE)?
         .ok_or(PcieError::MissingCapability("PCI Express"))?;
-    let sriov_cap = find_ext_capability(endpoint, rid, cfg::EXT_CAP_ID_SRIOV)?
+    let sriov_cap = find_ext_capability(config, rid, cfg::EXT_CAP_ID_SRIOV)?
         .ok_or(PcieError::MissingCapability("SR-IOV"))?;
 
     // Decoding off while the BAR holds the sizing pattern.
-    let command = endpoint.config_read16(rid, cfg::COMMAND_STATUS)?;
+    let command = config.config_read16(rid, cfg::COMMAND_STATUS)?;
     let decode = cfg::COMMAND_MEMORY | cfg::COMMAND_BUS_MASTER;
-    endpoint.config_write32(rid, cfg::COMMAND_STATUS, u32::from(command & !decode))?;
-    let size = size_bar(endpoint, rid, cfg::BAR0, "PF BAR0")?;
+    config.config_write32(rid, cfg::COMMAND_STATUS, u32::from(command & !decode))?;
+    let size = size_bar(config, rid, cfg::BAR0, "PF BAR0")?;
     let base = place_32(window, size, size)?;
-    endpoint.config_write32(rid, cfg::BAR0, base as u32)?;
-    endpoint.config_write32(rid, cfg::COMMAND_STATUS, u32::from(command | decode))?;
+    config.config_write32(rid, cfg::BAR0, base as u32)?;
+    config.config_write32(rid, cfg::COMMAND_STATUS, u32::from(command | decode))?;
 
-    let total_vfs = endpoint.config_read16(rid, sriov_cap + cfg::sriov::TOTAL_VFS)?;
+    let total_vfs = config.config_read16(rid, sriov_cap + cfg::sriov::TOTAL_VFS)?;
     Ok(Enumerated {
         rid,
         pcie_cap,

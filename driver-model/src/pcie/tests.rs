@@ -600,6 +600,55 @@ fn capability_walk_refuses_malformed_lists() {
 // ---- Enumeration ----
 
 #[test]
+fn enumeration_refuses_what_is_not_this_endpoint() {
+    let ids = (cfg::VENDOR_DEVICE, 0x0001_1ee7);
+    let status = (cfg::COMMAND_STATUS, 0x0010_0000);
+    let bar = (cfg::BAR0, 0);
+    // A type-1 header (a bridge).
+    let mut c = dwords(&[ids, status, (cfg::HEADER_TYPE, 0x0001_0000)]);
+    assert_eq!(
+        enumerate_at(&mut c, RID, WINDOW),
+        Err(PcieError::NotEndpoint(1))
+    );
+    // No capability list at all.
+    let mut c = dwords(&[ids, bar]);
+    assert_eq!(
+        enumerate_at(&mut c, RID, WINDOW),
+        Err(PcieError::MissingCapability("PCI Express"))
+    );
+    // PCI Express but no extended capabilities.
+    let pcie = [(cfg::CAP_PTR, 0x40), (0x40, 0x0002_0010)];
+    let mut c = dwords(&[&[ids, status, bar][..], &pcie].concat());
+    assert_eq!(
+        enumerate_at(&mut c, RID, WINDOW),
+        Err(PcieError::MissingCapability("SR-IOV"))
+    );
+    // Both, but a BAR0 that sizes as nothing (the fake stores what is
+    // written, so it reads back all-ones: I/O, 64-bit, prefetchable).
+    let sriov = (0x100, 0x0001_0010);
+    let mut c = dwords(&[&[ids, status, bar, sriov][..], &pcie].concat());
+    assert_eq!(
+        enumerate_at(&mut c, RID, WINDOW),
+        Err(PcieError::UnsupportedBar {
+            name: "PF BAR0",
+            readback: u32::MAX
+        })
+    );
+    // A multi-function device's PF (header type bit 7) is still type 0.
+    let mut c = dwords(
+        &[
+            &[ids, status, sriov, (cfg::HEADER_TYPE, 0x0080_0000)][..],
+            &pcie,
+        ]
+        .concat(),
+    );
+    assert!(matches!(
+        enumerate_at(&mut c, RID, WINDOW),
+        Err(PcieError::UnsupportedBar { .. })
+    ));
+}
+
+#[test]
 fn enumeration_end_to_end() {
     let mut ep = endpoint(4);
     let nic = enumerate(&mut ep, WINDOW).unwrap();
