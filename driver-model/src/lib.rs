@@ -22,6 +22,9 @@
 //!   function, host queues, wire), the trait both back ends implement.
 //! - [`nic_model`]: the fast behavioural back end of that trait: the NIC
 //!   register-exact without the clock, its datapath the golden models.
+//! - [`pcie`]: the PCIe endpoint around the NIC core, simulated (the PF's
+//!   and VFs' configuration spaces with SR-IOV, memory routing to each
+//!   function's BAR), and the host's enumeration of it.
 //!
 //! The VTEP software, the PF driver and the VF pass-through operations will
 //! be further modules beside these.
@@ -31,6 +34,7 @@ pub mod events;
 pub mod nic_config;
 pub mod nic_model;
 pub mod offload;
+pub mod pcie;
 pub mod registers;
 pub mod rx;
 pub mod tx;

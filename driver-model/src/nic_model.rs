@@ -25,7 +25,7 @@
 //!
 //! ```
 //! use overlay_nic_driver::device::{HostFrame, NicDevice};
-//! use overlay_nic_driver::nic_model::{BarBus, NicModel};
+//! use overlay_nic_driver::nic_model::{DeviceBar, NicModel};
 //! use overlay_nic_driver::registers::Registers;
 //! use overlay_nic_driver::tx::Function;
 //! use overlay_nic_driver::vxlan::Vni;
@@ -34,7 +34,7 @@
 //! let mut nic = NicModel::new(Build::DEFAULT);
 //! {
 //!     // The PF driver's view: typed accesses over the PF BAR.
-//!     let mut regs = Registers::new(BarBus::new(&mut nic, Function::Pf));
+//!     let mut regs = Registers::new(DeviceBar::new(&mut nic, Function::Pf));
 //!     assert_eq!(regs.read(&pf::ID)?, pf::ID_VALUE);
 //!     regs.write(&pf::VTEP_MAC_HI, 0x0200)?;
 //!     regs.write(&pf::VTEP_MAC_LO, 0x0a00_0001)?;
@@ -787,22 +787,23 @@ impl NicDevice for NicModel {
     }
 }
 
-/// One function's BAR of any [`NicDevice`] as a [`RegisterBus`], for the
+/// One function's BAR of any [`NicDevice`] as a [`RegisterBus`], straight to
+/// the device (no PCIe endpoint: [`crate::pcie::BarBus`] is the routed one), for the
 /// typed accessors of [`crate::registers::Registers`].
 #[derive(Debug)]
-pub struct BarBus<'a, D: ?Sized> {
+pub struct DeviceBar<'a, D: ?Sized> {
     device: &'a mut D,
     function: Function,
 }
 
-impl<'a, D: NicDevice + ?Sized> BarBus<'a, D> {
+impl<'a, D: NicDevice + ?Sized> DeviceBar<'a, D> {
     /// `function`'s BAR0 of `device`.
     pub fn new(device: &'a mut D, function: Function) -> Self {
-        BarBus { device, function }
+        DeviceBar { device, function }
     }
 }
 
-impl<D: NicDevice + ?Sized> RegisterBus for BarBus<'_, D> {
+impl<D: NicDevice + ?Sized> RegisterBus for DeviceBar<'_, D> {
     fn read32(&mut self, offset: u32) -> Result<u32, BusError> {
         self.device.bar_read(self.function, offset)
     }

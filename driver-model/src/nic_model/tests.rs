@@ -73,8 +73,8 @@ fn vni(v: u32) -> Vni {
     Vni::new(v).unwrap()
 }
 
-fn regs(nic: &mut NicModel) -> Registers<BarBus<'_, NicModel>> {
-    Registers::new(BarBus::new(nic, Function::Pf))
+fn regs(nic: &mut NicModel) -> Registers<DeviceBar<'_, NicModel>> {
+    Registers::new(DeviceBar::new(nic, Function::Pf))
 }
 
 fn fnreg(f: usize, r: &Register) -> Register {
