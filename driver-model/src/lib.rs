@@ -25,19 +25,26 @@
 //! - [`pcie`]: the PCIe endpoint around the NIC core, simulated (the PF's
 //!   and VFs' configuration spaces with SR-IOV, memory routing to each
 //!   function's BAR), and the host's enumeration of it.
-//!
-//! The VTEP software, the PF driver and the VF pass-through operations will
-//! be further modules beside these.
+//! - [`pf_driver`]: the PF driver: probe, VFs, and the overlay-offload
+//!   callbacks it registers with the VTEP software (seed FIG. 9).
+//! - [`legacy_nic`]: a NIC without the overlay offload (the fallback's).
+//! - [`driver_suite`]: the driver test suite both back ends pass.
+//! - [`vtep`]: the VTEP software: master table, control events, learning,
+//!   the ARP proxy, and the software datapath for NICs without offload.
 
 pub mod device;
+pub mod driver_suite;
 pub mod events;
+pub mod legacy_nic;
 pub mod nic_config;
 pub mod nic_model;
 pub mod offload;
 pub mod pcie;
+pub mod pf_driver;
 pub mod registers;
 pub mod rx;
 pub mod tx;
+pub mod vtep;
 pub mod vxlan;
 
 pub use device::{DeviceError, HostFrame, NicDevice};
