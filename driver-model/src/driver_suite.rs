@@ -18,20 +18,35 @@ use crate::vxlan::{encapsulate, EncapParams, Vni};
 use overlay_nic_regmap::{pf, vf};
 use std::net::Ipv4Addr;
 
+/// Makes a fresh device for a check.
+pub type MakeDevice<'a> = dyn FnMut() -> Box<dyn NicDevice> + 'a;
+
+/// One check of the suite.
+pub type Check = fn(&mut MakeDevice);
+
 /// Every check, by name.
-pub const CHECKS: &[(&str, fn(&mut dyn FnMut() -> Box<dyn NicDevice>))] = &[
+pub const CHECKS: &[(&str, Check)] = &[
     ("probe_and_vfs", probe_and_vfs),
     ("vf_bar_isolation", vf_bar_isolation),
     ("table_updates", table_updates),
     ("vf_callbacks_and_traffic", vf_callbacks_and_traffic),
-    ("learning_never_overwrites_static", learning_never_overwrites_static),
-    ("table_full_is_served_in_software", table_full_is_served_in_software),
+    (
+        "learning_never_overwrites_static",
+        learning_never_overwrites_static,
+    ),
+    (
+        "table_full_is_served_in_software",
+        table_full_is_served_in_software,
+    ),
     ("arp_proxy_answers_the_vf", arp_proxy_answers_the_vf),
-    ("software_fallback_matches_offload", software_fallback_matches_offload),
+    (
+        "software_fallback_matches_offload",
+        software_fallback_matches_offload,
+    ),
 ];
 
 /// Runs every check on devices from `make`.
-pub fn run_all(make: &mut dyn FnMut() -> Box<dyn NicDevice>) {
+pub fn run_all(make: &mut MakeDevice) {
     for (name, check) in CHECKS {
         eprintln!("driver suite: {name}");
         check(make);
@@ -146,7 +161,7 @@ fn from_remote(inner: &[u8], v: u32, from: Ipv4Addr) -> Vec<u8> {
     encapsulate(inner, &p).expect("encapsulate")
 }
 
-fn probe(make: &mut dyn FnMut() -> Box<dyn NicDevice>) -> PfDriver<Box<dyn NicDevice>> {
+fn probe(make: &mut MakeDevice) -> PfDriver<Box<dyn NicDevice>> {
     PfDriver::probe(make()).expect("probe")
 }
 
@@ -161,12 +176,20 @@ fn outer_dst_ip(wire: &[u8]) -> Ipv4Addr {
 // ---- Checks ----
 
 /// Enumeration, the capability words, VF enable and each VF's identity.
-pub fn probe_and_vfs(make: &mut dyn FnMut() -> Box<dyn NicDevice>) {
+pub fn probe_and_vfs(make: &mut MakeDevice) {
     let mut pf = probe(make);
     let caps = pf.capabilities();
-    assert!(caps.overlay_offload() && caps.checksum_offload && caps.tso, "{caps:?}");
+    assert!(
+        caps.overlay_offload() && caps.checksum_offload && caps.tso,
+        "{caps:?}"
+    );
     assert_eq!(
-        (caps.vfs, caps.table_entries, caps.vni_records, caps.event_depth),
+        (
+            caps.vfs,
+            caps.table_entries,
+            caps.vni_records,
+            caps.event_depth
+        ),
         (4, 64, 16, 16)
     );
     assert!(matches!(
@@ -187,30 +210,56 @@ pub fn probe_and_vfs(make: &mut dyn FnMut() -> Box<dyn NicDevice>) {
 
 /// A VF's BAR shows its own block read-only and nothing else; the
 /// hardware refuses the rest and counts it against that VF alone.
-pub fn vf_bar_isolation(make: &mut dyn FnMut() -> Box<dyn NicDevice>) {
+pub fn vf_bar_isolation(make: &mut MakeDevice) {
     let mut pf = probe(make);
     pf.enable_vfs(2).expect("VFs");
     let mac = vm_mac(10);
     pf.set_vf_mac(0, mac).expect("MAC");
     let mut r = pf.vf_registers(0).expect("VF0 BAR");
-    let hi = r.read(&vf::function_register(&pf::function::MAC_HI)).unwrap();
-    let lo = r.read(&vf::function_register(&pf::function::MAC_LO)).unwrap();
+    let hi = r
+        .read(&vf::function_register(&pf::function::MAC_HI))
+        .unwrap();
+    let lo = r
+        .read(&vf::function_register(&pf::function::MAC_LO))
+        .unwrap();
     assert_eq!(crate::pf_driver::mac_of(hi, lo), mac, "VF0 sees its MAC");
     // The tenant tries to change its MAC (to spoof) and to reach the table.
     let mac_hi = vf::function_register(&pf::function::MAC_HI);
-    assert_eq!(r.bus().write32(mac_hi.offset, 0xdead), Err(BusError::Slave { offset: mac_hi.offset }));
-    assert_eq!(r.bus().write32(0x0108, 1 << 31 | 7), Err(BusError::Decode { offset: 0x0108 }));
-    assert_eq!(r.bus().read32(0x0200), Err(BusError::Decode { offset: 0x0200 }));
-    assert_eq!(r.bus().write32(0x011c, 1), Err(BusError::Decode { offset: 0x011c }));
+    assert_eq!(
+        r.bus().write32(mac_hi.offset, 0xdead),
+        Err(BusError::Slave {
+            offset: mac_hi.offset
+        })
+    );
+    assert_eq!(
+        r.bus().write32(0x0108, 1 << 31 | 7),
+        Err(BusError::Decode { offset: 0x0108 })
+    );
+    assert_eq!(
+        r.bus().read32(0x0200),
+        Err(BusError::Decode { offset: 0x0200 })
+    );
+    assert_eq!(
+        r.bus().write32(0x011c, 1),
+        Err(BusError::Decode { offset: 0x011c })
+    );
     assert!(matches!(
         r.bus().read32(vf::BAR_SIZE),
         Err(BusError::OutOfRange { .. })
     ));
-    assert_eq!(r.read(&vf::BUS_ERRORS), Ok(4), "VF0 counts its four refusals");
+    assert_eq!(
+        r.read(&vf::BUS_ERRORS),
+        Ok(4),
+        "VF0 counts its four refusals"
+    );
     assert_eq!(r.read(&vf::BUS_ERROR_ADDR), Ok(0x011c));
     assert_eq!(pf.vf_registers(1).unwrap().read(&vf::BUS_ERRORS), Ok(0));
     let mut p = pf.registers().unwrap();
-    assert_eq!(p.read(&pf::BUS_ERRORS), Ok(0), "the PF's count is untouched");
+    assert_eq!(
+        p.read(&pf::BUS_ERRORS),
+        Ok(0),
+        "the PF's count is untouched"
+    );
     assert_eq!(
         p.read(&pf::function_register(1, &pf::function::MAC_LO)),
         Ok(crate::pf_driver::mac_lo(&mac)),
@@ -222,7 +271,7 @@ pub fn vf_bar_isolation(make: &mut dyn FnMut() -> Box<dyn NicDevice>) {
 
 /// Per-entry add, modify, delete and whole-table updates, read back from
 /// the hardware; a full table is a typed error.
-pub fn table_updates(make: &mut dyn FnMut() -> Box<dyn NicDevice>) {
+pub fn table_updates(make: &mut MakeDevice) {
     let mut pf = probe(make);
     pf.set_vtep(&vtep()).unwrap();
     let a = entry(100, 1, REMOTE_VTEP);
@@ -233,27 +282,36 @@ pub fn table_updates(make: &mut dyn FnMut() -> Box<dyn NicDevice>) {
         vtep_mac: remote_vtep_mac(3),
         ..a
     };
-    pf.vxlan_mapping_table_update(TableUpdate::Modify(moved)).unwrap();
+    pf.vxlan_mapping_table_update(TableUpdate::Modify(moved))
+        .unwrap();
     assert_eq!(pf.find_entry(a.vni, a.mac).unwrap(), Some(moved));
     let b = entry(100, 2, REMOTE_VTEP);
     assert!(matches!(
         pf.vxlan_mapping_table_update(TableUpdate::Modify(b)),
         Err(DriverError::NotInTable { .. })
     ));
-    pf.vxlan_mapping_table_update(TableUpdate::Delete { vni: a.vni, mac: a.mac })
-        .unwrap();
+    pf.vxlan_mapping_table_update(TableUpdate::Delete {
+        vni: a.vni,
+        mac: a.mac,
+    })
+    .unwrap();
     assert_eq!(pf.find_entry(a.vni, a.mac).unwrap(), None);
     assert!(matches!(
-        pf.vxlan_mapping_table_update(TableUpdate::Delete { vni: a.vni, mac: a.mac }),
+        pf.vxlan_mapping_table_update(TableUpdate::Delete {
+            vni: a.vni,
+            mac: a.mac
+        }),
         Err(DriverError::NotInTable { .. })
     ));
     // Whole tables: the second keeps 2 of the first's 4, changes 1, adds 2.
     let first: Vec<MapEntry> = (1..=4).map(|n| entry(200, n, REMOTE_VTEP)).collect();
-    pf.vxlan_mapping_table_update(TableUpdate::Whole(&first)).unwrap();
+    pf.vxlan_mapping_table_update(TableUpdate::Whole(&first))
+        .unwrap();
     assert_eq!(pf.entries_in_use().unwrap(), 4);
     let mut second = vec![first[0], first[1], entry(200, 3, OTHER_VTEP)];
     second.extend((5..=6).map(|n| entry(201, n, OTHER_VTEP)));
-    pf.vxlan_mapping_table_update(TableUpdate::Whole(&second)).unwrap();
+    pf.vxlan_mapping_table_update(TableUpdate::Whole(&second))
+        .unwrap();
     assert_eq!(pf.entries_in_use().unwrap(), 5);
     for e in &second {
         assert_eq!(pf.find_entry(e.vni, e.mac).unwrap(), Some(*e));
@@ -261,7 +319,8 @@ pub fn table_updates(make: &mut dyn FnMut() -> Box<dyn NicDevice>) {
     assert_eq!(pf.find_entry(first[3].vni, first[3].mac).unwrap(), None);
     // Fill the table.
     let fill: Vec<MapEntry> = (0..64).map(|n| entry(300, n, REMOTE_VTEP)).collect();
-    pf.vxlan_mapping_table_update(TableUpdate::Whole(&fill)).unwrap();
+    pf.vxlan_mapping_table_update(TableUpdate::Whole(&fill))
+        .unwrap();
     assert_eq!(pf.entries_in_use().unwrap(), 64);
     let extra = entry(300, 200, REMOTE_VTEP);
     assert_eq!(
@@ -277,7 +336,7 @@ pub fn table_updates(make: &mut dyn FnMut() -> Box<dyn NicDevice>) {
 
 /// The VF pass-through callbacks, MTU validation, and the VF's traffic
 /// encapsulated into its VNI (and spoofed frames dropped).
-pub fn vf_callbacks_and_traffic(make: &mut dyn FnMut() -> Box<dyn NicDevice>) {
+pub fn vf_callbacks_and_traffic(make: &mut MakeDevice) {
     let mut pf = probe(make);
     pf.enable_vfs(2).unwrap();
     pf.set_vtep(&vtep()).unwrap();
@@ -296,8 +355,14 @@ pub fn vf_callbacks_and_traffic(make: &mut dyn FnMut() -> Box<dyn NicDevice>) {
         Err(DriverError::MtuOutOfRange { max: 1500, .. })
     ));
     pf.set_lfe_mtu(1600, crate::pf_driver::Encapsulation::Vxlan);
-    assert!(matches!(pf.set_vf_mtu(0, 67), Err(DriverError::MtuOutOfRange { .. })));
-    assert!(matches!(pf.set_vf_mtu(7, 1500), Err(DriverError::NoSuchVf { .. })));
+    assert!(matches!(
+        pf.set_vf_mtu(0, 67),
+        Err(DriverError::MtuOutOfRange { .. })
+    ));
+    assert!(matches!(
+        pf.set_vf_mtu(7, 1500),
+        Err(DriverError::NoSuchVf { .. })
+    ));
     assert!(matches!(
         pf.set_vf_mac(1, MacAddr([1, 0, 0, 0, 0, 1])),
         Err(DriverError::BadMac { .. })
@@ -315,7 +380,8 @@ pub fn vf_callbacks_and_traffic(make: &mut dyn FnMut() -> Box<dyn NicDevice>) {
     ));
     pf.set_vf_vlan(0, None).unwrap();
     let peer = entry(100, 20, REMOTE_VTEP);
-    pf.vxlan_mapping_table_update(TableUpdate::Add(peer)).unwrap();
+    pf.vxlan_mapping_table_update(TableUpdate::Add(peer))
+        .unwrap();
     // Too long for the MTU, spoofed, and a good frame.
     let frames = [
         HostFrame::new(Function::Vf(0), udp_frame(mac, peer.mac, 1600)),
@@ -337,7 +403,7 @@ pub fn vf_callbacks_and_traffic(make: &mut dyn FnMut() -> Box<dyn NicDevice>) {
 
 /// Claims 8-9: the NIC's learn events become learned entries pushed back to
 /// it; a static entry is never overwritten by learning.
-pub fn learning_never_overwrites_static(make: &mut dyn FnMut() -> Box<dyn NicDevice>) {
+pub fn learning_never_overwrites_static(make: &mut MakeDevice) {
     let mut sw = VtepSoftware::new(probe(make), vtep()).unwrap();
     sw.add_segment(segment(100)).unwrap();
     let pf_vm = vm_mac(1);
@@ -363,27 +429,37 @@ pub fn learning_never_overwrites_static(make: &mut dyn FnMut() -> Box<dyn NicDev
         ])
         .unwrap();
     assert_eq!(got.len(), 2, "{got:?}");
-    assert!(got.iter().all(|d| d.function == Function::Pf && d.meta.learn));
+    assert!(got
+        .iter()
+        .all(|d| d.function == Function::Pf && d.meta.learn));
     let events = sw.poll().unwrap();
-    assert!(events.iter().any(|e| matches!(e, NicEvent::Learn { mac, .. } if *mac == vm_mac(31))));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, NicEvent::Learn { mac, .. } if *mac == vm_mac(31))));
     assert_eq!(sw.stats().learned, 1);
     assert_eq!(sw.stats().learn_ignored_static, 1);
     let learned = sw.entry(vni(100), vm_mac(31)).copied().unwrap();
     assert_eq!((learned.origin, learned.in_nic), (Origin::Learned, true));
     assert_eq!(learned.entry.vtep_ip, OTHER_VTEP);
     let pf = sw.driver();
-    assert_eq!(pf.find_entry(vni(100), vm_mac(31)).unwrap(), Some(learned.entry));
+    assert_eq!(
+        pf.find_entry(vni(100), vm_mac(31)).unwrap(),
+        Some(learned.entry)
+    );
     assert_eq!(
         pf.find_entry(vni(100), vm_mac(30)).unwrap(),
         Some(static_peer),
         "static entry kept"
     );
     // Now known: the next frame from it is not a learn.
-    let again = sw.receive(&[from_remote(&newcomer, 100, OTHER_VTEP)]).unwrap();
+    let again = sw
+        .receive(&[from_remote(&newcomer, 100, OTHER_VTEP)])
+        .unwrap();
     assert_eq!(again.len(), 1);
     assert!(!again[0].meta.learn);
     // Migration: the local VM moves to REMOTE_VTEP; frames to it follow.
-    sw.vm_migrates_out(pf_vm, REMOTE_VTEP, remote_vtep_mac(2)).unwrap();
+    sw.vm_migrates_out(pf_vm, REMOTE_VTEP, remote_vtep_mac(2))
+        .unwrap();
     let wire = sw
         .send_from_pf(vni(100), &udp_frame(vm_mac(5), pf_vm, 64))
         .unwrap();
@@ -394,11 +470,13 @@ pub fn learning_never_overwrites_static(make: &mut dyn FnMut() -> Box<dyn NicDev
 /// A NIC with a full table answers a typed error; the VTEP software keeps
 /// the entry and serves it in software, with the same wire bytes the NIC
 /// would have sent.
-pub fn table_full_is_served_in_software(make: &mut dyn FnMut() -> Box<dyn NicDevice>) {
+pub fn table_full_is_served_in_software(make: &mut MakeDevice) {
     let mut sw = VtepSoftware::new(probe(make), vtep()).unwrap();
     sw.add_segment(segment(100)).unwrap();
     for n in 0..64 {
-        assert!(sw.set_remote(entry(100, n, REMOTE_VTEP), Origin::Static).unwrap());
+        assert!(sw
+            .set_remote(entry(100, n, REMOTE_VTEP), Origin::Static)
+            .unwrap());
     }
     let last = entry(100, 64, OTHER_VTEP);
     sw.set_remote(last, Origin::Static).unwrap();
@@ -419,7 +497,7 @@ pub fn table_full_is_served_in_software(make: &mut dyn FnMut() -> Box<dyn NicDev
 
 /// FIG. 15 with \[0126\]: an ARP reply from an unknown VTEP reaches the PF,
 /// the software learns and pushes it, and the proxy answers the VF's VM.
-pub fn arp_proxy_answers_the_vf(make: &mut dyn FnMut() -> Box<dyn NicDevice>) {
+pub fn arp_proxy_answers_the_vf(make: &mut MakeDevice) {
     let mut pf = probe(make);
     pf.enable_vfs(1).unwrap();
     let mut sw = VtepSoftware::new(pf, vtep()).unwrap();
@@ -453,7 +531,7 @@ pub fn arp_proxy_answers_the_vf(make: &mut dyn FnMut() -> Box<dyn NicDevice>) {
 /// FIG. 7 720-735: on a NIC without the offload the VTEP software
 /// encapsulates and decapsulates itself, and the wire carries the same
 /// bytes as with the offload.
-pub fn software_fallback_matches_offload(make: &mut dyn FnMut() -> Box<dyn NicDevice>) {
+pub fn software_fallback_matches_offload(make: &mut MakeDevice) {
     let offload = VtepSoftware::new(probe(make), vtep()).unwrap();
     let legacy = PfDriver::probe(Box::new(LegacyNic::new()) as Box<dyn NicDevice>).unwrap();
     assert!(!legacy.capabilities().overlay_offload());
@@ -463,7 +541,8 @@ pub fn software_fallback_matches_offload(make: &mut dyn FnMut() -> Box<dyn NicDe
     for mut sw in [offload, software] {
         sw.add_segment(segment(100)).unwrap();
         sw.add_segment(segment(200)).unwrap();
-        sw.set_remote(entry(100, 1, REMOTE_VTEP), Origin::Static).unwrap();
+        sw.set_remote(entry(100, 1, REMOTE_VTEP), Origin::Static)
+            .unwrap();
         sw.set_remote(entry(200, 2, Ipv4Addr::new(10, 9, 0, 2)), Origin::Static)
             .unwrap();
         let mut wire = Vec::new();

@@ -433,7 +433,13 @@ impl<D: NicDevice> PfDriver<D> {
     fn delete(&mut self, vni: Vni, mac: MacAddr) -> Result<(), DriverError> {
         let mut r = self.endpoint.registers(Function::Pf)?;
         stage_key(&mut r, vni, &mac)?;
-        match table_command(&mut r, "mapping", &pf::MAP_CMD, &pf::MAP_STATUS, cmd::DELETE) {
+        match table_command(
+            &mut r,
+            "mapping",
+            &pf::MAP_CMD,
+            &pf::MAP_STATUS,
+            cmd::DELETE,
+        ) {
             Err(DriverError::Command {
                 result: result::NOT_FOUND,
                 ..
@@ -485,10 +491,8 @@ impl<D: NicDevice> OverlayOffload for PfDriver<D> {
             }
             TableUpdate::Delete { vni, mac } => self.delete(vni, mac),
             TableUpdate::Whole(entries) => {
-                let wanted: BTreeMap<(u32, MacAddr), MapEntry> = entries
-                    .iter()
-                    .map(|e| ((e.vni.get(), e.mac), *e))
-                    .collect();
+                let wanted: BTreeMap<(u32, MacAddr), MapEntry> =
+                    entries.iter().map(|e| ((e.vni.get(), e.mac), *e)).collect();
                 let stale: Vec<MapEntry> = self
                     .table
                     .iter()

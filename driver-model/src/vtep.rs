@@ -221,10 +221,7 @@ impl<D: NicDevice> VtepSoftware<D> {
         if !self.offload {
             return Ok(false);
         }
-        match self
-            .pf
-            .vxlan_mapping_table_update(TableUpdate::Add(entry))
-        {
+        match self.pf.vxlan_mapping_table_update(TableUpdate::Add(entry)) {
             Ok(()) => Ok(true),
             Err(DriverError::TableFull { .. }) => {
                 self.stats.served_in_software += 1;
@@ -258,7 +255,8 @@ impl<D: NicDevice> VtepSoftware<D> {
             self.pf.set_vf_mtu(i, mtu)?;
             self.pf
                 .set_vf_source_vtep(i, self.vtep.ip, self.vtep.netmask)?;
-            self.pf.set_vf_source_udp_port(i, self.vtep.src_port_range)?;
+            self.pf
+                .set_vf_source_udp_port(i, self.vtep.src_port_range)?;
             self.pf.set_vf_vni(i, Some(vm.vni))?;
         }
         // A VM that was remote is local now: its entry goes.
@@ -350,11 +348,7 @@ impl<D: NicDevice> VtepSoftware<D> {
             .get(..6)
             .map(|d| MacAddr(d.try_into().expect("6 bytes")));
         let soft = !self.offload
-            || dst.is_some_and(|d| {
-                self.table
-                    .get(&(vni.get(), d))
-                    .is_some_and(|m| !m.in_nic)
-            });
+            || dst.is_some_and(|d| self.table.get(&(vni.get(), d)).is_some_and(|m| !m.in_nic));
         let host = if soft {
             match self.soft_tx.transmit_with(
                 Function::Pf,

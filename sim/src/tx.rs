@@ -127,17 +127,25 @@ pub enum NicSimError {
     Model(String),
 }
 
-fn mac_hi(m: &MacAddr) -> u32 {
-    u32::from(m.0[0]) << 8 | u32::from(m.0[1])
-}
+use overlay_nic_driver::pf_driver::{self as ops, mac_of, DriverError};
 
-fn mac_lo(m: &MacAddr) -> u32 {
-    u32::from_be_bytes([m.0[2], m.0[3], m.0[4], m.0[5]])
-}
-
-fn mac_of(hi: u32, lo: u32) -> MacAddr {
-    let l = lo.to_be_bytes();
-    MacAddr([(hi >> 8) as u8, hi as u8, l[0], l[1], l[2], l[3]])
+/// A driver register sequence's failure in the harness's terms.
+fn driver_error(e: DriverError, what: impl Fn() -> String) -> NicSimError {
+    match e {
+        DriverError::Command {
+            table,
+            code,
+            result,
+        } => NicSimError::Command {
+            table,
+            code,
+            what: what(),
+            result,
+        },
+        DriverError::Busy(table) => NicSimError::Busy(table),
+        DriverError::Register(e) => NicSimError::Register(e),
+        other => NicSimError::Model(other.to_string()),
+    }
 }
 
 /// Cycles without a beat on any port after which a run that does not know
@@ -444,32 +452,7 @@ impl NicSim {
 
     /// Reads and pops every queued event.
     pub fn drain_events(&mut self) -> Result<Vec<NicEvent>, NicSimError> {
-        let mut out = Vec::new();
-        let n = self.regs.read(&pf::EVENT_STATUS)? & 0xffff;
-        for _ in 0..n {
-            let tv = self.regs.read(&pf::EVENT_TYPE_VNI)?;
-            let hi = self.regs.read(&pf::EVENT_MAC_HI)?;
-            let lo = self.regs.read(&pf::EVENT_MAC_LO)?;
-            let ip = self.regs.read(&pf::EVENT_VTEP_IP)?;
-            let vhi = self.regs.read(&pf::EVENT_VTEP_MAC_HI)?;
-            let vlo = self.regs.read(&pf::EVENT_VTEP_MAC_LO)?;
-            self.regs.write(&pf::EVENT_POP, 1)?;
-            let vni = Vni::new(tv & 0xff_ffff).expect("24-bit VNI");
-            if tv >> 24 == pf::event::TX_MISS {
-                out.push(NicEvent::TxMiss {
-                    vni,
-                    mac: mac_of(hi, lo),
-                });
-            } else if tv >> 24 == pf::event::LEARN {
-                out.push(NicEvent::Learn {
-                    vni,
-                    mac: mac_of(hi, lo),
-                    vtep_ip: ip.into(),
-                    vtep_mac: mac_of(vhi, vlo),
-                });
-            }
-        }
-        Ok(out)
+        Ok(ops::drain_events(&mut self.regs)?)
     }
 
     /// Events the queue discarded because it was full.
@@ -685,34 +668,14 @@ pub fn program_registers<B: RegisterBus>(
     build: &Build,
     config: &NicConfig,
 ) -> Result<(), NicSimError> {
-    let v = &config.vtep;
-    r.write(&pf::VTEP_MAC_HI, mac_hi(&v.mac))?;
-    r.write(&pf::VTEP_MAC_LO, mac_lo(&v.mac))?;
-    r.write(&pf::VTEP_IP, u32::from(v.ip))?;
-    r.write(&pf::VTEP_NETMASK, u32::from(v.netmask))?;
-    r.write(&pf::VTEP_GW_MAC_HI, mac_hi(&v.gateway_mac))?;
-    r.write(&pf::VTEP_GW_MAC_LO, mac_lo(&v.gateway_mac))?;
-    r.write(&pf::VXLAN_UDP_PORT, u32::from(v.udp_port))?;
-    r.write(
-        &pf::UDP_SRC_PORT_RANGE,
-        u32::from(v.src_port_range.lo) | u32::from(v.src_port_range.hi) << 16,
-    )?;
-    r.write(
-        &pf::OUTER_IP,
-        overlay_nic_driver::registers::outer_ip_value(v),
-    )?;
-    let vlan = match &v.vlan {
-        Some(t) => 1 << 16 | u32::from(t.pcp) << 13 | u32::from(t.vid),
-        None => 0,
-    };
-    r.write(&pf::OUTER_VLAN, vlan)?;
+    ops::program_vtep(r, &config.vtep)?;
     r.write(
         &pf::RX_CONFIG,
         u32::from(config.rx.strict_vxlan_flags) | u32::from(config.rx.check_source_mac) << 1,
     )?;
     if let Some(mac) = &config.pf.mac {
-        write_function_on(r, 0, &fr::MAC_HI, mac_hi(mac))?;
-        write_function_on(r, 0, &fr::MAC_LO, mac_lo(mac))?;
+        write_function_on(r, 0, &fr::MAC_HI, ops::mac_hi(mac))?;
+        write_function_on(r, 0, &fr::MAC_LO, ops::mac_lo(mac))?;
     }
     write_function_on(r, 0, &fr::MTU, config.pf.mtu)?;
     for (i, vf) in config.vfs.iter().enumerate() {
@@ -720,27 +683,15 @@ pub fn program_registers<B: RegisterBus>(
             return Err(NicSimError::NoSuchFunction(Function::Vf(i), build.vfs));
         }
         let f = i + 1;
-        write_function_on(r, f, &fr::MAC_HI, mac_hi(&vf.mac))?;
-        write_function_on(r, f, &fr::MAC_LO, mac_lo(&vf.mac))?;
+        write_function_on(r, f, &fr::MAC_HI, ops::mac_hi(&vf.mac))?;
+        write_function_on(r, f, &fr::MAC_LO, ops::mac_lo(&vf.mac))?;
         let vni = vf.vni.map_or(0, |v| 1 << 31 | v.get());
         write_function_on(r, f, &fr::VNI, vni)?;
         write_function_on(r, f, &fr::MTU, vf.mtu)?;
     }
     for rec in &config.vnis {
-        r.write(&pf::VNI_KEY, rec.vni.get())?;
-        r.write(&pf::VNI_MCAST_IP, u32::from(rec.multicast_group))?;
-        r.write(&pf::VNI_GW_IP, u32::from(rec.gateway_ip))?;
-        r.write(&pf::VNI_GW_MAC_HI, mac_hi(&rec.gateway_mac))?;
-        r.write(&pf::VNI_GW_MAC_LO, mac_lo(&rec.gateway_mac))?;
-        let policy = match rec.miss_policy {
-            MissPolicy::Flood => 0,
-            MissPolicy::Gateway => 1,
-            MissPolicy::Drop => 2,
-        };
-        r.write(&pf::VNI_POLICY, policy)?;
-        command_on(r, "VNI", &pf::VNI_CMD, &pf::VNI_STATUS, cmd::ADD, || {
-            format!("VNI {}", rec.vni.get())
-        })?;
+        ops::program_vni_record(r, rec)
+            .map_err(|e| driver_error(e, || format!("VNI {}", rec.vni.get())))?;
     }
     for e in &config.entries {
         add_entry_on(r, e.vni, &e.mac, e.vtep_ip.into(), &e.vtep_mac)?;
@@ -762,10 +713,7 @@ fn stage_key_on<B: RegisterBus>(
     vni: Vni,
     mac: &MacAddr,
 ) -> Result<(), NicSimError> {
-    r.write(&pf::MAP_KEY_VNI, vni.get())?;
-    r.write(&pf::MAP_KEY_MAC_HI, mac_hi(mac))?;
-    r.write(&pf::MAP_KEY_MAC_LO, mac_lo(mac))?;
-    Ok(())
+    Ok(ops::stage_key(r, vni, mac)?)
 }
 
 fn add_entry_on<B: RegisterBus>(
@@ -775,18 +723,14 @@ fn add_entry_on<B: RegisterBus>(
     vtep_ip: u32,
     vtep_mac: &MacAddr,
 ) -> Result<(), NicSimError> {
-    stage_key_on(r, vni, mac)?;
-    r.write(&pf::MAP_VTEP_IP, vtep_ip)?;
-    r.write(&pf::MAP_VTEP_MAC_HI, mac_hi(vtep_mac))?;
-    r.write(&pf::MAP_VTEP_MAC_LO, mac_lo(vtep_mac))?;
-    command_on(
-        r,
-        "mapping",
-        &pf::MAP_CMD,
-        &pf::MAP_STATUS,
-        cmd::ADD,
-        || format!("VNI {} MAC {mac}", vni.get()),
-    )
+    let e = overlay_nic_driver::MapEntry {
+        vni,
+        mac: *mac,
+        vtep_ip: vtep_ip.into(),
+        vtep_mac: *vtep_mac,
+    };
+    ops::add_entry(r, &e)
+        .map_err(|err| driver_error(err, || format!("VNI {} MAC {mac}", vni.get())))
 }
 
 /// Rings a table's doorbell and waits for the result.
@@ -798,20 +742,5 @@ fn command_on<B: RegisterBus>(
     code: u32,
     what: impl Fn() -> String,
 ) -> Result<(), NicSimError> {
-    r.write(doorbell, code)?;
-    for _ in 0..16 {
-        let s = r.read(status)?;
-        if s & 0x100 == 0 {
-            return match s & 0xf {
-                result::OK => Ok(()),
-                res => Err(NicSimError::Command {
-                    table,
-                    code,
-                    what: what(),
-                    result: res,
-                }),
-            };
-        }
-    }
-    Err(NicSimError::Busy(table))
+    ops::table_command(r, table, doorbell, status, code).map_err(|e| driver_error(e, what))
 }

@@ -19,7 +19,7 @@ use overlay_nic_sim::rtl::{
     iverilog_compile, verilator_lint, write_verilog, yosys_ice40, Equivalence,
 };
 use overlay_nic_sim::rx::{encapsulate, OuterHeaders};
-use overlay_nic_sim::tx::{default_nic, offload_request, program_registers, DefaultNic};
+use overlay_nic_sim::tx::{default_nic, offload_request, program_registers};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_hdl::prelude::*;
@@ -296,15 +296,15 @@ struct Axil {
 }
 
 impl Axil {
-    fn drive(&mut self, u: &mut DefaultNic) {
+    fn drive(&mut self, p: &mut overlay_nic_hdl::AxiLiteSlave) {
         if self.aw_on && !self.bvalid_then {
             self.aw_on = false; // taken at the last edge
         }
         if self.ar_on && !self.rvalid_then {
             self.ar_on = false;
         }
-        self.bvalid_then = u.axil.bvalid.val();
-        self.rvalid_then = u.axil.rvalid.val();
+        self.bvalid_then = p.bvalid.val();
+        self.rvalid_then = p.rvalid.val();
         if !self.aw_on {
             if let Some((a, d)) = self.writes.pop_front() {
                 (self.addr, self.data, self.aw_on) = (a as u16, d, true);
@@ -317,7 +317,6 @@ impl Axil {
             self.araddr = self.readable[self.rng.gen_range(0..self.readable.len())];
             self.ar_on = true;
         }
-        let p = &mut u.axil;
         p.awvalid.next = self.aw_on;
         p.wvalid.next = self.aw_on;
         p.awaddr.next = (self.addr as u64).to_bits();
@@ -362,6 +361,30 @@ fn nic_rust_and_verilog_agree() {
             .map(|r| r.offset as u16)
             .collect(),
     };
+    // The VF port: every VF's registers and a few refused addresses, the
+    // odd write (always refused) among the reads.
+    let mut vf_axil = Axil {
+        rng: ChaCha8Rng::seed_from_u64(12),
+        writes: (0..4u32)
+            .map(|v| (v << 12 | 0x100, 0xdead))
+            .chain([(0x011c, 1)])
+            .collect(),
+        aw_on: false,
+        ar_on: false,
+        bvalid_then: false,
+        rvalid_then: false,
+        addr: 0,
+        data: 0,
+        araddr: 0,
+        readable: (0..5u16)
+            .flat_map(|v| {
+                overlay_nic_regmap::vf::table()
+                    .into_iter()
+                    .map(move |r| v << 12 | r.offset as u16)
+            })
+            .chain([0x0108, 0x0200, 0x1ffc])
+            .collect(),
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(10);
     let mut wire_beats = 0u64;
     let mut wire_in = WireSource {
@@ -381,7 +404,8 @@ fn nic_rust_and_verilog_agree() {
                 for (i, h) in hosts.iter_mut().enumerate() {
                     h.drive(&mut u.s_host[i]);
                 }
-                axil.drive(u);
+                axil.drive(&mut u.axil);
+                vf_axil.drive(&mut u.vf_axil);
                 wire_beats += (u.m_wire.tvalid.val() && u.m_wire.tready.val()) as u64;
                 u.m_wire.tready.next = rng.gen_bool(0.7);
                 wire_in.drive(&mut u.s_wire);
