@@ -22,12 +22,17 @@
 //!   function, host queues, wire), the trait both back ends implement.
 //! - [`nic_model`]: the fast behavioural back end of that trait: the NIC
 //!   register-exact without the clock, its datapath the golden models.
+//! - [`host_cost`]: the host's work per packet to send a VM's frame into
+//!   the overlay, with the NIC's offload (tag only) and in software (lookup,
+//!   flow hash, inner checksum, encapsulation); timed by the `host-cost`
+//!   binary (`docs/host-cost.md`).
 //!
 //! The VTEP software, the PF driver and the VF pass-through operations will
 //! be further modules beside these.
 
 pub mod device;
 pub mod events;
+pub mod host_cost;
 pub mod nic_config;
 pub mod nic_model;
 pub mod offload;
