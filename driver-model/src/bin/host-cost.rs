@@ -5,9 +5,11 @@
 //!
 //! For each frame size and path it builds the setup, sends [`WARMUP`]
 //! packets untimed, then times `--packets` packets with
-//! [`std::time::Instant`]. Only that timed loop scales with `--packets`, so
-//! `scripts/host-cost.sh` can take instructions per packet from two
-//! callgrind runs (`--packets 0` and `--packets N`).
+//! [`std::time::Instant`], `--repeat` times, and reports the fastest run
+//! (the one least disturbed by other work on the machine) and the median.
+//! Only the timed loops scale with `--packets`, so `scripts/host-cost.sh`
+//! can take instructions per packet from two callgrind runs (`--packets 0`
+//! and `--packets N`, `--repeat 1`).
 
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -49,6 +51,10 @@ struct Args {
     /// Packets timed per path and size (after 1000 untimed warm-up packets).
     #[arg(long, default_value_t = 100_000)]
     packets: u64,
+    /// Timed runs per path and size; the fastest and the median are
+    /// reported.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    repeat: u32,
     /// Inner frame size in bytes (TCP/IPv4, whole Ethernet frame without
     /// FCS), 54 to 16380; repeat for several. Default: 64, 512, 1500 and
     /// 9000.
@@ -71,18 +77,55 @@ struct Args {
 /// (`host_cost::max_frame_len`: the PF's MTU plus 14).
 const MAX_SIZE: u64 = 16380;
 
-/// One measurement: `packets` packets of `size` bytes took `elapsed`.
+/// One path at one size: each run timed `packets` packets of `size` bytes.
 struct Row {
     size: usize,
     path: &'static str,
     packets: u64,
-    elapsed: Duration,
+    runs: Vec<Duration>,
 }
 
 impl Row {
-    fn ns_per_packet(&self) -> Option<f64> {
-        (self.packets > 0).then(|| self.elapsed.as_nanos() as f64 / self.packets as f64)
+    /// ns/packet of each run, fastest first (empty for 0 packets).
+    fn per_packet(&self) -> Vec<f64> {
+        if self.packets == 0 {
+            return Vec::new();
+        }
+        let mut ns: Vec<f64> = self
+            .runs
+            .iter()
+            .map(|d| d.as_nanos() as f64 / self.packets as f64)
+            .collect();
+        ns.sort_by(f64::total_cmp);
+        ns
     }
+
+    /// ns/packet of the fastest run.
+    fn best(&self) -> Option<f64> {
+        self.per_packet().first().copied()
+    }
+
+    /// ns/packet of the median run (the faster of the two middle ones).
+    fn median(&self) -> Option<f64> {
+        let ns = self.per_packet();
+        ns.get(ns.len().saturating_sub(1) / 2).copied()
+    }
+}
+
+/// Runs `run(packets)` `repeat` times after `run(WARMUP)`, timing each.
+fn timed<E>(
+    packets: u64,
+    repeat: u32,
+    mut run: impl FnMut(u64) -> Result<(), E>,
+) -> Result<Vec<Duration>, E> {
+    run(WARMUP)?;
+    (0..repeat)
+        .map(|_| {
+            let start = Instant::now();
+            run(packets)?;
+            Ok(start.elapsed())
+        })
+        .collect()
 }
 
 /// Sends `count` packets round robin over `frames` through the offload
@@ -120,24 +163,33 @@ fn run_software(setup: &HostCostSetup, count: u64) -> Result<(), HostCostError> 
     Ok(())
 }
 
-fn time_offload(setup: &HostCostSetup, packets: u64) -> Duration {
+fn time_offload(
+    setup: &HostCostSetup,
+    packets: u64,
+    repeat: u32,
+) -> Result<Vec<Duration>, HostCostError> {
     let mut frames = setup.frames().to_vec();
-    run_offload(setup, &mut frames, WARMUP);
-    let start = Instant::now();
-    run_offload(setup, &mut frames, packets);
-    start.elapsed()
+    timed(packets, repeat, |n| {
+        run_offload(setup, &mut frames, n);
+        Ok(())
+    })
 }
 
-fn time_software(setup: &HostCostSetup, packets: u64) -> Result<Duration, HostCostError> {
-    run_software(setup, WARMUP)?;
-    let start = Instant::now();
-    run_software(setup, packets)?;
-    Ok(start.elapsed())
+fn time_software(
+    setup: &HostCostSetup,
+    packets: u64,
+    repeat: u32,
+) -> Result<Vec<Duration>, HostCostError> {
+    timed(packets, repeat, |n| run_software(setup, n))
 }
 
 /// Times the mapping-table lookup of the setup's frames' keys, as a HashMap
 /// and as `NicConfig::lookup`; a miss is an error.
-fn time_lookups(setup: &HostCostSetup, packets: u64) -> Result<[Duration; 2], HostCostError> {
+fn time_lookups(
+    setup: &HostCostSetup,
+    packets: u64,
+    repeat: u32,
+) -> Result<[Vec<Duration>; 2], HostCostError> {
     let keys = setup
         .frames()
         .iter()
@@ -166,14 +218,10 @@ fn time_lookups(setup: &HostCostSetup, packets: u64) -> Result<[Duration; 2], Ho
         }
         Ok(())
     };
-    hashmap(WARMUP)?;
-    let start = Instant::now();
-    hashmap(packets)?;
-    let h = start.elapsed();
-    linear(WARMUP)?;
-    let start = Instant::now();
-    linear(packets)?;
-    Ok([h, start.elapsed()])
+    Ok([
+        timed(packets, repeat, hashmap)?,
+        timed(packets, repeat, linear)?,
+    ])
 }
 
 fn measure(args: &Args) -> Result<Vec<Row>, HostCostError> {
@@ -185,20 +233,26 @@ fn measure(args: &Args) -> Result<Vec<Row>, HostCostError> {
     let mut rows = Vec::new();
     for size in sizes {
         let setup = HostCostSetup::new(size)?;
-        let row = |path, elapsed| Row {
+        let row = |path, runs| Row {
             size,
             path,
             packets: args.packets,
-            elapsed,
+            runs,
         };
         if args.path != PathArg::Software {
-            rows.push(row("offload", time_offload(&setup, args.packets)));
+            rows.push(row(
+                "offload",
+                time_offload(&setup, args.packets, args.repeat)?,
+            ));
         }
         if args.path != PathArg::Offload {
-            rows.push(row("software", time_software(&setup, args.packets)?));
+            rows.push(row(
+                "software",
+                time_software(&setup, args.packets, args.repeat)?,
+            ));
         }
         if args.compare_lookup {
-            let [h, l] = time_lookups(&setup, args.packets)?;
+            let [h, l] = time_lookups(&setup, args.packets, args.repeat)?;
             rows.push(row("lookup-hashmap", h));
             rows.push(row("lookup-linear", l));
         }
@@ -206,29 +260,35 @@ fn measure(args: &Args) -> Result<Vec<Row>, HostCostError> {
     Ok(rows)
 }
 
-fn ns(row: Option<&Row>) -> Option<f64> {
-    row.and_then(Row::ns_per_packet)
+/// "best (median)" ns/packet of `row`, or "-".
+fn cell(row: Option<&Row>) -> String {
+    match row.map(|r| (r.best(), r.median())) {
+        Some((Some(best), Some(median))) => format!("{best:.1} ({median:.1})"),
+        _ => "-".to_owned(),
+    }
 }
 
 fn print_table(args: &Args, rows: &[Row]) {
     println!(
-        "host cost per packet: {} timed packets per path and size after {WARMUP} warm-up packets",
-        args.packets
+        "host cost per packet: {} timed packets per path and size, {} runs after {WARMUP} warm-up \
+         packets; ns/packet of the fastest run (median run)",
+        args.packets, args.repeat
     );
     println!();
-    let fmt = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
     let mut sizes: Vec<usize> = rows.iter().map(|r| r.size).collect();
     sizes.dedup();
     let find = |size, path| rows.iter().find(|r| r.size == size && r.path == path);
-    println!("| inner bytes | offload ns/packet | software ns/packet | software / offload |");
+    println!(
+        "| inner bytes | offload ns/packet | software ns/packet | software / offload (fastest) |"
+    );
     println!("|---|---|---|---|");
     for &size in &sizes {
-        let (o, s) = (ns(find(size, "offload")), ns(find(size, "software")));
-        let ratio = match (o, s) {
+        let (o, s) = (find(size, "offload"), find(size, "software"));
+        let ratio = match (o.and_then(Row::best), s.and_then(Row::best)) {
             (Some(o), Some(s)) if o > 0.0 => format!("{:.0}x", s / o),
             _ => "-".to_owned(),
         };
-        println!("| {size} | {} | {} | {ratio} |", fmt(o), fmt(s));
+        println!("| {size} | {} | {} | {ratio} |", cell(o), cell(s));
     }
     if args.compare_lookup {
         println!();
@@ -237,13 +297,14 @@ fn print_table(args: &Args, rows: &[Row]) {
         for &size in &sizes {
             println!(
                 "| {size} | {} | {} |",
-                fmt(ns(find(size, "lookup-hashmap"))),
-                fmt(ns(find(size, "lookup-linear")))
+                cell(find(size, "lookup-hashmap")),
+                cell(find(size, "lookup-linear"))
             );
         }
     }
 }
 
+/// One record per line: `ns_per_packet` is the fastest run's.
 fn print_json(rows: &[Row]) {
     let lines: Vec<String> = rows
         .iter()
@@ -253,8 +314,9 @@ fn print_json(rows: &[Row]) {
                 "path": r.path,
                 "packets": r.packets,
                 "warmup": WARMUP,
-                "elapsed_ns": r.elapsed.as_nanos() as u64,
-                "ns_per_packet": r.ns_per_packet(),
+                "runs_ns": r.runs.iter().map(|d| d.as_nanos() as u64).collect::<Vec<_>>(),
+                "ns_per_packet": r.best(),
+                "median_ns_per_packet": r.median(),
             })
             .to_string()
         })
