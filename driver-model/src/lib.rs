@@ -31,10 +31,18 @@
 //! - [`driver_suite`]: the driver test suite both back ends pass.
 //! - [`vtep`]: the VTEP software: master table, control events, learning,
 //!   the ARP proxy, and the software datapath for NICs without offload.
+//! - [`host_cost`]: the host's work per packet to send a VM's frame into
+//!   the overlay, with the NIC's offload (tag only) and in software (lookup,
+//!   flow hash, inner checksum, encapsulation); timed by the `host-cost`
+//!   binary (`docs/host-cost.md`).
+//!
+//! The VTEP software, the PF driver and the VF pass-through operations will
+//! be further modules beside these.
 
 pub mod device;
 pub mod driver_suite;
 pub mod events;
+pub mod host_cost;
 pub mod legacy_nic;
 pub mod nic_config;
 pub mod nic_model;
