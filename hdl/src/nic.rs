@@ -1571,7 +1571,7 @@ impl<
             self.vf_regs.mirror[f * 20 - 19].next = self.regs.value[f * 21 + 1].val();
             self.vf_regs.mirror[f * 20 - 18].next = self.regs.value[f * 21 + 3].val();
             for k in 4..21 {
-                self.vf_regs.mirror[f * 20 - 21 + k].next = self.regs.status[f * 21 + k].val();
+                self.vf_regs.mirror[f * 20 + k - 21].next = self.regs.status[f * 21 + k].val();
             }
         }
     }
