@@ -75,7 +75,7 @@ use crate::nic_config::{
     BuildLimits, MacAddr, MapEntry, MissPolicy, NicConfig, PfConfig, PortRange, RxConfig, VfConfig,
     VlanTag, VniRecord, VtepConfig,
 };
-use crate::registers::{BusError, RegisterBus, RegisterFileModel};
+use crate::registers::{self, BusError, RegisterBus, RegisterFileModel};
 use crate::rx::{RxDelivery, RxDrop, RxModel};
 use crate::tx::{Function, NicEvent, TxError, TxModel};
 use crate::vxlan::{Vni, MAX_INNER_LEN};
@@ -148,21 +148,19 @@ fn vf_table() -> &'static [Register] {
     TABLE.get_or_init(vf::table)
 }
 
-/// A MAC address from its `_HI` (bytes 0-1) and `_LO` (bytes 2-5) words.
+/// A MAC address from its `_HI` and `_LO` words.
 fn mac_from(hi: u32, lo: u32) -> [u8; 6] {
-    let h = hi.to_be_bytes();
-    let l = lo.to_be_bytes();
-    [h[2], h[3], l[0], l[1], l[2], l[3]]
+    registers::mac_of(hi, lo).0
 }
 
 /// The `_HI` word of a MAC address.
 fn mac_hi(mac: [u8; 6]) -> u32 {
-    u32::from(u16::from_be_bytes([mac[0], mac[1]]))
+    registers::mac_hi(&MacAddr(mac))
 }
 
 /// The `_LO` word of a MAC address.
 fn mac_lo(mac: [u8; 6]) -> u32 {
-    u32::from_be_bytes([mac[2], mac[3], mac[4], mac[5]])
+    registers::mac_lo(&MacAddr(mac))
 }
 
 /// The VNI in bits 23:0 of `word`.

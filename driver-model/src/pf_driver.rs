@@ -38,6 +38,7 @@
 use crate::device::NicDevice;
 use crate::nic_config::{MacAddr, MapEntry, MissPolicy, PortRange, VlanTag, VniRecord, VtepConfig};
 use crate::pcie::{enumerate, Enumerated, PcieEndpoint, PcieError, VfInfo};
+pub use crate::registers::{mac_hi, mac_lo, mac_of};
 use crate::registers::{outer_ip_value, RegisterBus, RegisterError, Registers};
 use crate::tx::{Function, NicEvent};
 use crate::vxlan::Vni;
@@ -636,22 +637,6 @@ impl<D: NicDevice> OverlayOffload for PfDriver<D> {
 
 // ---- Register sequences, over any bus (the driver's, and the simulation
 // harness's direct one) ----
-
-/// A MAC's `_HI` register word (bytes 0-1).
-pub fn mac_hi(m: &MacAddr) -> u32 {
-    u32::from(m.0[0]) << 8 | u32::from(m.0[1])
-}
-
-/// A MAC's `_LO` register word (bytes 2-5).
-pub fn mac_lo(m: &MacAddr) -> u32 {
-    u32::from_be_bytes([m.0[2], m.0[3], m.0[4], m.0[5]])
-}
-
-/// The MAC in a `_HI`/`_LO` register pair.
-pub fn mac_of(hi: u32, lo: u32) -> MacAddr {
-    let l = lo.to_be_bytes();
-    MacAddr([(hi >> 8) as u8, hi as u8, l[0], l[1], l[2], l[3]])
-}
 
 /// Writes the local VTEP's registers.
 pub fn program_vtep<B: RegisterBus>(

@@ -24,7 +24,7 @@
 //! # Ok::<(), RegisterError>(())
 //! ```
 
-use crate::nic_config::VtepConfig;
+use crate::nic_config::{MacAddr, VtepConfig};
 use overlay_nic_regmap::{resp, Access, Register};
 
 /// The `OUTER_IP` register's value for `vtep`, as the driver programs it:
@@ -32,6 +32,23 @@ use overlay_nic_regmap::{resp, Access, Register};
 /// here, next to the accessors, so every back end programs the same bits.
 pub fn outer_ip_value(vtep: &VtepConfig) -> u32 {
     u32::from(vtep.ttl) | u32::from(vtep.dont_fragment) << 8 | u32::from(vtep.udp_checksum) << 9
+}
+
+/// A MAC's `_HI` register word (bytes 0-1).
+pub fn mac_hi(m: &MacAddr) -> u32 {
+    u32::from(m.0[0]) << 8 | u32::from(m.0[1])
+}
+
+/// A MAC's `_LO` register word (bytes 2-5).
+pub fn mac_lo(m: &MacAddr) -> u32 {
+    u32::from_be_bytes([m.0[2], m.0[3], m.0[4], m.0[5]])
+}
+
+/// The MAC in a `_HI`/`_LO` register pair (the hardware's encoding: the
+/// first byte on the wire in `_HI` 15:8).
+pub fn mac_of(hi: u32, lo: u32) -> MacAddr {
+    let l = lo.to_be_bytes();
+    MacAddr([(hi >> 8) as u8, hi as u8, l[0], l[1], l[2], l[3]])
 }
 
 /// What the bus itself answered when an access failed.

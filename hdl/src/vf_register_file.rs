@@ -202,30 +202,33 @@ impl<const NF: usize, const VM: usize> Logic for VfRegisterFile<NF, VM> {
         self.r_off.next = self.axil.araddr.val().get_bits::<12>(0);
         self.r_aligned.next = self.axil.araddr.val().get_bits::<2>(0) == 0;
         self.r_hit.next = false;
+        // At most one register matches (one VF, one offset), so the read
+        // data is an OR of the matches: an AND-OR tree, not an 88-deep
+        // priority chain.
         self.r_word.next = 0.into();
         for v in 1..NF {
             if self.r_vf.val() == self.vf_id[v].val() {
                 for k in 0..VF_MIRROR_REGISTERS {
                     if (self.r_off.val() & self.word_mask.val()) == self.mirror_offset[k].val() {
                         self.r_hit.next = true;
-                        self.r_word.next = self.mirror[v * 20 + k - 20].val();
+                        self.r_word.next = self.r_word.val() | self.mirror[v * 20 + k - 20].val();
                     }
                 }
                 if (self.r_off.val() & self.word_mask.val()) == self.id_offset.val() {
                     self.r_hit.next = true;
-                    self.r_word.next = self.id_value.val();
+                    self.r_word.next = self.r_word.val() | self.id_value.val();
                 }
                 if (self.r_off.val() & self.word_mask.val()) == self.version_offset.val() {
                     self.r_hit.next = true;
-                    self.r_word.next = self.version_value.val();
+                    self.r_word.next = self.r_word.val() | self.version_value.val();
                 }
                 if (self.r_off.val() & self.word_mask.val()) == self.errors_offset.val() {
                     self.r_hit.next = true;
-                    self.r_word.next = self.err_count[v].q.val();
+                    self.r_word.next = self.r_word.val() | self.err_count[v].q.val();
                 }
                 if (self.r_off.val() & self.word_mask.val()) == self.error_addr_offset.val() {
                     self.r_hit.next = true;
-                    self.r_word.next = self.err_addr[v].q.val();
+                    self.r_word.next = self.r_word.val() | self.err_addr[v].q.val();
                 }
             }
         }

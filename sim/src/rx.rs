@@ -194,19 +194,20 @@ impl NicSim {
                         break;
                     }
                 }
-                None => {
+                // Only once quiet: the whole-frame count walks every copy.
+                None if driver.done()
+                    && sim.cycle() - last_move_cycle >= crate::tx::QUIET_CYCLES =>
+                {
                     let whole: u64 = monitors
                         .iter()
                         .flat_map(|m| m.frames())
                         .map(|f| f.data.len().div_ceil(8) as u64)
                         .sum();
-                    if driver.done()
-                        && out_beats == whole
-                        && sim.cycle() - last_move_cycle >= crate::tx::QUIET_CYCLES
-                    {
+                    if out_beats == whole {
                         break;
                     }
                 }
+                None => {}
             }
             if sim.cycle() - start > max_cycles {
                 return Err(StreamError::Timeout {

@@ -376,19 +376,18 @@ impl NicSim {
                         break;
                     }
                 }
-                None => {
+                // Only once quiet: the whole-frame count walks every frame.
+                None if all_in && sim.cycle() - last_move_cycle >= QUIET_CYCLES => {
                     let whole: u64 = monitor
                         .frames()
                         .iter()
                         .map(|f| f.data.len().div_ceil(8) as u64)
                         .sum();
-                    if all_in
-                        && monitor.beats() == whole
-                        && sim.cycle() - last_move_cycle >= QUIET_CYCLES
-                    {
+                    if monitor.beats() == whole {
                         break;
                     }
                 }
+                None => {}
             }
             if sim.cycle() - start > max_cycles {
                 return Err(StreamError::Timeout {
