@@ -15,5 +15,6 @@ pub mod rtl;
 pub mod run;
 pub mod rx;
 pub mod tx;
+pub mod world;
 
 pub use direct::{DirectSim, SimError};

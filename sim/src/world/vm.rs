@@ -1,0 +1,1 @@
+//! A VM's network stack (placeholder; being written).
