@@ -22,7 +22,7 @@ use crate::nic_config::{BuildLimits, MacAddr, MapEntry, NicConfig, VniRecord, Vt
 use crate::offload::OffloadRequest;
 use crate::pf_driver::{DriverError, OverlayOffload, PfDriver, TableUpdate};
 use crate::rx::{RxDelivery, RxModel, RxOutcome};
-use crate::tx::{Function, NicEvent, TxModel, TxOutcome};
+use crate::tx::{Function, NicEvent, TxModel};
 use crate::vxlan::{encapsulate, EncapParams, OuterVlan, Vni};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -344,29 +344,49 @@ impl<D: NicDevice> VtepSoftware<D> {
     /// software encapsulates and the NIC sends the result untouched.
     /// Returns what left on the wire.
     pub fn send_from_pf(&mut self, vni: Vni, frame: &[u8]) -> Result<Vec<Vec<u8>>, VtepError> {
+        let host = self.pf_host_frames(vni, frame, &OffloadRequest::default())?;
+        if host.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.pf
+            .device()
+            .transmit(&host)
+            .map_err(|e| VtepError::Device(e.to_string()))
+    }
+
+    /// What the PF hands the NIC for `frame` on segment `vni` with the
+    /// offload request `offload`: the frame tagged with its VNI when the NIC
+    /// encapsulates it, else the software's work (offloads applied,
+    /// encapsulated) as untagged frames the NIC sends untouched, none when
+    /// the software dropped it. Lets a caller batch PF and VF frames into
+    /// one [`NicDevice::transmit`].
+    pub fn pf_host_frames(
+        &mut self,
+        vni: Vni,
+        frame: &[u8],
+        offload: &OffloadRequest,
+    ) -> Result<Vec<HostFrame>, VtepError> {
         let dst = frame
             .get(..6)
             .map(|d| MacAddr(d.try_into().expect("6 bytes")));
         let soft = !self.offload
             || dst.is_some_and(|d| self.table.get(&(vni.get(), d)).is_some_and(|m| !m.in_nic));
-        let host = if soft {
-            match self.soft_tx.transmit_with(
-                Function::Pf,
-                frame,
-                Some(vni),
-                &OffloadRequest::default(),
-            ) {
-                Ok(TxOutcome::Wire(w)) => HostFrame::new(Function::Pf, w),
-                Ok(_) => return Ok(Vec::new()),
-                Err(e) => return Err(VtepError::Device(e.to_string())),
-            }
-        } else {
-            HostFrame::new(Function::Pf, frame.to_vec()).tagged(vni)
-        };
-        self.pf
-            .device()
-            .transmit(&[host])
-            .map_err(|e| VtepError::Device(e.to_string()))
+        if !soft {
+            let mut host = HostFrame::new(Function::Pf, frame.to_vec()).tagged(vni);
+            host.offload = *offload;
+            return Ok(vec![host]);
+        }
+        match self
+            .soft_tx
+            .transmit_with(Function::Pf, frame, Some(vni), offload)
+        {
+            Ok(out) => Ok(out
+                .frames()
+                .into_iter()
+                .map(|w| HostFrame::new(Function::Pf, w.to_vec()))
+                .collect()),
+            Err(e) => Err(VtepError::Device(e.to_string())),
+        }
     }
 
     /// Frames arrive from the wire. With the offload the NIC validates,
