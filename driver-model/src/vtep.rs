@@ -420,6 +420,28 @@ impl<D: NicDevice> VtepSoftware<D> {
     /// the NIC's receive path, where it now passes the source check and
     /// reaches the VF (1510-1535). Returns the copies so delivered.
     pub fn proxy_arp(&mut self, deliveries: &[RxDelivery]) -> Result<Vec<RxDelivery>, VtepError> {
+        let replay = self.arp_proxy_replays(deliveries)?;
+        if replay.is_empty() {
+            return Ok(Vec::new());
+        }
+        let got = self
+            .pf
+            .device()
+            .receive(&replay)
+            .map_err(|e| VtepError::Device(e.to_string()))?;
+        Ok(got
+            .into_iter()
+            .filter(|d| matches!(d.function, Function::Vf(_)))
+            .collect())
+    }
+
+    /// The proxy's half of [`VtepSoftware::proxy_arp`] for a caller that
+    /// feeds the NIC's receive path itself (a free-running device): the
+    /// re-encapsulated replies to put on the NIC's wire input.
+    pub fn arp_proxy_replays(
+        &mut self,
+        deliveries: &[RxDelivery],
+    ) -> Result<Vec<Vec<u8>>, VtepError> {
         let mut replay = Vec::new();
         for d in deliveries {
             if d.function != Function::Pf || !d.meta.learn || !is_arp_reply(&d.frame) {
@@ -456,20 +478,8 @@ impl<D: NicDevice> VtepSoftware<D> {
             let outer = encapsulate(&d.frame, &p).map_err(soft)?;
             replay.push(outer);
         }
-        if replay.is_empty() {
-            return Ok(Vec::new());
-        }
-        let got = self
-            .pf
-            .device()
-            .receive(&replay)
-            .map_err(|e| VtepError::Device(e.to_string()))?;
-        let to_vfs: Vec<RxDelivery> = got
-            .into_iter()
-            .filter(|d| matches!(d.function, Function::Vf(_)))
-            .collect();
-        self.stats.arp_proxied += to_vfs.len() as u32;
-        Ok(to_vfs)
+        self.stats.arp_proxied += replay.len() as u32;
+        Ok(replay)
     }
 }
 

@@ -234,6 +234,16 @@ impl<M: Synth> StreamMonitor<M> {
         &self.frames
     }
 
+    /// Takes the frames received so far (later ones are kept from now on).
+    pub fn take_frames(&mut self) -> Vec<Received<M>> {
+        std::mem::take(&mut self.frames)
+    }
+
+    /// A frame has begun and not ended, or a beat waits to be taken.
+    pub fn mid_frame(&self) -> bool {
+        self.frame_meta.is_some() || self.stalled.is_some()
+    }
+
     /// Beats moved (tvalid and tready both high) so far.
     pub fn beats(&self) -> u64 {
         self.beats

@@ -14,6 +14,7 @@ pub mod pipeline;
 pub mod rtl;
 pub mod run;
 pub mod rx;
+pub mod streaming_nic;
 pub mod tx;
 pub mod world;
 

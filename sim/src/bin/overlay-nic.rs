@@ -180,9 +180,6 @@ struct WorldArgs {
     /// The host whose NIC --vcd records (default: the first).
     #[arg(long, value_name = "HOST")]
     vcd_host: Option<String>,
-    /// Seed of the register buses' random stalls (default: the scenario's).
-    #[arg(long)]
-    seed: Option<u64>,
     /// Print only the summary, not the timeline.
     #[arg(long)]
     quiet: bool,
@@ -307,7 +304,6 @@ fn simulate(scenario: &str, args: WorldArgs) -> Result<()> {
     });
     let opts = RunOptions {
         backend: args.backend,
-        seed: args.seed,
         pcap: Some(args.pcap.clone()),
         vcd,
         progress: true,

@@ -26,8 +26,9 @@ pub mod scenario;
 pub mod underlay;
 pub mod vm;
 
+use crate::streaming_nic::StepOutput;
 use backend::Backend;
-use overlay_nic_driver::device::{HostFrame, NicDevice};
+use overlay_nic_driver::device::{DeviceError, HostFrame};
 use overlay_nic_driver::nic_config::{MacAddr, VniRecord, VtepConfig};
 use overlay_nic_driver::pf_driver::PfDriver;
 use overlay_nic_driver::rx::RxDelivery;
@@ -52,8 +53,13 @@ pub const CYCLE_PS: u64 = 6_400;
 /// How long a retransmission timeout lasts on the timeline.
 pub const TIMEOUT_NS: u64 = 1_000_000;
 
-/// Rounds without the network going quiet after which a run is stuck.
-const MAX_ROUNDS: usize = 20_000;
+/// Cycles every busy NIC advances per step of the world; frames cross the
+/// underlay between steps (102.4 ns: a switch hop's latency).
+pub const QUANTUM: u64 = 16;
+
+/// Steps without the network going quiet after which a run is stuck
+/// (100 ms of network time).
+const MAX_STEPS: usize = 1_000_000;
 
 /// Timeouts one event may take before its applications are given up.
 const MAX_TIMEOUTS: usize = 12;
@@ -67,8 +73,6 @@ const MAX_SEND: usize = 16_000;
 pub struct RunOptions {
     /// Which NIC every host has.
     pub backend: BackendKind,
-    /// Overrides the scenario's seed (register-bus stalls).
-    pub seed: Option<u64>,
     /// Write every frame the NICs put on the wire here (pcap).
     pub pcap: Option<PathBuf>,
     /// Write this host's NIC waveform (HDL back end).
@@ -89,7 +93,7 @@ pub enum WorldError {
     Host { host: String, msg: String },
     #[error("{0}")]
     Output(String),
-    #[error("the network did not go quiet within {MAX_ROUNDS} rounds during `{0}`")]
+    #[error("the network did not go quiet within {MAX_STEPS} steps during `{0}`")]
     Stuck(String),
 }
 
@@ -211,10 +215,13 @@ struct ToVm {
 
 struct World {
     sc: Scenario,
+    /// The NICs have a clock (HDL): rates mean something.
+    clocked: bool,
     hosts: Vec<HostState>,
     vms: Vec<VmState>,
     underlay: Underlay,
-    time_ns: u64,
+    /// Network time, picoseconds.
+    time_ps: u64,
     timeline: Vec<TimelineEntry>,
     echo: Option<indicatif::ProgressBar>,
     print: bool,
@@ -290,23 +297,21 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<Outcome, WorldError> {
         frames_to_vms: w.frames_to_vms,
         violations: w.violations,
         wire_frames: w.wire_frames,
-        sim_ns: w.time_ns,
+        sim_ns: w.time_ps / 1000,
         wall: start.elapsed(),
     })
 }
 
 impl World {
     fn new(sc: Scenario, opts: &RunOptions) -> Result<World, WorldError> {
-        let seed = opts.seed.unwrap_or(sc.seed);
         let mut hosts = Vec::new();
         let mut timeline = Vec::new();
-        for (i, h) in sc.hosts.iter().enumerate() {
+        for h in &sc.hosts {
             let err = |msg: String| WorldError::Host {
                 host: h.name.clone(),
                 msg,
             };
-            let mut device = Backend::new(opts.backend, seed.wrapping_add(i as u64))
-                .map_err(|e| err(e.to_string()))?;
+            let mut device = Backend::new(opts.backend).map_err(|e| err(e.to_string()))?;
             if let Some((host, path)) = &opts.vcd {
                 if *host == h.name {
                     device.trace_to(path).map_err(err)?;
@@ -368,10 +373,11 @@ impl World {
         let underlay = Underlay::new(sc.subnets.clone(), sc.hosts.clone());
         let mut w = World {
             sc,
+            clocked: opts.backend == BackendKind::Hdl,
             hosts,
             vms,
             underlay,
-            time_ns: 0,
+            time_ps: 0,
             timeline: Vec::new(),
             echo: None,
             print: opts.echo,
@@ -398,18 +404,18 @@ impl World {
 
     fn log(&mut self, header: bool, text: String) {
         let line = if header {
-            format!("[{:>10.3} us] {text}", self.time_ns as f64 / 1000.0)
+            format!("[{:>10.3} us] {text}", self.time_ps as f64 / 1e6)
         } else {
             format!("{:16}{text}", "")
         };
         if self.print {
             match &self.echo {
-                Some(b) => b.println(&line),
-                None => println!("{line}"),
+                Some(b) if !b.is_hidden() => b.println(&line),
+                _ => println!("{line}"),
             }
         }
         self.timeline.push(TimelineEntry {
-            time_ns: self.time_ns,
+            time_ns: self.time_ps / 1000,
             header,
             text,
         });
@@ -576,8 +582,8 @@ impl World {
                 let status = self.vms[a].stack.status(app);
                 let (replies, text) = match &status {
                     AppStatus::Done(r) => (
-                        r.replies,
-                        format!("{} of {count} echoes answered", r.replies),
+                        u32::from(r.ping_replies),
+                        format!("{} of {count} echoes answered", r.ping_replies),
                     ),
                     AppStatus::Failed(why) => (0, format!("ping failed: {why}")),
                     AppStatus::Running => (0, "ping still running".to_string()),
@@ -598,10 +604,10 @@ impl World {
             } => {
                 let (a, b) = (vm(self, from), vm(self, to));
                 let (src_ip, dst) = (self.sc.vms[a].ip, self.sc.vms[b].ip);
-                let t0 = self.time_ns;
+                let t0 = self.time_ps;
                 let app = self.vms[a].stack.start_tcp(dst, *port, *bytes, *tso);
                 self.settle(&label)?;
-                let took = self.time_ns - t0;
+                let took_ps = self.time_ps - t0;
                 let got = self.vms[b]
                     .stack
                     .tcp_received()
@@ -619,16 +625,22 @@ impl World {
                     self.event_wire
                 );
                 if let AppStatus::Done(r) = &status {
-                    text.push_str(&format!(", {r}"));
+                    text.push_str(&format!(
+                        ", {} sends{} (largest {} bytes), {} retransmission timeouts",
+                        r.tcp_sends,
+                        if *tso { " with TSO" } else { "" },
+                        r.tcp_largest_send,
+                        r.retransmissions
+                    ));
                 }
                 if let AppStatus::Failed(why) = &status {
                     text.push_str(&format!(", sender failed: {why}"));
                 }
-                if took > 0 && rcvd > 0 {
+                if self.clocked && took_ps > 0 && rcvd > 0 {
                     text.push_str(&format!(
-                        ", {:.2} Gbit/s goodput over {:.1} us",
-                        rcvd as f64 * 8.0 / took as f64,
-                        took as f64 / 1000.0
+                        ", {:.2} Gbit/s goodput over {:.1} us (handshake included)",
+                        rcvd as f64 * 8.0 / (took_ps as f64 / 1000.0),
+                        took_ps as f64 / 1e6
                     ));
                 }
                 let all = done && rcvd == *bytes && verified && closed;
@@ -713,16 +725,20 @@ impl World {
         }
     }
 
-    /// Runs rounds until the network is quiet and no application waits
-    /// (timeouts elapse meanwhile).
+    /// Steps the world until the network is quiet and no application waits
+    /// (retransmission timeouts elapse meanwhile).
     fn settle(&mut self, label: &str) -> Result<(), WorldError> {
-        let mut rounds = 0;
+        let mut steps = 0;
         loop {
-            while self.round()? {
-                rounds += 1;
-                if rounds > MAX_ROUNDS {
+            while self.step()? {
+                steps += 1;
+                if steps > MAX_STEPS {
                     return Err(WorldError::Stuck(label.to_string()));
                 }
+            }
+            // Quiet: the events raised without a delivery (TX misses).
+            for h in 0..self.hosts.len() {
+                self.poll(h)?;
             }
             let waiting: Vec<usize> = (0..self.vms.len())
                 .filter(|i| self.vms[*i].stack.apps_running())
@@ -731,7 +747,7 @@ impl World {
                 return Ok(());
             }
             self.event_timeouts += 1;
-            self.time_ns += TIMEOUT_NS;
+            self.time_ps += TIMEOUT_NS * 1000;
             let names: Vec<String> = waiting
                 .iter()
                 .map(|i| self.sc.vms[*i].name.clone())
@@ -747,13 +763,12 @@ impl World {
         }
     }
 
-    /// One round; false when nothing moved.
-    fn round(&mut self) -> Result<bool, WorldError> {
+    /// One step: the VMs' frames to their NICs, every busy NIC clocked
+    /// [`QUANTUM`] cycles (in parallel), their output across the underlay
+    /// and up to the VMs. False when nothing moved.
+    fn step(&mut self) -> Result<bool, WorldError> {
         let mut moved = false;
-        let mut local: Vec<ToVm> = Vec::new();
-        let mut incoming: Vec<Vec<Vec<u8>>> = vec![Vec::new(); self.hosts.len()];
-        let mut round_cycles = 0u64;
-        // Host to wire.
+        let mut to_vms: Vec<ToVm> = Vec::new();
         for h in 0..self.hosts.len() {
             let mut batch: Vec<HostFrame> = Vec::new();
             for i in 0..self.vms.len() {
@@ -765,82 +780,123 @@ impl World {
                 }
                 for out in self.vms[i].stack.take_outbox() {
                     moved = true;
-                    self.host_frame(h, i, a, out, &mut batch, &mut local)?;
+                    self.host_frame(h, i, a, out, &mut batch, &mut to_vms)?;
                 }
             }
-            if batch.is_empty() {
-                continue;
-            }
-            let c0 = self.hosts[h].vtep.driver().device().cycles();
-            let wire = self.hosts[h]
-                .vtep
-                .driver()
-                .device()
-                .transmit(&batch)
-                .map_err(|e| self.host_err(h, e))?;
-            let spent = self.spent(h, c0, &wire);
-            round_cycles = round_cycles.max(spent);
-            self.poll(h)?;
-            for f in &wire {
-                self.wire_out(f)?;
-                for (to, copy) in self.underlay.forward(h, f) {
-                    incoming[to].push(copy);
-                }
+            if !batch.is_empty() {
+                self.device(h)
+                    .push_host(&batch)
+                    .map_err(|e| self.host_err(h, e))?;
             }
         }
-        self.time_ns += round_cycles * CYCLE_PS / 1000;
-        // Wire to hosts.
-        let mut to_vms = local;
-        let mut rx_cycles = 0u64;
-        for (h, frames) in incoming.into_iter().enumerate() {
-            if frames.is_empty() {
+        let mut busy = Vec::new();
+        for h in 0..self.hosts.len() {
+            if !self.device(h).idle() {
+                busy.push(h);
+            }
+        }
+        if busy.is_empty() && !moved {
+            return Ok(false);
+        }
+        let start_ps = self.time_ps;
+        let mut outputs = Vec::new();
+        if !busy.is_empty() {
+            let starts: Vec<u64> = busy.iter().map(|h| self.device(*h).cycles()).collect();
+            let results = self.step_devices(&busy);
+            for ((h, r), c0) in busy.iter().zip(results).zip(starts) {
+                outputs.push((*h, r.map_err(|e| self.host_err(*h, e))?, c0));
+            }
+            self.time_ps += QUANTUM * CYCLE_PS;
+        }
+        let mut arrivals: Vec<Vec<Vec<u8>>> = vec![Vec::new(); self.hosts.len()];
+        // The step's wire frames in time order (their last beats), for the
+        // pcap; the model's have no clock and keep their order.
+        let mut wire: Vec<(u64, usize, Vec<u8>)> = Vec::new();
+        for (h, out, c0) in &mut outputs {
+            for w in std::mem::take(&mut out.wire) {
+                let at = start_ps + (w.last_cycle.saturating_sub(*c0) + 1) * CYCLE_PS;
+                wire.push((at, *h, w.data));
+            }
+        }
+        wire.sort_by_key(|(at, _, _)| *at);
+        for (at, h, data) in wire {
+            self.wire_out(at, &data)?;
+            for (to, copy) in self.underlay.forward(h, &data) {
+                arrivals[to].push(copy);
+            }
+        }
+        for (h, out, _) in outputs {
+            if out.delivered.is_empty() {
                 continue;
             }
-            moved = true;
-            let c0 = self.hosts[h].vtep.driver().device().cycles();
-            let got = self.hosts[h]
-                .vtep
-                .receive(&frames)
-                .map_err(|e| self.host_err(h, e))?;
-            rx_cycles = rx_cycles.max(self.spent(h, c0, &frames));
-            self.poll(h)?;
-            let proxied = self.hosts[h]
-                .vtep
-                .proxy_arp(&got)
-                .map_err(|e| self.host_err(h, e))?;
-            for d in &proxied {
-                let text = format!(
-                    "{}: ARP reply from {} proxied to {} on {} (FIG. 15)",
-                    self.hosts[h].name,
-                    self.vm_name_of(MacAddr(d.frame[6..12].try_into().expect("6 bytes"))),
-                    self.vm_name_of(MacAddr(d.frame[0..6].try_into().expect("6 bytes"))),
-                    d.function
-                );
-                self.note(text);
+            if out.delivered.iter().any(|d| d.meta.learn) {
+                self.poll(h)?;
+                let replays = self.hosts[h]
+                    .vtep
+                    .arp_proxy_replays(&out.delivered)
+                    .map_err(|e| self.host_err(h, e))?;
+                for r in &replays {
+                    let inner = &r[50..];
+                    let text = format!(
+                        "{}: ARP reply from {} replayed to {} through the NIC (FIG. 15 proxy)",
+                        self.hosts[h].name,
+                        self.vm_name_of(mac_at(inner, 6)),
+                        self.vm_name_of(mac_at(inner, 0)),
+                    );
+                    self.note(text);
+                }
+                arrivals[h].extend(replays);
             }
-            for d in got.into_iter().chain(proxied) {
+            for d in out.delivered {
                 self.dispatch(h, d, &mut to_vms);
             }
         }
-        self.time_ns += rx_cycles * CYCLE_PS / 1000;
+        for (h, frames) in arrivals.into_iter().enumerate() {
+            if !frames.is_empty() {
+                self.device(h)
+                    .push_wire(&frames)
+                    .map_err(|e| self.host_err(h, e))?;
+            }
+        }
         for t in to_vms {
-            moved = true;
             self.to_vm(t);
         }
-        Ok(moved)
+        // A NIC that was clocked may still hold frames.
+        Ok(true)
     }
 
-    /// Cycles a device call took: the HDL's clock, or for the model the
-    /// beats its frames take at one 8-byte beat per cycle.
-    fn spent(&mut self, h: usize, c0: u64, frames: &[Vec<u8>]) -> u64 {
-        let c1 = self.hosts[h].vtep.driver().device().cycles();
-        if c1 > c0 {
-            // The HDL runs a quiet window after the last beat to know it is
-            // idle; that is harness time, not network time.
-            (c1 - c0).saturating_sub(crate::tx::QUIET_CYCLES)
-        } else {
-            frames.iter().map(|f| f.len().div_ceil(8) as u64 + 1).sum()
+    fn device(&mut self, h: usize) -> &mut Backend {
+        self.hosts[h].vtep.driver().device()
+    }
+
+    /// Clocks the NICs of `busy` hosts one quantum each, on as many threads.
+    fn step_devices(&mut self, busy: &[usize]) -> Vec<Result<StepOutput, DeviceError>> {
+        if busy.len() == 1 {
+            return vec![self.device(busy[0]).step(QUANTUM)];
         }
+        let devices: Vec<&mut Backend> = self
+            .hosts
+            .iter_mut()
+            .enumerate()
+            .filter(|(h, _)| busy.contains(h))
+            .map(|(_, host)| host.vtep.driver().device())
+            .collect();
+        std::thread::scope(|s| {
+            let handles: Vec<_> = devices
+                .into_iter()
+                .map(|d| s.spawn(move || d.step(QUANTUM)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(DeviceError::Simulation(
+                            "a NIC simulation thread panicked".into(),
+                        ))
+                    })
+                })
+                .collect()
+        })
     }
 
     /// One frame VM `i` sends at host `h` through function `a`.
@@ -897,13 +953,13 @@ impl World {
         Ok(())
     }
 
-    /// Logs and counts a frame host `h`'s NIC put on the wire.
-    fn wire_out(&mut self, f: &[u8]) -> Result<(), WorldError> {
+    /// Counts a frame a NIC put on the wire (its last beat at `at_ps`) and
+    /// writes it to the pcap.
+    fn wire_out(&mut self, at_ps: u64, f: &[u8]) -> Result<(), WorldError> {
         self.wire_frames += 1;
         self.event_wire += 1;
         if let Some(p) = &mut self.pcap {
-            let t = Duration::from_nanos(self.time_ns);
-            p.write(t, f)
+            p.write(Duration::from_nanos(at_ps / 1000), f)
                 .map_err(|e| WorldError::Output(e.to_string()))?;
         }
         Ok(())
@@ -1050,6 +1106,11 @@ fn segment_locally(out: &Outgoing) -> Vec<u8> {
         .ok()
         .and_then(|mut v| v.pop())
         .unwrap_or_else(|| out.data.clone())
+}
+
+/// The MAC at `at` in `frame` (callers checked the length).
+fn mac_at(frame: &[u8], at: usize) -> MacAddr {
+    MacAddr(frame[at..at + 6].try_into().expect("6 bytes"))
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

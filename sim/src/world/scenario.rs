@@ -255,8 +255,6 @@ fn default_datagram() -> usize {
 struct Raw {
     #[serde(default)]
     title: Option<String>,
-    #[serde(default)]
-    seed: Option<u64>,
     subnet: Vec<Subnet>,
     host: Vec<Host>,
     tenant: Vec<Tenant>,
@@ -308,7 +306,6 @@ pub struct VmSpec {
 #[derive(Clone, Debug)]
 pub struct Scenario {
     pub title: String,
-    pub seed: u64,
     pub subnets: Vec<SubnetSpec>,
     pub hosts: Vec<HostSpec>,
     pub tenants: Vec<TenantSpec>,
@@ -480,7 +477,6 @@ impl Scenario {
         }
         let scenario = Scenario {
             title: raw.title.unwrap_or_else(|| "scenario".into()),
-            seed: raw.seed.unwrap_or(1),
             subnets,
             hosts,
             tenants,
