@@ -139,7 +139,6 @@ impl NicSim {
             .collect();
         let mut first_in_cycle = vec![0u64; frames.len()];
         let mut last_in_cycle = vec![0u64; frames.len()];
-        let quiet = self.quiet_cycles();
         let sim = self.sim();
         let start = sim.cycle();
         let beats: u64 = frames.iter().map(|f| f.len() as u64 / 8 + 2).sum();
@@ -196,7 +195,9 @@ impl NicSim {
                     }
                 }
                 // Only once quiet: the whole-frame count walks every copy.
-                None if driver.done() && sim.cycle() - last_move_cycle >= quiet => {
+                None if driver.done()
+                    && sim.cycle() - last_move_cycle >= crate::tx::QUIET_CYCLES =>
+                {
                     let whole: u64 = monitors
                         .iter()
                         .flat_map(|m| m.frames())

@@ -157,7 +157,6 @@ pub const QUIET_CYCLES: u64 = 256;
 pub struct NicSim {
     regs: Registers<HdlRegisterBus<DefaultNic>>,
     build: Build,
-    quiet_cycles: u64,
 }
 
 impl NicSim {
@@ -168,25 +167,7 @@ impl NicSim {
         Ok(NicSim {
             regs: Registers::new(HdlRegisterBus::new(sim, host)),
             build: Build::DEFAULT,
-            quiet_cycles: QUIET_CYCLES,
         })
-    }
-
-    /// The quiet window of the runs that do not know what to expect
-    /// ([`QUIET_CYCLES`] unless set): long runs of small exchanges without
-    /// port stalls (the multi-host world) spend most of their cycles in it.
-    /// At least 32, twice the RX latency.
-    pub fn set_quiet_cycles(&mut self, cycles: u64) {
-        assert!(
-            cycles >= 32,
-            "a quiet window of {cycles} cycles is shorter than the NIC's latency"
-        );
-        self.quiet_cycles = cycles;
-    }
-
-    /// The quiet window in use.
-    pub fn quiet_cycles(&self) -> u64 {
-        self.quiet_cycles
     }
 
     /// The build simulated.
@@ -350,7 +331,6 @@ impl NicSim {
         let mut monitor: StreamMonitor<Bit> =
             StreamMonitor::new(traffic.seed ^ 0x5eed, traffic.backpressure);
         let mut last_in_cycle = vec![0u64; frames.len()];
-        let quiet = self.quiet_cycles;
         let sim = self.regs.bus().sim();
         let start = sim.cycle();
         // Generous: every beat stalled as often as the traffic allows.
@@ -397,7 +377,7 @@ impl NicSim {
                     }
                 }
                 // Only once quiet: the whole-frame count walks every frame.
-                None if all_in && sim.cycle() - last_move_cycle >= quiet => {
+                None if all_in && sim.cycle() - last_move_cycle >= QUIET_CYCLES => {
                     let whole: u64 = monitor
                         .frames()
                         .iter()

@@ -54,7 +54,7 @@ fn the_demo_holds_on_hdl_nics_and_the_model_agrees() {
     assert!(hdl.violations.is_empty(), "{:#?}", hdl.violations);
     assert_eq!(hdl.checks, 12, "every expectation was checked");
     assert!(
-        hdl.frames_to_vms > 200,
+        hdl.frames_to_vms > 100,
         "{} frames to VMs",
         hdl.frames_to_vms
     );
@@ -71,7 +71,10 @@ fn the_demo_holds_on_hdl_nics_and_the_model_agrees() {
             "{host} never learned {learned}"
         );
     }
-    assert!(text.contains("proxied to blue-web on VF0"), "FIG. 15 proxy");
+    assert!(
+        text.contains("esx-a1: ARP reply from blue-db replayed to blue-web"),
+        "FIG. 15 proxy"
+    );
     assert!(hdl.underlay.multicast_copies > 0);
     assert!(hdl.underlay.routed > 0 && hdl.underlay.switched > 0);
     assert_eq!(
@@ -83,9 +86,10 @@ fn the_demo_holds_on_hdl_nics_and_the_model_agrees() {
         ),
         (0, 0, 0, 0)
     );
-    // TSO: 200,000 bytes from VF0 of esx-a1 at MSS 1460, 50,000 from esx-b1.
-    assert!(nic(&hdl, "esx-a1").tso_segments >= 200_000 / 1460);
-    assert!(nic(&hdl, "esx-b1").tso_segments >= 50_000 / 1460);
+    // TSO: 64,000 bytes from VF0 of esx-a1 at MSS 1460 (4 sends of 11 and
+    // 11 and 11 and 11 segments), 20,000 from VF0 of esx-b1 (11 + 3).
+    assert_eq!(nic(&hdl, "esx-a1").tso_segments, 44);
+    assert_eq!(nic(&hdl, "esx-b1").tso_segments, 14);
     for n in &hdl.nics {
         assert!(n.encapsulated > 0 && n.decapsulated > 0, "{n:?}");
         assert!(n.tx_drops.is_empty(), "{n:?}");
@@ -99,16 +103,28 @@ fn the_demo_holds_on_hdl_nics_and_the_model_agrees() {
 
     let model = play(DEMO_SCENARIO, BackendKind::Model, &dir.join("model.pcap"));
     assert!(model.passed(), "{model}");
-    let a = read_pcap(&dir.join("hdl.pcap")).unwrap();
-    let b = read_pcap(&dir.join("model.pcap")).unwrap();
+    // The same frames; the HDL's clock interleaves them differently (ACKs
+    // flow while data is still leaving), the model has none.
+    let frames = |p: &str| {
+        let mut v: Vec<Vec<u8>> = read_pcap(&dir.join(p))
+            .unwrap()
+            .into_iter()
+            .map(|f| f.data)
+            .collect();
+        v.sort();
+        v
+    };
+    let (a, b) = (frames("hdl.pcap"), frames("model.pcap"));
     assert_eq!(a.len() as u64, hdl.wire_frames);
     assert_eq!(a.len(), b.len(), "wire frames: HDL vs model");
-    for (k, (x, y)) in a.iter().zip(&b).enumerate() {
-        assert!(
-            x.data == y.data,
-            "wire frame {k} differs between HDL and model"
-        );
-    }
+    assert!(a == b, "the wire frames differ between HDL and model");
+    // The pcap is in time order.
+    let times: Vec<_> = read_pcap(&dir.join("hdl.pcap"))
+        .unwrap()
+        .into_iter()
+        .map(|f| f.timestamp)
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]));
     let strip = |o: &Outcome| -> Vec<_> {
         o.nics
             .iter()
@@ -184,7 +200,6 @@ count = 2
 [[timeline]]
 do = \"join\"
 vm = \"b2\"
-host = \"h1\"
 attach = \"pf\"
 [[timeline]]
 do = \"udp\"
