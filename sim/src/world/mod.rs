@@ -821,7 +821,11 @@ impl World {
         wire.sort_by_key(|(at, _, _)| *at);
         for (at, h, data) in wire {
             self.wire_out(at, &data)?;
-            for (to, copy) in self.underlay.forward(h, &data) {
+            let copies = self.underlay.forward(h, &data);
+            if let Some(text) = self.describe_flood(h, &data, &copies) {
+                self.note(text);
+            }
+            for (to, copy) in copies {
                 arrivals[to].push(copy);
             }
         }
@@ -953,6 +957,62 @@ impl World {
         Ok(())
     }
 
+    /// A line for a frame host `h`'s NIC sent to a multicast group (the
+    /// segment's flooding, where ARP is resolved), none for unicast.
+    fn describe_flood(
+        &self,
+        h: usize,
+        frame: &[u8],
+        copies: &[(usize, Vec<u8>)],
+    ) -> Option<String> {
+        let l3 = match frame.get(12..14)? {
+            [0x81, 0x00] => 18,
+            _ => 14,
+        };
+        // Outer IPv4 (no options: the NIC sends none) and UDP to a VTEP.
+        if frame.get(l3 - 2..l3)? != [0x08, 0x00] || *frame.get(l3 + 9)? != 17 {
+            return None;
+        }
+        let group =
+            std::net::Ipv4Addr::from(<[u8; 4]>::try_from(frame.get(l3 + 16..l3 + 20)?).ok()?);
+        if !group.is_multicast() {
+            return None;
+        }
+        let vxlan = l3 + 28;
+        let v = frame.get(vxlan + 4..vxlan + 7)?;
+        let vni = u32::from_be_bytes([0, v[0], v[1], v[2]]);
+        let inner = frame.get(vxlan + 8..).filter(|i| i.len() >= 14)?;
+        let from = self.vm_name_of(mac_at(inner, 6));
+        let what = match inner.get(12..14) {
+            Some([0x08, 0x06]) if inner.len() >= 42 => {
+                let ip = |at: usize| {
+                    std::net::Ipv4Addr::from(
+                        <[u8; 4]>::try_from(&inner[at..at + 4]).expect("4 bytes"),
+                    )
+                };
+                match (inner[21], ip(28) == ip(38)) {
+                    (_, true) => format!("gratuitous ARP: {} is at {from}", ip(28)),
+                    (1, false) => format!("ARP who-has {} from {from}", ip(38)),
+                    _ => format!("ARP from {from}"),
+                }
+            }
+            _ => format!("frame from {from} to {}", self.vm_name_of(mac_at(inner, 0))),
+        };
+        let to: Vec<&str> = copies
+            .iter()
+            .map(|(c, _)| self.hosts[*c].name.as_str())
+            .collect();
+        Some(format!(
+            "{}: {what}, flooded in VNI {vni} to group {group}: {}",
+            self.hosts[h].name,
+            if to.is_empty() {
+                "no other member".to_string()
+            } else {
+                format!("reaches {}", to.join(", "))
+            }
+        ))
+    }
+
     /// Counts a frame a NIC put on the wire (its last beat at `at_ps`) and
     /// writes it to the pcap.
     fn wire_out(&mut self, at_ps: u64, f: &[u8]) -> Result<(), WorldError> {
@@ -1020,11 +1080,35 @@ impl World {
             }
             Function::Pf => {
                 // The hypervisor's switch: to the PF VMs of the frame's VNI.
-                let Some(vni) = vni else {
+                let (Some(vni), true) = (vni, d.frame.len() >= 14) else {
                     return;
                 };
-                let dst = MacAddr(d.frame[0..6].try_into().expect("6 bytes"));
+                let dst = mac_at(&d.frame, 0);
                 let flood = dst.0[0] & 1 != 0;
+                if d.meta.learn {
+                    // FIG. 14: from an unknown sender, the PF only. A VF VM
+                    // it was for sees it only when its sender retries.
+                    let missed: Vec<String> = self
+                        .vms
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, v)| {
+                            matches!(v.at, Some((vh, Function::Vf(_))) if vh == h)
+                                && self.sc.tenants[self.sc.vms[*j].tenant].vni.get() == vni
+                                && (flood || self.sc.vms[*j].mac == dst)
+                        })
+                        .map(|(j, _)| self.sc.vms[j].name.clone())
+                        .collect();
+                    if !missed.is_empty() && !is_arp_reply(&d.frame) {
+                        let text = format!(
+                            "{}: {} is not known here yet: its frame reached the PF only, not {} on a VF (FIG. 14)",
+                            self.hosts[h].name,
+                            self.vm_name_of(mac_at(&d.frame, 6)),
+                            missed.join(", ")
+                        );
+                        self.note(text);
+                    }
+                }
                 for (j, v) in self.vms.iter().enumerate() {
                     let spec = &self.sc.vms[j];
                     if v.at == Some((h, Function::Pf))
@@ -1045,24 +1129,8 @@ impl World {
     /// Hands a frame to VM `t.vm`, checking isolation first.
     fn to_vm(&mut self, t: ToVm) {
         self.frames_to_vms += 1;
-        let me = &self.sc.vms[t.vm];
-        let my_tenant = &self.sc.tenants[me.tenant];
-        let src = t
-            .frame
-            .get(6..12)
-            .map(|s| MacAddr(s.try_into().expect("6 bytes")));
-        let sender = src.and_then(|s| self.sc.vms.iter().find(|v| v.mac == s));
-        let wrong_vni = t.vni.is_some_and(|v| v != my_tenant.vni.get());
-        let wrong_sender = sender.map_or(true, |s| s.tenant != me.tenant);
-        if wrong_vni || wrong_sender {
-            self.violations.push(Violation {
-                to_vm: me.name.clone(),
-                from: sender.map_or_else(
-                    || src.map_or("?".into(), |s| s.to_string()),
-                    |s| format!("{} ({})", s.name, self.sc.tenants[s.tenant].name),
-                ),
-                vni: t.vni.unwrap_or(my_tenant.vni.get()),
-            });
+        if let Some(v) = isolation_violation(&self.sc, t.vm, &t.frame, t.vni) {
+            self.violations.push(v);
         }
         if let Some(at) = find(&t.frame, PROBE_MAGIC) {
             if let Some(n) = t
@@ -1108,6 +1176,38 @@ fn segment_locally(out: &Outgoing) -> Vec<u8> {
         .unwrap_or_else(|| out.data.clone())
 }
 
+/// Whether VM `to` receiving `frame` (which arrived on VNI `vni`, `None`
+/// when the hypervisor's switch delivered it) breaks isolation: it came
+/// on another tenant's VNI, or its source is not a VM of `to`'s tenant.
+pub fn isolation_violation(
+    sc: &Scenario,
+    to: usize,
+    frame: &[u8],
+    vni: Option<u32>,
+) -> Option<Violation> {
+    let me = &sc.vms[to];
+    let my_vni = sc.tenants[me.tenant].vni.get();
+    let src = frame
+        .get(6..12)
+        .map(|s| MacAddr(s.try_into().expect("6 bytes")));
+    let sender = src.and_then(|s| sc.vms.iter().find(|v| v.mac == s));
+    let wrong_vni = vni.is_some_and(|v| v != my_vni);
+    let wrong_sender = sender.is_none_or(|s| s.tenant != me.tenant);
+    (wrong_vni || wrong_sender).then(|| Violation {
+        to_vm: me.name.clone(),
+        from: sender.map_or_else(
+            || src.map_or("a runt".into(), |s| s.to_string()),
+            |s| format!("{} ({})", s.name, sc.tenants[s.tenant].name),
+        ),
+        vni: vni.unwrap_or(my_vni),
+    })
+}
+
+/// An Ethernet II ARP reply (the proxy answers those for VF VMs).
+fn is_arp_reply(frame: &[u8]) -> bool {
+    frame.len() >= 42 && frame[12..14] == [0x08, 0x06] && frame[20..22] == [0, 2]
+}
+
 /// The MAC at `at` in `frame` (callers checked the length).
 fn mac_at(frame: &[u8], at: usize) -> MacAddr {
     MacAddr(frame[at..at + 6].try_into().expect("6 bytes"))
@@ -1115,4 +1215,46 @@ fn mac_at(frame: &[u8], at: usize) -> MacAddr {
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame_from(sc: &Scenario, vm: &str) -> Vec<u8> {
+        let mut f = vec![0xff; 6];
+        f.extend_from_slice(&sc.vms[sc.vm(vm).unwrap()].mac.0);
+        f.extend_from_slice(&[0x88, 0xb5]);
+        f.resize(60, 0);
+        f
+    }
+
+    /// The check the demo's isolation claim rests on flags each way a frame
+    /// can cross tenants, and nothing else.
+    #[test]
+    fn isolation_check_flags_frames_from_other_tenants() {
+        let sc = Scenario::from_toml(DEMO_SCENARIO).unwrap();
+        let blue_db = sc.vm("blue-db").unwrap();
+        let from_blue = frame_from(&sc, "blue-web");
+        let from_red = frame_from(&sc, "red-web");
+        assert_eq!(
+            isolation_violation(&sc, blue_db, &from_blue, Some(5001)),
+            None
+        );
+        assert_eq!(isolation_violation(&sc, blue_db, &from_blue, None), None);
+        let v = isolation_violation(&sc, blue_db, &from_red, Some(5001)).unwrap();
+        assert_eq!(
+            (v.to_vm.as_str(), v.from.as_str()),
+            ("blue-db", "red-web (red)")
+        );
+        // Right sender, wrong segment.
+        assert!(isolation_violation(&sc, blue_db, &from_blue, Some(5002)).is_some());
+        // Locally switched from another tenant.
+        assert!(isolation_violation(&sc, blue_db, &from_red, None).is_some());
+        // A source that is no VM at all.
+        let mut stranger = from_blue.clone();
+        stranger[6..12].copy_from_slice(&[2, 9, 9, 9, 9, 9]);
+        assert!(isolation_violation(&sc, blue_db, &stranger, Some(5001)).is_some());
+        assert!(isolation_violation(&sc, blue_db, &[1, 2, 3], Some(5001)).is_some());
+    }
 }
