@@ -248,7 +248,7 @@ impl StreamingNic {
             Some((Port::Vf, op)) => op.observe(&uut.vf_axil),
             None => None,
         };
-        self.sim.tick().map_err(sim_err)?;
+        self.sim.tick_settled().map_err(sim_err)?;
         let violation = self
             .wire_out
             .violation()
