@@ -366,3 +366,72 @@ fn demo_command_writes_a_pcap_tshark_dissects_cleanly() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The scenario README.md documents runs as it says (model back end; the
+/// HDL is the demo test's).
+#[test]
+fn the_readme_scenario_example_runs() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let section = &readme[readme.find("## Scenarios").expect("Scenarios section")..];
+    let start = section.find("```toml").expect("a toml example") + "```toml".len();
+    let text = &section[start..start + section[start..].find("```").unwrap()];
+    let dir = temp_dir("readme");
+    let o = play(text, BackendKind::Model, &dir.join("r.pcap"));
+    assert!(o.passed(), "{o}");
+    assert_eq!(o.checks, 2);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `--vcd` records the chosen host's NIC; the model has no waveform and
+/// says so.
+#[test]
+fn vcd_records_the_chosen_hosts_nic() {
+    let dir = temp_dir("vcd");
+    let file = dir.join("s.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "{TWO_HOSTS}\n[[timeline]]\ndo = \"ping\"\nfrom = \"b1\"\nto = \"b2\"\ncount = 1\n"
+        ),
+    )
+    .unwrap();
+    let vcd = dir.join("h2.vcd");
+    let out = overlay_nic()
+        .args(["sim", "--quiet", "--scenario"])
+        .arg(&file)
+        .arg("--pcap")
+        .arg(dir.join("s.pcap"))
+        .arg("--vcd")
+        .arg(&vcd)
+        .args(["--vcd-host", "h2"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&vcd).unwrap();
+    assert!(text.starts_with("$timescale"));
+    assert!(text.contains("$enddefinitions") && text.contains("s_wire"));
+    // Time advanced through the run: the last timestamp is well past 0.
+    let last = text
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix('#').and_then(|t| t.parse::<u64>().ok()))
+        .unwrap();
+    assert!(last > 100 * 6_400, "last timestamp {last} ps");
+    let out = overlay_nic()
+        .args(["sim", "--backend", "model", "--scenario"])
+        .arg(&file)
+        .arg("--pcap")
+        .arg(dir.join("s.pcap"))
+        .arg("--vcd")
+        .arg(&vcd)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no waveform"));
+    std::fs::remove_dir_all(&dir).ok();
+}
