@@ -1,5 +1,6 @@
-//! overlay-nic-sim: the co-simulation harness every HDL test uses, and the
-//! `overlay-nic` command.
+//! overlay-nic-sim: the co-simulation harness every HDL test uses, the
+//! multi-host world ([`world`]: hosts with their NICs, an underlay, VMs,
+//! scenarios), and the `overlay-nic` command.
 
 pub mod axil;
 pub mod bench;

@@ -171,9 +171,10 @@ struct WorldArgs {
     /// The hosts' NIC: the cycle-accurate HDL, or the behavioural model.
     #[arg(long, default_value = "hdl", value_parser = backend)]
     backend: overlay_nic_sim::world::scenario::BackendKind,
-    /// Write every frame the NICs put on the wire to this pcap.
-    #[arg(long, default_value = "demo.pcap")]
-    pcap: PathBuf,
+    /// Write every frame the NICs put on the wire to this pcap (default:
+    /// demo.pcap for the demo, the scenario's name with .pcap for sim).
+    #[arg(long)]
+    pcap: Option<PathBuf>,
     /// Write a NIC's waveform to this VCD file (HDL back end).
     #[arg(long)]
     vcd: Option<PathBuf>,
@@ -188,9 +189,17 @@ struct WorldArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo { world } => simulate(overlay_nic_sim::world::DEMO_SCENARIO, world),
+        Command::Demo { world } => simulate(
+            overlay_nic_sim::world::DEMO_SCENARIO,
+            PathBuf::from("demo.pcap"),
+            world,
+        ),
         Command::Sim { scenario, world } => match std::fs::read_to_string(&scenario) {
-            Ok(text) => simulate(&text, world),
+            Ok(text) => {
+                let stem = scenario.file_stem().unwrap_or("scenario".as_ref());
+                let pcap = PathBuf::from(stem).with_extension("pcap");
+                simulate(&text, pcap, world)
+            }
             Err(e) => Err(format!("{}: {e}", scenario.display()).into()),
         },
         Command::Regmap { out } => regmap(out),
@@ -292,7 +301,7 @@ fn backend(s: &str) -> std::result::Result<overlay_nic_sim::world::scenario::Bac
     s.parse()
 }
 
-fn simulate(scenario: &str, args: WorldArgs) -> Result<()> {
+fn simulate(scenario: &str, default_pcap: PathBuf, args: WorldArgs) -> Result<()> {
     use overlay_nic_sim::world::{run, scenario::Scenario, RunOptions};
     let sc = Scenario::from_toml(scenario)?;
     let vcd = args.vcd.map(|path| {
@@ -302,9 +311,10 @@ fn simulate(scenario: &str, args: WorldArgs) -> Result<()> {
             .unwrap_or_else(|| sc.hosts[0].name.clone());
         (host, path)
     });
+    let pcap = args.pcap.unwrap_or(default_pcap);
     let opts = RunOptions {
         backend: args.backend,
-        pcap: Some(args.pcap.clone()),
+        pcap: Some(pcap.clone()),
         vcd,
         progress: true,
         echo: !args.quiet,
@@ -314,7 +324,7 @@ fn simulate(scenario: &str, args: WorldArgs) -> Result<()> {
     println!("\n{outcome}");
     println!(
         "wire traffic: {} ({} frames)",
-        args.pcap.display(),
+        pcap.display(),
         outcome.wire_frames
     );
     if outcome.passed() {

@@ -684,7 +684,7 @@ impl World {
                 frame.resize(64, 0);
                 self.vms[a].stack.send_raw(frame);
                 self.settle(&label)?;
-                let reached = self.probes_seen.iter().any(|p| *p == (n as u32, b));
+                let reached = self.probes_seen.contains(&(n as u32, b));
                 let text = if reached {
                     format!("the frame reached {to}")
                 } else {
@@ -734,6 +734,15 @@ impl World {
                 steps += 1;
                 if steps > MAX_STEPS {
                     return Err(WorldError::Stuck(label.to_string()));
+                }
+                if steps % 256 == 0 {
+                    if let Some(b) = &self.echo {
+                        b.set_message(format!(
+                            "{label}: {:.1} us of network time, {} wire frames",
+                            self.time_ps as f64 / 1e6,
+                            self.wire_frames
+                        ));
+                    }
                 }
             }
             // Quiet: the events raised without a delivery (TX misses).
@@ -863,7 +872,7 @@ impl World {
             }
         }
         for t in to_vms {
-            self.to_vm(t);
+            self.deliver_to_vm(t);
         }
         // A NIC that was clocked may still hold frames.
         Ok(true)
@@ -1127,7 +1136,7 @@ impl World {
     }
 
     /// Hands a frame to VM `t.vm`, checking isolation first.
-    fn to_vm(&mut self, t: ToVm) {
+    fn deliver_to_vm(&mut self, t: ToVm) {
         self.frames_to_vms += 1;
         if let Some(v) = isolation_violation(&self.sc, t.vm, &t.frame, t.vni) {
             self.violations.push(v);
