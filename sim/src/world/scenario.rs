@@ -313,6 +313,14 @@ pub struct Scenario {
     pub timeline: Vec<Event>,
 }
 
+/// The PF's MTU (the NIC's reset value, which the VTEP software keeps): a
+/// PF VM's IP MTU is at most this.
+pub const PF_MTU: u16 = 1500;
+
+/// A VF VM's largest IP MTU: the uplink's (LFE) 1600 less VXLAN's 50
+/// bytes, as the PF driver checks.
+pub const VF_MTU_MAX: u16 = 1550;
+
 /// The VFs of the NIC build every host has (the default build).
 pub const VFS_PER_NIC: usize = overlay_nic_regmap::Build::DEFAULT.vfs;
 
@@ -452,8 +460,8 @@ impl Scenario {
             let attach = parse_attach(&v.attach).map_err(|e| invalid(format!("{who}: {e}")))?;
             let mac = parse_mac(&format!("{who} mac"), &v.mac)?;
             let mtu = v.mtu.unwrap_or(1500);
-            if !(68..=9000).contains(&mtu) {
-                return Err(invalid(format!("{who}: mtu {mtu} is outside 68-9000")));
+            if mtu < 68 {
+                return Err(invalid(format!("{who}: mtu {mtu} is below IPv4's 68")));
             }
             if vms.iter().any(|o| o.mac == mac) {
                 return Err(invalid(format!("{who}: MAC {mac} used twice")));
@@ -507,6 +515,16 @@ impl Scenario {
             .map(|v| v.running.then_some((v.host, v.attach)))
             .collect();
         let claim = |on: &mut BTreeMap<_, _>, vm: usize, at: (usize, Function), when: &str| {
+            let (most, why) = match at.1 {
+                Function::Pf => (PF_MTU, "the PF's MTU"),
+                Function::Vf(_) => (VF_MTU_MAX, "the uplink's 1600 less VXLAN's 50 bytes"),
+            };
+            if self.vms[vm].mtu > most {
+                return Err(invalid(format!(
+                    "{when}: vm `{}` has mtu {} on {}; at most {most} there ({why})",
+                    self.vms[vm].name, self.vms[vm].mtu, at.1
+                )));
+            }
             if at.1 == Function::Pf {
                 return Ok(());
             }

@@ -134,6 +134,18 @@ fn inconsistent_worlds_are_refused_by_name() {
         "used twice",
     );
     refused("bogus = 1", "unknown field");
+    refused(
+        "[[vm]]\nname = \"x\"\ntenant = \"blue\"\nhost = \"h1\"\nattach = \"vf1\"\nmac = \"02:00:00:00:00:09\"\nip = \"10.0.0.9\"\nmtu = 1551",
+        "vm `x` has mtu 1551 on VF1; at most 1550",
+    );
+    refused(
+        "[[vm]]\nname = \"x\"\ntenant = \"blue\"\nhost = \"h1\"\nattach = \"pf\"\nmac = \"02:00:00:00:00:09\"\nip = \"10.0.0.9\"\nmtu = 1501",
+        "at most 1500 there (the PF's MTU)",
+    );
+    refused(
+        "[[vm]]\nname = \"x\"\ntenant = \"blue\"\nhost = \"h1\"\nattach = \"pf\"\nmac = \"02:00:00:00:00:09\"\nip = \"10.0.0.9\"\nmtu = 67",
+        "below IPv4's 68",
+    );
 }
 
 #[test]
