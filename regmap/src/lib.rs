@@ -212,6 +212,26 @@ impl Build {
         max_frame: 16384,
     };
 
+    /// The `small` build, for an iCE40 HX8K: 1 VF, 16 table entries, 4 VNI
+    /// records, standard frames only (2 KiB; its buffers hold two).
+    pub const SMALL: Build = Build {
+        vfs: 1,
+        table_entries: 16,
+        vni_records: 4,
+        event_depth: 16,
+        max_frame: 2048,
+    };
+
+    /// The `large` build, for an ECP5-85k: 8 VFs, 128 table entries, 64 VNI
+    /// records, 16 KiB frames.
+    pub const LARGE: Build = Build {
+        vfs: 8,
+        table_entries: 128,
+        vni_records: 64,
+        event_depth: 16,
+        max_frame: 16384,
+    };
+
     /// Number of host functions (PF + VFs).
     pub const fn functions(&self) -> usize {
         self.vfs + 1

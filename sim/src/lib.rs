@@ -16,6 +16,7 @@ pub mod rtl;
 pub mod run;
 pub mod rx;
 pub mod streaming_nic;
+pub mod synth;
 pub mod tx;
 pub mod world;
 

