@@ -1,0 +1,48 @@
+//! The synthesis flow end to end on a small design (the NIC takes minutes
+//! per run; `overlay-nic synth` is for that): the wrapper, yosys
+//! `synth_ice40`, nextpnr-ice40 with the board's constraints, the report.
+//! scripts/test-all.sh installs yosys and nextpnr-ice40.
+
+use overlay_nic_sim::synth::{place_and_route, Ports, Target};
+use std::path::Path;
+
+/// A 64-bit accumulator with a registered output: a carry chain worth
+/// timing, and every input and output used.
+const ACCUMULATOR: &str = "module top(clock,a,en,sum);
+    input wire  clock;
+    input wire  [63:0] a;
+    input wire  en;
+    output reg  [63:0] sum;
+    always @(posedge clock) if (en) sum <= sum + a;
+endmodule
+";
+
+#[test]
+fn a_small_design_goes_through_yosys_and_nextpnr_ice40() {
+    let dir = std::env::temp_dir().join(format!("overlay-nic-synth-{}", std::process::id()));
+    let constraints = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../constraints"))
+        .join(Target::Ice40Hx8k.constraints());
+    let r = place_and_route(
+        ACCUMULATOR,
+        Target::Ice40Hx8k,
+        &constraints,
+        156.25,
+        1,
+        &dir,
+    )
+    .expect("the flow runs (scripts/test-all.sh installs yosys and nextpnr-ice40)");
+    println!("{r:?}");
+    let ports = Ports::of_top(ACCUMULATOR).unwrap();
+    // The core's 64 flip-flops, the wrapper's 65 + 2 x 64: nothing optimised away.
+    assert!(r.flip_flops >= 64 + 65 + 128, "{} flip-flops", r.flip_flops);
+    assert_eq!(ports.input_bits(), 65);
+    assert!(r.logic.0 > 64 && r.logic.1 == 7680, "{:?}", r.logic);
+    assert_eq!(r.brams, (0, 32));
+    assert!(
+        r.fmax_mhz > 20.0 && r.fmax_mhz < 1000.0,
+        "{} MHz",
+        r.fmax_mhz
+    );
+    assert_eq!(r.constraint_mhz, 156.25);
+    std::fs::remove_dir_all(&dir).ok();
+}
