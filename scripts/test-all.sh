@@ -12,6 +12,8 @@ command -v iverilog >/dev/null || need+=(iverilog)
 command -v verilator >/dev/null || need+=(verilator)
 # Output pcaps are dissected with tshark (checksums, VXLAN).
 command -v tshark >/dev/null || need+=(tshark)
+# The synthesis flow's test places a small design on an iCE40.
+command -v nextpnr-ice40 >/dev/null || need+=(nextpnr-ice40)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing ${need[*]} (apt-get)"
     sudo=""
@@ -23,6 +25,7 @@ yosys -V
 iverilog -V 2>/dev/null | head -n 1
 verilator --version
 tshark --version | head -n 1
+nextpnr-ice40 --version 2>&1 | head -n 1
 
 # Tests are built with optimisation (see [profile.test] in Cargo.toml):
 # rust-hdl simulates ~30x slower without it.
