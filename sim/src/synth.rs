@@ -77,7 +77,7 @@ impl Target {
                 c,
             ],
             Target::Ecp5_85k => vec![
-                // router2 routes the NIC in minutes where router1 stalls.
+                // router2 converges on the whole NIC; router1 barely progresses.
                 "--router".into(),
                 "router2".into(),
                 "--um5g-85k".into(),
