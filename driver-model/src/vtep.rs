@@ -483,7 +483,8 @@ impl<D: NicDevice> VtepSoftware<D> {
     }
 }
 
-/// An Ethernet II ARP reply (opcode 2), untagged.
-fn is_arp_reply(frame: &[u8]) -> bool {
+/// An Ethernet II ARP reply (opcode 2), untagged: what the proxy answers
+/// for VF VMs.
+pub fn is_arp_reply(frame: &[u8]) -> bool {
     frame.len() >= 42 && frame[12..14] == [0x08, 0x06] && frame[20..22] == [0, 2]
 }

@@ -259,21 +259,8 @@ impl NicSim {
     /// overflow drops (`RX_DROP_OVERFLOW`, which the model does not have).
     pub fn rx_counters(&mut self) -> Result<(RxCounters, u32), NicSimError> {
         let r = self.registers();
-        let drop_regs = [
-            &pf::RX_DROP_TRUNCATED,
-            &pf::RX_DROP_IP_LENGTH,
-            &pf::RX_DROP_IP_CHECKSUM,
-            &pf::RX_DROP_FRAGMENT,
-            &pf::RX_DROP_UDP_LENGTH,
-            &pf::RX_DROP_UDP_CHECKSUM,
-            &pf::RX_DROP_DST_MAC,
-            &pf::RX_DROP_VXLAN_FLAGS,
-            &pf::RX_DROP_NO_VNI,
-            &pf::RX_DROP_DST_IP,
-            &pf::RX_DROP_VLAN,
-        ];
         let mut drops = [0u32; 11];
-        for (d, reg) in drops.iter_mut().zip(drop_regs) {
+        for (d, reg) in drops.iter_mut().zip(RX_DROP_REGISTERS) {
             *d = r.read(reg)?;
         }
         Ok((
@@ -308,6 +295,22 @@ impl NicSim {
         })
     }
 }
+
+/// The global RX drop counters, indexed like `RxDrop::ALL`
+/// (`RX_DROP_OVERFLOW` is the hardware's own, outside the model's list).
+pub const RX_DROP_REGISTERS: [&overlay_nic_regmap::Register; 11] = [
+    &pf::RX_DROP_TRUNCATED,
+    &pf::RX_DROP_IP_LENGTH,
+    &pf::RX_DROP_IP_CHECKSUM,
+    &pf::RX_DROP_FRAGMENT,
+    &pf::RX_DROP_UDP_LENGTH,
+    &pf::RX_DROP_UDP_CHECKSUM,
+    &pf::RX_DROP_DST_MAC,
+    &pf::RX_DROP_VXLAN_FLAGS,
+    &pf::RX_DROP_NO_VNI,
+    &pf::RX_DROP_DST_IP,
+    &pf::RX_DROP_VLAN,
+];
 
 /// Outer headers for test and benchmark traffic: everything consistent,
 /// the outer IPv4 checksum right, the UDP checksum right or zero.

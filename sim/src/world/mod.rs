@@ -33,7 +33,7 @@ use overlay_nic_driver::nic_config::{MacAddr, VniRecord, VtepConfig};
 use overlay_nic_driver::pf_driver::PfDriver;
 use overlay_nic_driver::rx::RxDelivery;
 use overlay_nic_driver::tx::{Function, NicEvent};
-use overlay_nic_driver::vtep::{Attachment, LocalVm, VtepSoftware};
+use overlay_nic_driver::vtep::{is_arp_reply, Attachment, LocalVm, VtepSoftware};
 use report::NicSummary;
 use scenario::{describe, BackendKind, Event, Expect, Scenario};
 use std::collections::BTreeSet;
@@ -1210,11 +1210,6 @@ pub fn isolation_violation(
         ),
         vni: vni.unwrap_or(my_vni),
     })
-}
-
-/// An Ethernet II ARP reply (the proxy answers those for VF VMs).
-fn is_arp_reply(frame: &[u8]) -> bool {
-    frame.len() >= 42 && frame[12..14] == [0x08, 0x06] && frame[20..22] == [0, 2]
 }
 
 /// The MAC at `at` in `frame` (callers checked the length).

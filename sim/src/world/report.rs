@@ -55,20 +55,6 @@ const TX_DROPS: [(&str, &Register); 8] = [
     ("offload_tso", &fr::TX_DROP_OFFLOAD_TSO),
 ];
 
-const RX_DROPS: [&Register; 11] = [
-    &pf::RX_DROP_TRUNCATED,
-    &pf::RX_DROP_IP_LENGTH,
-    &pf::RX_DROP_IP_CHECKSUM,
-    &pf::RX_DROP_FRAGMENT,
-    &pf::RX_DROP_UDP_LENGTH,
-    &pf::RX_DROP_UDP_CHECKSUM,
-    &pf::RX_DROP_DST_MAC,
-    &pf::RX_DROP_VXLAN_FLAGS,
-    &pf::RX_DROP_NO_VNI,
-    &pf::RX_DROP_DST_IP,
-    &pf::RX_DROP_VLAN,
-];
-
 /// Reads `pf`'s NIC counters over its PF BAR.
 pub fn read_nic<D: NicDevice>(
     host: &str,
@@ -113,7 +99,7 @@ pub fn read_nic<D: NicDevice>(
     s.rx_wire_frames = r.read(&pf::RX_WIRE_FRAMES)?.into();
     s.decapsulated = r.read(&pf::RX_DECAPSULATED)?.into();
     s.rx_learn = r.read(&pf::RX_LEARN)?.into();
-    for (reason, reg) in RxDrop::ALL.iter().zip(RX_DROPS) {
+    for (reason, reg) in RxDrop::ALL.iter().zip(crate::rx::RX_DROP_REGISTERS) {
         let n = u64::from(r.read(reg)?);
         if n > 0 {
             s.rx_drops.push((reason.name(), n));
