@@ -153,6 +153,11 @@ pub struct DecapValidator {
     rw3: Signal<Local, Bits<16>>,
     rbase: Signal<Local, Bits<16>>,
     rsum: Signal<Local, Bits<32>>,
+    /// Each word of the beat for each sum, or zero: the sums are trees of
+    /// these (conditional adds in a row were 62 logic levels on the ECP5).
+    rterm: [Signal<Local, Bits<32>>; 4],
+    iterm: [Signal<Local, Bits<32>>; 4],
+    lterm: [Signal<Local, Bits<32>>; 4],
     emit_mid: Signal<Local, Bit>,
     emit_flush: Signal<Local, Bit>,
     a_valid: Signal<Local, Bit>,
@@ -311,6 +316,9 @@ impl Default for DecapValidator {
             rw3: Default::default(),
             rbase: Default::default(),
             rsum: Default::default(),
+            rterm: Default::default(),
+            iterm: Default::default(),
+            lterm: Default::default(),
             emit_mid: Default::default(),
             emit_flush: Default::default(),
             a_valid: Default::default(),
@@ -566,27 +574,32 @@ impl Logic for DecapValidator {
         self.rw2.next = self.bt.val().get_bits::<16>(16);
         self.rw3.next = self.bt.val().get_bits::<16>(0);
         self.rbase.next = self.cur_idx.val() << 3;
-        self.rsum.next = 0.into();
+        self.rterm[0].next = 0.into();
         if (self.rbase.val() + 0 >= self.l3_now.val())
             & ((self.cur_idx.val() < 4) | (self.rbase.val() + 0 < self.l4_c.val()))
         {
-            self.rsum.next = self.rsum.val() + bit_cast::<32, 16>(self.rw0.val());
+            self.rterm[0].next = bit_cast::<32, 16>(self.rw0.val());
         }
+        self.rterm[1].next = 0.into();
         if (self.rbase.val() + 2 >= self.l3_now.val())
             & ((self.cur_idx.val() < 4) | (self.rbase.val() + 2 < self.l4_c.val()))
         {
-            self.rsum.next = self.rsum.val() + bit_cast::<32, 16>(self.rw1.val());
+            self.rterm[1].next = bit_cast::<32, 16>(self.rw1.val());
         }
+        self.rterm[2].next = 0.into();
         if (self.rbase.val() + 4 >= self.l3_now.val())
             & ((self.cur_idx.val() < 4) | (self.rbase.val() + 4 < self.l4_c.val()))
         {
-            self.rsum.next = self.rsum.val() + bit_cast::<32, 16>(self.rw2.val());
+            self.rterm[2].next = bit_cast::<32, 16>(self.rw2.val());
         }
+        self.rterm[3].next = 0.into();
         if (self.rbase.val() + 6 >= self.l3_now.val())
             & ((self.cur_idx.val() < 4) | (self.rbase.val() + 6 < self.l4_c.val()))
         {
-            self.rsum.next = self.rsum.val() + bit_cast::<32, 16>(self.rw3.val());
+            self.rterm[3].next = bit_cast::<32, 16>(self.rw3.val());
         }
+        self.rsum.next = (self.rterm[0].val() + self.rterm[1].val())
+            + (self.rterm[2].val() + self.rterm[3].val());
         if self.beat.val() & (self.cur_idx.val() != 0) {
             if self.cur_idx.val() == 1 {
                 self.ipacc.d.next = self.rsum.val();
@@ -644,10 +657,8 @@ impl Logic for DecapValidator {
         self.il4_c.next =
             self.irel3_c.val() + (bit_cast::<16, 4>(self.iihl_byte.val().get_bits::<4>(0)) << 2);
         self.iend_c.next = self.irel3_c.val() + self.itotal_c.val();
-        self.usum.next = bit_cast::<32, 16>(self.aw0.val())
-            + bit_cast::<32, 16>(self.aw1.val())
-            + bit_cast::<32, 16>(self.aw2.val())
-            + bit_cast::<32, 16>(self.aw3.val());
+        self.usum.next = (bit_cast::<32, 16>(self.aw0.val()) + bit_cast::<32, 16>(self.aw1.val()))
+            + (bit_cast::<32, 16>(self.aw2.val()) + bit_cast::<32, 16>(self.aw3.val()));
         // The segment may end mid-word (odd length) with padding after it:
         // the byte past the end counts as zero.
         self.lw0.next = self.aw0.val();
@@ -666,52 +677,62 @@ impl Logic for DecapValidator {
         if self.abase.val() + 7 == self.iend_c.val() {
             self.lw3.next = self.aw3.val() & self.high_byte.val();
         }
-        self.isum.next = 0.into();
-        self.lsum.next = 0.into();
+        self.iterm[0].next = 0.into();
         if (self.abase.val() + 0 >= self.irel3_c.val())
             & ((self.arel.val() < 5) | (self.abase.val() + 0 < self.il4_c.val()))
         {
-            self.isum.next = self.isum.val() + bit_cast::<32, 16>(self.aw0.val());
+            self.iterm[0].next = bit_cast::<32, 16>(self.aw0.val());
         }
+        self.lterm[0].next = 0.into();
         if (self.arel.val() >= 5)
             & (self.abase.val() + 0 >= self.il4_c.val())
             & (self.abase.val() + 0 < self.iend_c.val())
         {
-            self.lsum.next = self.lsum.val() + bit_cast::<32, 16>(self.lw0.val());
+            self.lterm[0].next = bit_cast::<32, 16>(self.lw0.val());
         }
+        self.iterm[1].next = 0.into();
         if (self.abase.val() + 2 >= self.irel3_c.val())
             & ((self.arel.val() < 5) | (self.abase.val() + 2 < self.il4_c.val()))
         {
-            self.isum.next = self.isum.val() + bit_cast::<32, 16>(self.aw1.val());
+            self.iterm[1].next = bit_cast::<32, 16>(self.aw1.val());
         }
+        self.lterm[1].next = 0.into();
         if (self.arel.val() >= 5)
             & (self.abase.val() + 2 >= self.il4_c.val())
             & (self.abase.val() + 2 < self.iend_c.val())
         {
-            self.lsum.next = self.lsum.val() + bit_cast::<32, 16>(self.lw1.val());
+            self.lterm[1].next = bit_cast::<32, 16>(self.lw1.val());
         }
+        self.iterm[2].next = 0.into();
         if (self.abase.val() + 4 >= self.irel3_c.val())
             & ((self.arel.val() < 5) | (self.abase.val() + 4 < self.il4_c.val()))
         {
-            self.isum.next = self.isum.val() + bit_cast::<32, 16>(self.aw2.val());
+            self.iterm[2].next = bit_cast::<32, 16>(self.aw2.val());
         }
+        self.lterm[2].next = 0.into();
         if (self.arel.val() >= 5)
             & (self.abase.val() + 4 >= self.il4_c.val())
             & (self.abase.val() + 4 < self.iend_c.val())
         {
-            self.lsum.next = self.lsum.val() + bit_cast::<32, 16>(self.lw2.val());
+            self.lterm[2].next = bit_cast::<32, 16>(self.lw2.val());
         }
+        self.iterm[3].next = 0.into();
         if (self.abase.val() + 6 >= self.irel3_c.val())
             & ((self.arel.val() < 5) | (self.abase.val() + 6 < self.il4_c.val()))
         {
-            self.isum.next = self.isum.val() + bit_cast::<32, 16>(self.aw3.val());
+            self.iterm[3].next = bit_cast::<32, 16>(self.aw3.val());
         }
+        self.lterm[3].next = 0.into();
         if (self.arel.val() >= 5)
             & (self.abase.val() + 6 >= self.il4_c.val())
             & (self.abase.val() + 6 < self.iend_c.val())
         {
-            self.lsum.next = self.lsum.val() + bit_cast::<32, 16>(self.lw3.val());
+            self.lterm[3].next = bit_cast::<32, 16>(self.lw3.val());
         }
+        self.isum.next = (self.iterm[0].val() + self.iterm[1].val())
+            + (self.iterm[2].val() + self.iterm[3].val());
+        self.lsum.next = (self.lterm[0].val() + self.lterm[1].val())
+            + (self.lterm[2].val() + self.lterm[3].val());
         // The inner UDP checksum field (rel iL4 + 6: lanes 0-1 or 4-5).
         self.ucs_pos.next = self.il4_c.val() + 6;
         self.vni_lookup.next = self.a_in.val() & (self.arel.val() == 1);

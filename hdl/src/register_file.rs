@@ -66,7 +66,12 @@ pub struct RegisterFile<const N: usize> {
     r_aligned: Signal<Local, Bit>,
     r_err: Signal<Local, Bit>,
     r_word: Signal<Local, Bits<32>>,
+    /// What a read of register i returns, and that ANDed with its hit.
+    r_src: [Signal<Local, Bits<32>>; N],
+    r_sel: [Signal<Local, Bits<32>>; N],
+    ones: Constant<Bits<32>>,
     errors_now: Signal<Local, Bits<32>>,
+    error_inc: Signal<Local, Bits<32>>,
     resp_okay: Constant<Bits<2>>,
     resp_slverr: Constant<Bits<2>>,
     resp_decerr: Constant<Bits<2>>,
@@ -145,7 +150,11 @@ impl<const N: usize> RegisterFile<N> {
             r_aligned: Default::default(),
             r_err: Default::default(),
             r_word: Default::default(),
+            r_src: std::array::from_fn(|_| Default::default()),
+            r_sel: std::array::from_fn(|_| Default::default()),
+            ones: Constant::new(0xffff_ffff_u64.to_bits()),
             errors_now: Default::default(),
+            error_inc: Default::default(),
             resp_okay: Constant::new((resp::OKAY as u64).to_bits()),
             resp_slverr: Constant::new((resp::SLVERR as u64).to_bits()),
             resp_decerr: Constant::new((resp::DECERR as u64).to_bits()),
@@ -221,8 +230,29 @@ impl<const N: usize> Logic for RegisterFile<N> {
         self.r_aligned.next = (self.axil.araddr.val() & self.byte_mask.val()) == 0;
         self.r_hit.next = false;
         self.r_legal.next = false;
+        // The hits are one-hot (offsets are distinct), so the read data is
+        // the OR of every register's word ANDed with its hit: a tree, where
+        // an if-chain over the table was a priority mux 40 logic levels
+        // deep, the slowest path of the block.
         self.r_word.next = 0.into();
         for i in 0..N {
+            self.r_src[i].next = 0.into();
+            if self.is_rw[i].val() {
+                self.r_src[i].next = self.store[i].q.val();
+            }
+            if self.is_ro[i].val() {
+                self.r_src[i].next = self.status[i].val();
+            }
+            if self.is_const[i].val() {
+                self.r_src[i].next = self.reset_value[i].val();
+            }
+            if self.is_err_count[i].val() {
+                self.r_src[i].next = self.err_count.q.val();
+            }
+            if self.is_err_addr[i].val() {
+                self.r_src[i].next = bit_cast::<32, 16>(self.err_addr.q.val());
+            }
+            self.r_sel[i].next = 0.into();
             if (self.axil.araddr.val() & self.word_mask.val()) == self.offset[i].val() {
                 self.r_hit.next = true;
                 if !self.is_wo[i].val() & self.r_aligned.val() {
@@ -230,23 +260,10 @@ impl<const N: usize> Logic for RegisterFile<N> {
                     if self.r_go.val() {
                         self.read_flag[i].d.next = true;
                     }
-                    if self.is_rw[i].val() {
-                        self.r_word.next = self.store[i].q.val();
-                    }
-                    if self.is_ro[i].val() {
-                        self.r_word.next = self.status[i].val();
-                    }
-                    if self.is_const[i].val() {
-                        self.r_word.next = self.reset_value[i].val();
-                    }
-                    if self.is_err_count[i].val() {
-                        self.r_word.next = self.err_count.q.val();
-                    }
-                    if self.is_err_addr[i].val() {
-                        self.r_word.next = bit_cast::<32, 16>(self.err_addr.q.val());
-                    }
+                    self.r_sel[i].next = self.ones.val();
                 }
             }
+            self.r_word.next = self.r_word.val() | (self.r_src[i].val() & self.r_sel[i].val());
         }
         self.r_err.next = self.r_go.val() & !self.r_legal.val();
         if self.r_go.val() {
@@ -264,16 +281,21 @@ impl<const N: usize> Logic for RegisterFile<N> {
         }
 
         // ---- Error accounting ----
-        self.errors_now.next = self.err_count.q.val();
+        // One adder whatever the errors this cycle (two in a row were on
+        // the critical path).
+        self.error_inc.next = 0.into();
+        if self.w_err.val() | self.r_err.val() {
+            self.error_inc.next = 1.into();
+        }
+        if self.w_err.val() & self.r_err.val() {
+            self.error_inc.next = 2.into();
+        }
         if self.w_err.val() {
-            self.errors_now.next = self.errors_now.val() + 1;
             self.err_addr.d.next = self.axil.awaddr.val();
         } else if self.r_err.val() {
             self.err_addr.d.next = self.axil.araddr.val();
         }
-        if self.r_err.val() {
-            self.errors_now.next = self.errors_now.val() + 1;
-        }
+        self.errors_now.next = self.err_count.q.val() + self.error_inc.val();
         self.err_count.d.next = self.errors_now.val();
     }
 }

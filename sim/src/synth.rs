@@ -184,6 +184,48 @@ impl FromStr for Profile {
     }
 }
 
+/// What a run synthesises: a build of the whole NIC, or one of the blocks
+/// `overlay-nic verilog` exports (default build parameters).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Design {
+    Nic(Profile),
+    Block(String),
+}
+
+impl Design {
+    pub fn name(&self) -> &str {
+        match self {
+            Design::Nic(p) => p.name(),
+            Design::Block(b) => b,
+        }
+    }
+
+    /// Its Verilog (`module top`).
+    pub fn verilog(&self) -> Result<String, SynthError> {
+        match self {
+            Design::Nic(p) => Ok(p.verilog()),
+            Design::Block(name) => crate::blocks::exported_blocks()
+                .into_iter()
+                .find(|b| b.name == name)
+                .map(|b| b.verilog)
+                .ok_or_else(|| {
+                    SynthError::Verilog(format!(
+                        "no block `{name}` (blocks: {})",
+                        block_names().join(", ")
+                    ))
+                }),
+        }
+    }
+}
+
+/// The names `--block` takes.
+pub fn block_names() -> Vec<&'static str> {
+    crate::blocks::exported_blocks()
+        .iter()
+        .map(|b| b.name)
+        .collect()
+}
+
 /// Why a synthesis run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
@@ -330,14 +372,24 @@ pub fn ooc_wrapper(ports: &Ports) -> String {
 /// bit (wires only). The wrapper around it is what the wrapper costs.
 pub fn wrapper_alone(ports: &Ports) -> String {
     let (iw, ow) = (ports.input_bits(), ports.output_bits());
-    let mut v = String::from("module top(input wire clock");
+    // Declared as rust-hdl declares them, one a line, so that the flow
+    // reads these ports as it reads a core's.
+    let names: Vec<&str> = ports
+        .inputs
+        .iter()
+        .chain(&ports.outputs)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let mut v = format!(
+        "module top(clock,{});\n    input wire clock;\n",
+        names.join(",")
+    );
     for (name, w) in &ports.inputs {
-        v.push_str(&format!(", input wire [{}:0] {name}", w - 1));
+        v.push_str(&format!("    input wire [{}:0] {name};\n", w - 1));
     }
     for (name, w) in &ports.outputs {
-        v.push_str(&format!(", output wire [{}:0] {name}", w - 1));
+        v.push_str(&format!("    output wire [{}:0] {name};\n", w - 1));
     }
-    v.push_str(");\n");
     v.push_str(&format!("    wire [{}:0] i = {{", iw - 1));
     let names: Vec<&str> = ports.inputs.iter().rev().map(|(n, _)| n.as_str()).collect();
     v.push_str(&names.join(", "));
@@ -368,6 +420,62 @@ pub struct PnrResult {
     /// The core clock's achieved Fmax and its constraint, MHz.
     pub fmax_mhz: f64,
     pub constraint_mhz: f64,
+    /// The critical path: where it starts and ends, and its logic levels.
+    pub critical: Option<CriticalPath>,
+}
+
+/// The slowest register-to-register path nextpnr found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CriticalPath {
+    /// The first and last nets on the path (the launching flip-flop's
+    /// output and the capturing flip-flop's input), as the netlist names
+    /// them.
+    pub from: String,
+    pub to: String,
+    /// Logic levels on the way, a carry chain counting one.
+    pub logic_levels: usize,
+    /// Total delay, ns.
+    pub delay_ns: f64,
+}
+
+impl fmt::Display for CriticalPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:.2} ns, {} logic levels: {} -> {}",
+            self.delay_ns, self.logic_levels, self.from, self.to
+        )
+    }
+}
+
+/// The logic cells a path passes, a carry chain (ECP5 `CCU2C`, iCE40
+/// `SB_CARRY`) counted once: its cells are each a few tens of picoseconds.
+fn logic_levels(path: &[serde_json::Value]) -> usize {
+    let mut levels = 0;
+    let mut in_chain = false;
+    for s in path.iter().filter(|s| s["type"].as_str() == Some("logic")) {
+        let cell = s["to"]["cell"].as_str().unwrap_or("");
+        let carry = cell.contains("CCU2") || cell.contains("CARRY");
+        if !(carry && in_chain) {
+            levels += 1;
+        }
+        in_chain = carry;
+    }
+    levels
+}
+
+/// The first clock-to-clock path of nextpnr's `critical_paths`.
+fn critical_path(v: &serde_json::Value) -> Option<CriticalPath> {
+    let path = v["critical_paths"].as_array()?.first()?["path"].as_array()?;
+    let mut nets = path.iter().filter_map(|s| s["net"].as_str());
+    let from = nets.next()?.to_string();
+    let to = nets.last().map_or_else(|| from.clone(), str::to_string);
+    Some(CriticalPath {
+        from,
+        to,
+        logic_levels: logic_levels(path),
+        delay_ns: path.iter().filter_map(|s| s["delay"].as_f64()).sum(),
+    })
 }
 
 impl PnrResult {
@@ -412,6 +520,7 @@ pub fn parse_report(json: &str, target: Target, path: &Path) -> Result<PnrResult
         constraint_mhz: fmax["constraint"]
             .as_f64()
             .ok_or_else(|| bad("no fmax constraint"))?,
+        critical: critical_path(&v),
     })
 }
 
@@ -424,18 +533,21 @@ fn find_tool(names: &[&str]) -> Result<String, SynthError> {
     Err(SynthError::Missing(names.join(" or ")))
 }
 
+/// Runs `tool` in `dir` with its output going straight to `dir/log`, so
+/// that a long place and route can be followed with `tail -f`.
 fn run_logged(tool: &str, args: &[String], dir: &Path, log: &str) -> Result<(), SynthError> {
     let log_path = dir.join(log);
-    let out = Command::new(tool)
+    let io = |e| SynthError::Io(log_path.clone(), e);
+    let file = std::fs::File::create(&log_path).map_err(io)?;
+    let status = Command::new(tool)
         .args(args)
         .current_dir(dir)
-        .output()
+        .stdout(file.try_clone().map_err(io)?)
+        .stderr(file)
+        .status()
         .map_err(|e| SynthError::Io(PathBuf::from(tool), e))?;
-    let mut text = out.stdout.clone();
-    text.extend_from_slice(&out.stderr);
-    std::fs::write(&log_path, &text).map_err(|e| SynthError::Io(log_path.clone(), e))?;
-    if !out.status.success() {
-        let text = String::from_utf8_lossy(&text);
+    if !status.success() {
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
         let tail: Vec<&str> = text.lines().rev().take(12).collect();
         return Err(SynthError::Failed {
             tool: tool.to_string(),
@@ -606,6 +718,7 @@ mod tests {
         assert!(w.contains(".c(core_out[3:0])"));
         assert!(w.contains("assign dout = out_sr[3];"));
         let alone = wrapper_alone(&p);
+        assert_eq!(Ports::of_top(&alone).unwrap(), p);
         assert!(
             alone.contains("assign c = {i[3], i[2], i[1], i[0]};"),
             "{alone}"
@@ -639,7 +752,26 @@ mod tests {
         assert_eq!(r.brams, (4, 32));
         assert!(r.meets());
         assert!((r.line_rate_gbps() - 10.976).abs() < 1e-9);
+        assert_eq!(r.critical, None);
         assert!(parse_report("{}", Target::Ecp5_85k, Path::new("r.json")).is_err());
+        // A path: flip-flop, a LUT, a two-cell carry chain, a LUT.
+        let step = |ty: &str, cell: &str, net: Option<&str>, d: f64| serde_json::json!({"type": ty, "to": {"cell": cell}, "net": net, "delay": d});
+        let path = vec![
+            step("clk-to-q", "a_FF", None, 0.5),
+            step("routing", "x_LUT4", Some("core.count.q[0]"), 1.0),
+            step("logic", "x_LUT4", None, 0.25),
+            step("routing", "c0", Some("n1"), 0.5),
+            step("logic", "s_CCU2C_0$CCU2_COMB0", None, 0.25),
+            step("logic", "s_CCU2C_1$CCU2_COMB1", None, 0.25),
+            step("routing", "y_LUT4", Some("n2"), 0.5),
+            step("logic", "y_LUT4", None, 0.25),
+            step("routing", "b_FF", Some("core.count.d[7]"), 0.5),
+        ];
+        let c = critical_path(&serde_json::json!({"critical_paths": [{"path": path}]})).unwrap();
+        assert_eq!(
+            c.to_string(),
+            "4.00 ns, 3 logic levels: core.count.q[0] -> core.count.d[7]"
+        );
         let log = "Number of cells: 9\n  SB_DFF 3\n  SB_DFFE 2\n  SB_LUT4 4\n";
         assert_eq!(flip_flops(log), 5);
         let pnr = "Info: Device utilisation:\nInfo: \t         ICESTORM_LC: 37290/ 7680   485%\nInfo: \t        ICESTORM_RAM:    82/   32   256%\nInfo: \t               SB_IO:     4/  256     1%\n";
@@ -657,7 +789,7 @@ mod tests {
 #[derive(Clone, Debug)]
 pub struct SynthOptions {
     pub target: Target,
-    pub profile: Profile,
+    pub design: Design,
     /// Placement seeds, one nextpnr run each.
     pub seeds: Vec<u64>,
     /// The core clock's target, MHz.
@@ -672,7 +804,7 @@ pub struct SynthOptions {
 #[derive(Clone, Debug)]
 pub struct SynthReport {
     pub target: Target,
-    pub profile: Profile,
+    pub design: Design,
     pub runs: Vec<(u64, PnrResult)>,
     pub wrapper: PnrResult,
 }
@@ -681,11 +813,11 @@ pub struct SynthReport {
 /// once per seed, and the wrapper alone once.
 pub fn synth(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
     let constraints = opts.constraints.join(opts.target.constraints());
-    let verilog = opts.profile.verilog();
+    let verilog = opts.design.verilog()?;
     let ports = Ports::of_top(&verilog)?;
     let base = opts
         .out
-        .join(format!("{}-{}", opts.target.name(), opts.profile.name()));
+        .join(format!("{}-{}", opts.target.name(), opts.design.name()));
     let netlist = synthesize(&verilog, opts.target, &base)?;
     let mut runs = Vec::new();
     for &seed in &opts.seeds {
@@ -705,7 +837,7 @@ pub fn synth(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
     let dir = opts.out.join(format!(
         "{}-{}-wrapper",
         opts.target.name(),
-        opts.profile.name()
+        opts.design.name()
     ));
     let wrapper = place_and_route(
         &wrapper_alone(&ports),
@@ -717,7 +849,7 @@ pub fn synth(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
     )?;
     Ok(SynthReport {
         target: opts.target,
-        profile: opts.profile,
+        design: opts.design.clone(),
         runs,
         wrapper,
     })
@@ -732,7 +864,7 @@ impl fmt::Display for SynthReport {
         writeln!(
             f,
             "| {} / {} | seed | {lname} | {fname} | block RAM | Fmax (MHz) | target (MHz) | line rate (Gbit/s) |",
-            self.target, self.profile.name()
+            self.target, self.design.name()
         )?;
         writeln!(f, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
         let row = |f: &mut fmt::Formatter<'_>, what: &str, seed: String, r: &PnrResult| {
@@ -765,6 +897,11 @@ impl fmt::Display for SynthReport {
                 fmax[fmax.len() / 2],
                 fmax[fmax.len() - 1]
             )?;
+        }
+        for (seed, r) in &self.runs {
+            if let Some(c) = &r.critical {
+                writeln!(f, "\ncritical path (seed {seed}): {c}")?;
+            }
         }
         Ok(())
     }

@@ -166,6 +166,10 @@ enum Command {
         /// small, default or large.
         #[arg(long, default_value = "default", value_parser = profile)]
         build: overlay_nic_sim::synth::Profile,
+        /// One block alone instead of the NIC (a name `overlay-nic verilog`
+        /// writes, e.g. encapsulator), in its default-build parameters.
+        #[arg(long, conflicts_with = "build")]
+        block: Option<String>,
         /// Placement seed; give it several times for several runs.
         #[arg(long = "seed", default_value = "1")]
         seeds: Vec<u64>,
@@ -306,13 +310,17 @@ fn main() -> ExitCode {
         Command::Synth {
             target,
             build,
+            block,
             seeds,
             freq,
             out,
         } => {
             let opts = overlay_nic_sim::synth::SynthOptions {
                 target,
-                profile: build,
+                design: block.map_or(
+                    overlay_nic_sim::synth::Design::Nic(build),
+                    overlay_nic_sim::synth::Design::Block,
+                ),
                 seeds,
                 freq_mhz: freq,
                 out,
