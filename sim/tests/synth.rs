@@ -3,7 +3,7 @@
 //! `synth_ice40`, nextpnr-ice40 with the board's constraints, the report.
 //! scripts/test-all.sh installs yosys and nextpnr-ice40.
 
-use overlay_nic_sim::synth::{place_and_route, Ports, Target};
+use overlay_nic_sim::synth::{place_and_route, route, synthesize, Ports, Target};
 use std::path::Path;
 
 /// A 64-bit accumulator with a registered output: a carry chain worth
@@ -44,5 +44,31 @@ fn a_small_design_goes_through_yosys_and_nextpnr_ice40() {
         r.fmax_mhz
     );
     assert_eq!(r.constraint_mhz, 156.25);
+    assert!(r.routed);
+    let c = r
+        .critical
+        .as_ref()
+        .expect("a routed run names its critical path");
+    assert!(c.logic_levels >= 1 && c.delay_ns > 0.0, "{c}");
+
+    // The same inputs again: yosys is not run again; placement alone gives
+    // an estimate and no critical path.
+    let log = dir.join("yosys.log");
+    let before = std::fs::metadata(&log).unwrap().modified().unwrap();
+    let netlist = synthesize(ACCUMULATOR, Target::Ice40Hx8k, &dir).unwrap();
+    assert_eq!(std::fs::metadata(&log).unwrap().modified().unwrap(), before);
+    let placed = route(
+        &netlist,
+        Target::Ice40Hx8k,
+        &constraints,
+        156.25,
+        1,
+        true,
+        &dir.join("placed"),
+    )
+    .unwrap();
+    assert!(!placed.routed && placed.critical.is_none());
+    assert!(placed.fmax_mhz > 20.0, "{} MHz", placed.fmax_mhz);
+    assert_eq!(placed.logic, r.logic);
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -167,7 +167,8 @@ enum Command {
         #[arg(long, default_value = "default", value_parser = profile)]
         build: overlay_nic_sim::synth::Profile,
         /// One block alone instead of the NIC (a name `overlay-nic verilog`
-        /// writes, e.g. encapsulator), in its default-build parameters.
+        /// writes, e.g. encapsulator), in its default-build parameters; `all`
+        /// runs each block but the NIC and prints one row per block.
         #[arg(long, conflicts_with = "build")]
         block: Option<String>,
         /// Placement seed; give it several times for several runs.
@@ -179,6 +180,10 @@ enum Command {
         /// Where the netlists, reports and logs go.
         #[arg(long, default_value = "target/synth")]
         out: PathBuf,
+        /// Place without routing and report nextpnr's Fmax estimate (minutes
+        /// instead of an hour for the whole NIC on the ECP5).
+        #[arg(long)]
+        place_only: bool,
     },
     /// Print the register-map document (Markdown), or write it to a file.
     Regmap {
@@ -314,6 +319,7 @@ fn main() -> ExitCode {
             seeds,
             freq,
             out,
+            place_only,
         } => {
             let opts = overlay_nic_sim::synth::SynthOptions {
                 target,
@@ -325,10 +331,17 @@ fn main() -> ExitCode {
                 freq_mhz: freq,
                 out,
                 constraints: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../constraints")),
+                place_only,
             };
-            overlay_nic_sim::synth::synth(&opts)
-                .map(|r| print!("{r}"))
-                .map_err(Into::into)
+            if opts.design == overlay_nic_sim::synth::Design::Block("all".into()) {
+                overlay_nic_sim::synth::synth_blocks(&opts, |b| eprintln!("synth: {b}"))
+                    .map(|t| print!("{t}"))
+                    .map_err(Into::into)
+            } else {
+                overlay_nic_sim::synth::synth(&opts)
+                    .map(|r| print!("{r}"))
+                    .map_err(Into::into)
+            }
         }
         Command::Bench => bench(),
     };
