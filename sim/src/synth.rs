@@ -639,11 +639,15 @@ pub fn route(
     let nextpnr = find_tool(target.nextpnr())?;
     let constraints = std::fs::canonicalize(constraints)
         .map_err(|e| SynthError::Io(constraints.to_owned(), e))?;
-    let mut args = target.device_args(&constraints);
+    let here = std::fs::canonicalize(dir).map_err(|e| SynthError::Io(dir.to_owned(), e))?;
+    // Relative to nextpnr's working directory: yowasp's WebAssembly sandbox
+    // maps its own directory at /tmp, so an absolute /tmp/... path (a
+    // clone in a temporary directory) would name a different file there.
+    let mut args = target.device_args(&relative_to(&constraints, &here));
     args.extend(
         [
             "--json",
-            &netlist.json.display().to_string(),
+            &relative_to(&netlist.json, &here).display().to_string(),
             "--freq",
             &format!("{freq_mhz}"),
             "--seed",
@@ -707,6 +711,20 @@ pub fn placement_estimate(nextpnr_log: &str) -> Option<(f64, f64)> {
     let at = rest.split_once(" at ")?.1;
     let target = at.split_whitespace().next()?.parse().ok()?;
     Some((achieved, target))
+}
+
+/// `path` from `base` (both absolute), with `..` where they part.
+pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
+    let (p, b): (Vec<_>, Vec<_>) = (path.components().collect(), base.components().collect());
+    let common = p.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut r = PathBuf::new();
+    for _ in common..b.len() {
+        r.push("..");
+    }
+    for c in &p[common..] {
+        r.push(c);
+    }
+    r
 }
 
 /// The resources nextpnr's utilisation lines show over 100%, as
@@ -834,6 +852,17 @@ mod tests {
         assert_eq!(
             placement_estimate("Info: Program finished normally.\n"),
             None
+        );
+        assert_eq!(
+            relative_to(
+                Path::new("/tmp/c/constraints/x.lpf"),
+                Path::new("/tmp/c/target/s/seed1")
+            ),
+            Path::new("../../../constraints/x.lpf")
+        );
+        assert_eq!(
+            relative_to(Path::new("/a/b/n.json"), Path::new("/a/b")),
+            Path::new("n.json")
         );
         let log = "Number of cells: 9\n  SB_DFF 3\n  SB_DFFE 2\n  SB_LUT4 4\n";
         assert_eq!(flip_flops(log), 5);
