@@ -445,8 +445,12 @@ impl fmt::Display for CriticalPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{:.2} ns, {} logic levels: {} -> {}",
-            self.delay_ns, self.logic_levels, self.from, self.to
+            "{:.2} ns, {} logic level{}: {} -> {}",
+            self.delay_ns,
+            self.logic_levels,
+            if self.logic_levels == 1 { "" } else { "s" },
+            self.from,
+            self.to
         )
     }
 }
@@ -470,9 +474,9 @@ fn logic_levels(path: &[serde_json::Value]) -> usize {
 /// The first clock-to-clock path of nextpnr's `critical_paths`.
 fn critical_path(v: &serde_json::Value) -> Option<CriticalPath> {
     let path = v["critical_paths"].as_array()?.first()?["path"].as_array()?;
-    let mut nets = path.iter().filter_map(|s| s["net"].as_str());
-    let from = nets.next()?.to_string();
-    let to = nets.last().map_or_else(|| from.clone(), str::to_string);
+    let net = |s: &serde_json::Value| s["net"].as_str().map(str::to_string);
+    let from = path.iter().find_map(net)?;
+    let to = path.iter().rev().find_map(net)?;
     Some(CriticalPath {
         from,
         to,
