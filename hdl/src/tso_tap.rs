@@ -23,19 +23,37 @@
 //!            | L4+12 with its low byte (flags) zeroed; then + 6 (protocol)
 //! ```
 //!
-//! `L3` and the IHL are known by the beat that carries the IPv4 header's
-//! first word (beat 1 untagged, 2 tagged), `D` by the beat that carries the
-//! word at `L4+12` (lane 2 or 6 of a beat from 5 to 11); both are taken
-//! from the beat itself in that beat, so the words after them in the same
-//! beat are judged right. The captured fields (total length, id, fragment
-//! word, protocol, sequence number, data offset and flags) are the words at
-//! their positions, whichever beat they land in.
+//! Which sum each word goes to is worked out a beat ahead: while a beat
+//! moves, the masks for the next one are computed from what is known after
+//! it and registered, so a beat's own cycle only masks its words, sums the
+//! four as a tree and accumulates (the ECP5's slowest path was a same-beat
+//! field through a compare into four chained adds: 34 MHz). That is exact
+//! for every frame whose results count, because of where a valid frame's
+//! fields fall:
+//! - `L3` (the tag, in beat 1) steers beat 2 on; in beat 1 itself only word
+//!   14 depends on it, and that word is held and added with beat 2, in a
+//!   slot beat 2 leaves empty;
+//! - the IHL (beat 1 untagged, 2 tagged) is used two beats later: with
+//!   `IHL >= 5` no L4-relative word is nearer, and until then every word
+//!   from `L3` on counts as IPv4 header;
+//! - `D` (the word at `L4 + 12`, a beat from 5 to 11) sets `H` for the next
+//!   beat on; with `D >= 5` the rest of its own beat is TCP header.
+//!
+//! A frame that breaks these (`IHL < 5`, `D < 5`) is not `tso_ok`, which
+//! the checks decide from captured fields that are exact for every frame;
+//! its sums may differ from a same-beat reading, which nothing uses. The
+//! captured fields (total length, id, fragment word, protocol, sequence
+//! number, data offset and flags) are the words at their positions,
+//! whichever beat they land in.
 //!
 //! Segment payload sums: segment `k` is `b[H + k*mss .. H + min((k+1)*mss,
 //! P)]`. Each beat's payload bytes (lanes at `p >= H`) are split at the next
 //! boundary `B = H + k*mss` (`k >= 1`) if it falls in the beat, at lane
 //! `j = B - pos`: lanes below `j` finish the current segment, lanes from
-//! `j` start the next. Since `mss >= MSS_MIN = 64 > 8` a boundary falls at
+//! `j` start the next. The next boundary is kept relative to `pos`, set from
+//! `H + mss` in the beat after D's (at least 52 bytes before it) and moved
+//! on by 8 a beat and `mss` a boundary, so the lane masks for the next beat
+//! are known a beat ahead too. Since `mss >= MSS_MIN = 64 > 8` a boundary falls at
 //! most once per beat; a beat-aligned boundary has `j = 0`. The sums are in
 //! natural words; a segment that starts at an odd position (`k*mss` odd)
 //! wants its words counted from its first byte, which is the natural-word
@@ -119,11 +137,19 @@ pub struct TsoTap {
     in_frame: DFF<Bit>,
     /// Byte offset of the next beat (8 x beats so far; 0 between frames).
     pos: DFF<Bits<16>>,
+    /// `pos >= 256`: past every header byte.
+    far: DFF<Bit>,
     tso_r: DFF<Bit>,
     mss_r: DFF<Bits<16>>,
+    /// `mss_r >= MSS_MIN`.
+    mss_ok_r: DFF<Bit>,
+    /// `mss_r - 8`, as wide as `rel`.
+    mss8_r: DFF<Bits<18>>,
     tpid_r: DFF<Bit>,
     etype_r: DFF<Bits<16>>,
     verihl_r: DFF<Bits<8>>,
+    /// `verihl_r` holds this frame's byte.
+    vk_r: DFF<Bit>,
     totlen_r: DFF<Bits<16>>,
     id_r: DFF<Bits<16>>,
     frag_r: DFF<Bits<16>>,
@@ -135,16 +161,57 @@ pub struct TsoTap {
     tcpw_r: DFF<Bits<16>>,
     /// `tcpw_r` holds this frame's word.
     dk_r: DFF<Bit>,
+    /// L3, L4 (`L3 + 4*IHL`, from the IHL seen so far) and H (`L4 + 4*D`,
+    /// meaningful once `dk_r`).
+    l3_r: DFF<Bits<8>>,
+    l4_r: DFF<Bits<8>>,
+    h_r: DFF<Bits<8>>,
+    /// `L4 + 4`, `+ 6`, `+ 12`, `+ 16` (as `l4_r`).
+    t4_r: DFF<Bits<8>>,
+    t6_r: DFF<Bits<8>>,
+    t12_r: DFF<Bits<8>>,
+    t16_r: DFF<Bits<8>>,
+    /// L4 as this beat makes it.
+    l4_now: Signal<Local, Bits<8>>,
     l2acc: DFF<Bits<32>>,
     ipacc: DFF<Bits<32>>,
+    /// Starts at 6 (the pseudo-header's protocol).
     tcpacc: DFF<Bits<32>>,
     addracc: DFF<Bits<32>>,
     /// The current segment's sum so far, whether it starts at an odd
-    /// position, the next boundary and the boundaries passed.
+    /// position and the boundaries passed.
     sacc: DFF<Bits<32>>,
     sodd: DFF<Bit>,
-    nb: DFF<Bits<18>>,
     nbnd: DFF<Bits<16>>,
+    /// The next boundary less `pos`, once `nbv`.
+    rel: DFF<Bits<18>>,
+    nbv: DFF<Bit>,
+    // ---- The next beat's masks, worked out while the beat before moved ----
+    /// Natural-word masks (as `swb`) of the words each header sum takes.
+    m_l2: DFF<Bits<64>>,
+    m_ip: DFF<Bits<64>>,
+    m_tcp: DFF<Bits<64>>,
+    m_addr: DFF<Bits<64>>,
+    /// The words captured (bit i: word i is the field).
+    c_tl: DFF<Bits<4>>,
+    c_id: DFF<Bits<4>>,
+    c_frag: DFF<Bits<4>>,
+    c_ttl: DFF<Bits<4>>,
+    c_seqhi: DFF<Bits<4>>,
+    c_seqlo: DFF<Bits<4>>,
+    c_tcpw: DFF<Bits<4>>,
+    /// Word 14, and where it goes (see the header sums).
+    w14_r: DFF<Bits<16>>,
+    w14_l2: DFF<Bit>,
+    w14_ip: DFF<Bit>,
+    /// The beat is the second (`pos == 8`) or the third (`pos == 16`).
+    at8: DFF<Bit>,
+    at16: DFF<Bit>,
+    /// Byte masks (as `tdata`) of the payload lanes and of the lanes from a
+    /// boundary on; the boundary's lane alone, as a `tkeep` bit.
+    m_pay: DFF<Bits<64>>,
+    m_bnd: DFF<Bits<64>>,
+    bnd_lane: DFF<Bits<8>>,
     // ---- Stage F ----
     f_valid: DFF<Bit>,
     f_len: DFF<Bits<16>>,
@@ -167,61 +234,75 @@ pub struct TsoTap {
     x1: Signal<Local, Bits<16>>,
     x2: Signal<Local, Bits<16>>,
     x3: Signal<Local, Bits<16>>,
-    w0: Signal<Local, Bits<32>>,
-    w1: Signal<Local, Bits<32>>,
-    w2: Signal<Local, Bits<32>>,
-    w3: Signal<Local, Bits<32>>,
-    p0: Signal<Local, Bits<16>>,
-    p1: Signal<Local, Bits<16>>,
-    p2: Signal<Local, Bits<16>>,
-    p3: Signal<Local, Bits<16>>,
-    tpid_now: Signal<Local, Bit>,
-    etype_now: Signal<Local, Bits<16>>,
-    verihl_now: Signal<Local, Bits<8>>,
-    l3_now: Signal<Local, Bits<16>>,
-    l4_now: Signal<Local, Bits<16>>,
-    tcpw_now: Signal<Local, Bits<16>>,
-    dk_now: Signal<Local, Bit>,
-    doff4_now: Signal<Local, Bits<16>>,
-    h_now: Signal<Local, Bits<16>>,
-    i2: Signal<Local, Bits<16>>,
-    i4: Signal<Local, Bits<16>>,
-    i6: Signal<Local, Bits<16>>,
-    i8: Signal<Local, Bits<16>>,
-    i10: Signal<Local, Bits<16>>,
-    i12: Signal<Local, Bits<16>>,
-    i20: Signal<Local, Bits<16>>,
-    t4: Signal<Local, Bits<16>>,
-    t6: Signal<Local, Bits<16>>,
-    t12: Signal<Local, Bits<16>>,
-    t16: Signal<Local, Bits<16>>,
+    tp8: Signal<Local, Bit>,
+    ml2: Signal<Local, Bits<64>>,
+    mip: Signal<Local, Bits<64>>,
     l2s: Signal<Local, Bits<32>>,
     ips: Signal<Local, Bits<32>>,
     tcps: Signal<Local, Bits<32>>,
     addrs: Signal<Local, Bits<32>>,
+    tpid_now: Signal<Local, Bit>,
+    etype_now: Signal<Local, Bits<16>>,
+    verihl_now: Signal<Local, Bits<8>>,
+    vk_now: Signal<Local, Bit>,
+    tcpw_now: Signal<Local, Bits<16>>,
+    dk_now: Signal<Local, Bit>,
     // ---- Locals: segments ----
-    hlead: Signal<Local, Bits<16>>,
-    hmask: Signal<Local, Bits<64>>,
-    pos18: Signal<Local, Bits<18>>,
-    mss18: Signal<Local, Bits<18>>,
-    nb_now: Signal<Local, Bits<18>>,
-    ndiff: Signal<Local, Bits<18>>,
-    jlane: Signal<Local, Bits<16>>,
     bnd: Signal<Local, Bit>,
-    bmask: Signal<Local, Bits<64>>,
-    pm: Signal<Local, Bits<64>>,
     lo: Signal<Local, Bits<64>>,
     hi: Signal<Local, Bits<64>>,
-    lo_sw: Signal<Local, Bits<64>>,
-    hi_sw: Signal<Local, Bits<64>>,
     slo: Signal<Local, Bits<32>>,
     shi: Signal<Local, Bits<32>>,
     sacc_now: Signal<Local, Bits<32>>,
-    sodd_now: Signal<Local, Bit>,
     nbnd_now: Signal<Local, Bits<16>>,
     seg_sum: Signal<Local, Bits<32>>,
+    // ---- Locals: the next beat ----
+    npos: Signal<Local, Bits<8>>,
+    nfar: Signal<Local, Bit>,
+    q0: Signal<Local, Bits<8>>,
+    q1: Signal<Local, Bits<8>>,
+    q2: Signal<Local, Bits<8>>,
+    q3: Signal<Local, Bits<8>>,
+    l3_a: Signal<Local, Bits<8>>,
+    vk_p: Signal<Local, Bit>,
+    l4_p: Signal<Local, Bits<8>>,
+    h_a: Signal<Local, Bits<8>>,
+    i2: Signal<Local, Bits<8>>,
+    i4: Signal<Local, Bits<8>>,
+    i6: Signal<Local, Bits<8>>,
+    i8: Signal<Local, Bits<8>>,
+    i10: Signal<Local, Bits<8>>,
+    i12: Signal<Local, Bits<8>>,
+    i20: Signal<Local, Bits<8>>,
+    t4: Signal<Local, Bits<8>>,
+    t6: Signal<Local, Bits<8>>,
+    t12: Signal<Local, Bits<8>>,
+    t16: Signal<Local, Bits<8>>,
+    hlead: Signal<Local, Bits<9>>,
+    rel_n: Signal<Local, Bits<18>>,
+    nbv_n: Signal<Local, Bit>,
+    bin_n: Signal<Local, Bit>,
+    jl_n: Signal<Local, Bits<8>>,
+    sodd_now: Signal<Local, Bit>,
+    v_l2: Signal<Local, Bits<64>>,
+    v_ip: Signal<Local, Bits<64>>,
+    v_tcp: Signal<Local, Bits<64>>,
+    v_addr: Signal<Local, Bits<64>>,
+    n_l2: Signal<Local, Bits<64>>,
+    n_ip: Signal<Local, Bits<64>>,
+    n_tcp: Signal<Local, Bits<64>>,
+    n_addr: Signal<Local, Bits<64>>,
+    n_tl: Signal<Local, Bits<4>>,
+    n_id: Signal<Local, Bits<4>>,
+    n_frag: Signal<Local, Bits<4>>,
+    n_ttl: Signal<Local, Bits<4>>,
+    n_seqhi: Signal<Local, Bits<4>>,
+    n_seqlo: Signal<Local, Bits<4>>,
+    n_tcpw: Signal<Local, Bits<4>>,
+    n_pay: Signal<Local, Bits<64>>,
+    n_bnd: Signal<Local, Bits<64>>,
+    n_lane: Signal<Local, Bits<8>>,
     // ---- Locals: stage F ----
-    vlan: Signal<Local, Bit>,
     l3: Signal<Local, Bits<16>>,
     ihl4: Signal<Local, Bits<16>>,
     l4: Signal<Local, Bits<16>>,
@@ -235,22 +316,25 @@ pub struct TsoTap {
     a2: Signal<Local, Bits<32>>,
     b1: Signal<Local, Bits<32>>,
     b2: Signal<Local, Bits<32>>,
-    c0: Signal<Local, Bits<32>>,
     c1: Signal<Local, Bits<32>>,
     c2: Signal<Local, Bits<32>>,
     d1: Signal<Local, Bits<32>>,
     d2: Signal<Local, Bits<32>>,
     ti: Signal<Local, TsoInfo>,
     // ---- Locals: the pushed value ----
-    q1: Signal<Local, Bits<32>>,
-    q2: Signal<Local, Bits<32>>,
-    qv: Signal<Local, Bits<32>>,
+    u1: Signal<Local, Bits<32>>,
+    u2: Signal<Local, Bits<32>>,
+    uv: Signal<Local, Bits<32>>,
     lane_le: [Constant<Bits<64>>; 8],
+    word: [Constant<Bits<64>>; 4],
+    word_hi: [Constant<Bits<64>>; 4],
+    bit4: [Constant<Bits<4>>; 4],
+    one8: Constant<Bits<8>>,
+    odd_lanes: Constant<Bits<8>>,
     ones: Constant<Bits<64>>,
     even_bytes: Constant<Bits<64>>,
     low16: Constant<Bits<32>>,
     low8: Constant<Bits<32>>,
-    high8: Constant<Bits<32>>,
     frag_mask: Constant<Bits<16>>,
     mss_min: Constant<Bits<16>>,
     tpid: Constant<Bits<16>>,
@@ -274,11 +358,15 @@ impl Default for TsoTap {
             sum_value: Default::default(),
             in_frame: Default::default(),
             pos: Default::default(),
+            far: Default::default(),
             tso_r: Default::default(),
             mss_r: Default::default(),
+            mss_ok_r: Default::default(),
+            mss8_r: Default::default(),
             tpid_r: Default::default(),
             etype_r: Default::default(),
             verihl_r: Default::default(),
+            vk_r: Default::default(),
             totlen_r: Default::default(),
             id_r: Default::default(),
             frag_r: Default::default(),
@@ -287,14 +375,42 @@ impl Default for TsoTap {
             seqlo_r: Default::default(),
             tcpw_r: Default::default(),
             dk_r: Default::default(),
+            l3_r: Default::default(),
+            l4_r: Default::default(),
+            h_r: Default::default(),
+            t4_r: Default::default(),
+            t6_r: Default::default(),
+            t12_r: Default::default(),
+            t16_r: Default::default(),
+            l4_now: Default::default(),
             l2acc: Default::default(),
             ipacc: Default::default(),
             tcpacc: Default::default(),
             addracc: Default::default(),
             sacc: Default::default(),
             sodd: Default::default(),
-            nb: Default::default(),
             nbnd: Default::default(),
+            rel: Default::default(),
+            nbv: Default::default(),
+            m_l2: Default::default(),
+            m_ip: Default::default(),
+            m_tcp: Default::default(),
+            m_addr: Default::default(),
+            c_tl: Default::default(),
+            c_id: Default::default(),
+            c_frag: Default::default(),
+            c_ttl: Default::default(),
+            c_seqhi: Default::default(),
+            c_seqlo: Default::default(),
+            c_tcpw: Default::default(),
+            w14_r: Default::default(),
+            w14_l2: Default::default(),
+            w14_ip: Default::default(),
+            at8: Default::default(),
+            at16: Default::default(),
+            m_pay: Default::default(),
+            m_bnd: Default::default(),
+            bnd_lane: Default::default(),
             f_valid: Default::default(),
             f_len: Default::default(),
             done_r: Default::default(),
@@ -314,23 +430,37 @@ impl Default for TsoTap {
             x1: Default::default(),
             x2: Default::default(),
             x3: Default::default(),
-            w0: Default::default(),
-            w1: Default::default(),
-            w2: Default::default(),
-            w3: Default::default(),
-            p0: Default::default(),
-            p1: Default::default(),
-            p2: Default::default(),
-            p3: Default::default(),
+            tp8: Default::default(),
+            ml2: Default::default(),
+            mip: Default::default(),
+            l2s: Default::default(),
+            ips: Default::default(),
+            tcps: Default::default(),
+            addrs: Default::default(),
             tpid_now: Default::default(),
             etype_now: Default::default(),
             verihl_now: Default::default(),
-            l3_now: Default::default(),
-            l4_now: Default::default(),
+            vk_now: Default::default(),
             tcpw_now: Default::default(),
             dk_now: Default::default(),
-            doff4_now: Default::default(),
-            h_now: Default::default(),
+            bnd: Default::default(),
+            lo: Default::default(),
+            hi: Default::default(),
+            slo: Default::default(),
+            shi: Default::default(),
+            sacc_now: Default::default(),
+            nbnd_now: Default::default(),
+            seg_sum: Default::default(),
+            npos: Default::default(),
+            nfar: Default::default(),
+            q0: Default::default(),
+            q1: Default::default(),
+            q2: Default::default(),
+            q3: Default::default(),
+            l3_a: Default::default(),
+            vk_p: Default::default(),
+            l4_p: Default::default(),
+            h_a: Default::default(),
             i2: Default::default(),
             i4: Default::default(),
             i6: Default::default(),
@@ -342,31 +472,30 @@ impl Default for TsoTap {
             t6: Default::default(),
             t12: Default::default(),
             t16: Default::default(),
-            l2s: Default::default(),
-            ips: Default::default(),
-            tcps: Default::default(),
-            addrs: Default::default(),
             hlead: Default::default(),
-            hmask: Default::default(),
-            pos18: Default::default(),
-            mss18: Default::default(),
-            nb_now: Default::default(),
-            ndiff: Default::default(),
-            jlane: Default::default(),
-            bnd: Default::default(),
-            bmask: Default::default(),
-            pm: Default::default(),
-            lo: Default::default(),
-            hi: Default::default(),
-            lo_sw: Default::default(),
-            hi_sw: Default::default(),
-            slo: Default::default(),
-            shi: Default::default(),
-            sacc_now: Default::default(),
+            rel_n: Default::default(),
+            nbv_n: Default::default(),
+            bin_n: Default::default(),
+            jl_n: Default::default(),
             sodd_now: Default::default(),
-            nbnd_now: Default::default(),
-            seg_sum: Default::default(),
-            vlan: Default::default(),
+            v_l2: Default::default(),
+            v_ip: Default::default(),
+            v_tcp: Default::default(),
+            v_addr: Default::default(),
+            n_l2: Default::default(),
+            n_ip: Default::default(),
+            n_tcp: Default::default(),
+            n_addr: Default::default(),
+            n_tl: Default::default(),
+            n_id: Default::default(),
+            n_frag: Default::default(),
+            n_ttl: Default::default(),
+            n_seqhi: Default::default(),
+            n_seqlo: Default::default(),
+            n_tcpw: Default::default(),
+            n_pay: Default::default(),
+            n_bnd: Default::default(),
+            n_lane: Default::default(),
             l3: Default::default(),
             ihl4: Default::default(),
             l4: Default::default(),
@@ -380,21 +509,24 @@ impl Default for TsoTap {
             a2: Default::default(),
             b1: Default::default(),
             b2: Default::default(),
-            c0: Default::default(),
             c1: Default::default(),
             c2: Default::default(),
             d1: Default::default(),
             d2: Default::default(),
             ti: Default::default(),
-            q1: Default::default(),
-            q2: Default::default(),
-            qv: Default::default(),
+            u1: Default::default(),
+            u2: Default::default(),
+            uv: Default::default(),
             lane_le: std::array::from_fn(|i| Constant::new((0xffu64 << (8 * i)).to_bits())),
+            word: std::array::from_fn(|i| Constant::new((0xffffu64 << (16 * i)).to_bits())),
+            word_hi: std::array::from_fn(|i| Constant::new((0xff00u64 << (16 * i)).to_bits())),
+            bit4: std::array::from_fn(|i| Constant::new((1u64 << i).to_bits())),
+            one8: Constant::new(1u64.to_bits()),
+            odd_lanes: Constant::new(0xaau64.to_bits()),
             ones: Constant::new(u64::MAX.to_bits()),
             even_bytes: Constant::new(0x00ff_00ff_00ff_00ffu64.to_bits()),
             low16: Constant::new(0xffffu64.to_bits()),
             low8: Constant::new(0xffu64.to_bits()),
-            high8: Constant::new(0xff00u64.to_bits()),
             frag_mask: Constant::new(0x3fffu64.to_bits()),
             mss_min: Constant::new(MSS_MIN.to_bits()),
             tpid: Constant::new(0x8100u64.to_bits()),
@@ -418,11 +550,15 @@ impl Logic for TsoTap {
             clock,
             in_frame,
             pos,
+            far,
             tso_r,
             mss_r,
+            mss_ok_r,
+            mss8_r,
             tpid_r,
             etype_r,
             verihl_r,
+            vk_r,
             totlen_r,
             id_r,
             frag_r,
@@ -431,14 +567,41 @@ impl Logic for TsoTap {
             seqlo_r,
             tcpw_r,
             dk_r,
+            l3_r,
+            l4_r,
+            h_r,
+            t4_r,
+            t6_r,
+            t12_r,
+            t16_r,
             l2acc,
             ipacc,
             tcpacc,
             addracc,
             sacc,
             sodd,
-            nb,
             nbnd,
+            rel,
+            nbv,
+            m_l2,
+            m_ip,
+            m_tcp,
+            m_addr,
+            c_tl,
+            c_id,
+            c_frag,
+            c_ttl,
+            c_seqhi,
+            c_seqlo,
+            c_tcpw,
+            w14_r,
+            w14_l2,
+            w14_ip,
+            at8,
+            at16,
+            m_pay,
+            m_bnd,
+            bnd_lane,
             f_valid,
             f_len,
             done_r,
@@ -455,13 +618,13 @@ impl Logic for TsoTap {
         self.info.next = self.info_r.q.val();
         self.sum_push.next = self.push_r.q.val();
         // The pushed value, folded and swapped after the flip-flops.
-        self.q1.next = (self.praw_r.q.val() & self.low16.val()) + (self.praw_r.q.val() >> 16);
-        self.q2.next = (self.q1.val() & self.low16.val()) + (self.q1.val() >> 16);
-        self.qv.next = self.q2.val();
+        self.u1.next = (self.praw_r.q.val() & self.low16.val()) + (self.praw_r.q.val() >> 16);
+        self.u2.next = (self.u1.val() & self.low16.val()) + (self.u1.val() >> 16);
+        self.uv.next = self.u2.val();
         if self.podd_r.q.val() {
-            self.qv.next = ((self.q2.val() & self.low8.val()) << 8) | (self.q2.val() >> 8);
+            self.uv.next = ((self.u2.val() & self.low8.val()) << 8) | (self.u2.val() >> 8);
         }
-        self.sum_value.next = bit_cast::<16, 32>(self.qv.val());
+        self.sum_value.next = bit_cast::<16, 32>(self.uv.val());
 
         // ---- The request: from the port on the first beat, then held ----
         self.tso_now.next = self.tso_r.q.val();
@@ -514,238 +677,104 @@ impl Logic for TsoTap {
         self.x1.next = self.swb.val().get_bits::<16>(16);
         self.x2.next = self.swb.val().get_bits::<16>(32);
         self.x3.next = self.swb.val().get_bits::<16>(48);
-        self.w0.next = bit_cast::<32, 16>(self.x0.val());
-        self.w1.next = bit_cast::<32, 16>(self.x1.val());
-        self.w2.next = bit_cast::<32, 16>(self.x2.val());
-        self.w3.next = bit_cast::<32, 16>(self.x3.val());
-        self.p0.next = self.pos.q.val();
-        self.p1.next = self.pos.q.val() + 2;
-        self.p2.next = self.pos.q.val() + 4;
-        self.p3.next = self.pos.q.val() + 6;
 
-        // ---- L3, IHL, D as they become known (as in the checksum tap) ----
+        // ---- Fields at fixed places: the 802.1Q tag, EtherType, IHL ----
         self.tpid_now.next = self.tpid_r.q.val() & self.in_frame.q.val();
         self.etype_now.next = self.etype_r.q.val();
         self.verihl_now.next = self.verihl_r.q.val();
+        self.vk_now.next = self.vk_r.q.val() & self.in_frame.q.val();
         if !self.in_frame.q.val() {
             self.etype_now.next = 0.into();
             self.verihl_now.next = 0.into();
         }
-        if self.pos.q.val() == 8 {
-            self.tpid_now.next = self.x2.val() == self.tpid.val();
+        self.tp8.next = self.at8.q.val() & (self.x2.val() == self.tpid.val());
+        if self.at8.q.val() {
+            self.tpid_now.next = self.tp8.val();
             self.etype_now.next = self.x2.val();
-            if !self.tpid_now.val() {
+            if !self.tp8.val() {
                 self.verihl_now.next = self.bm.val().get_bits::<8>(48);
+                self.vk_now.next = true;
             }
         }
-        if (self.pos.q.val() == 16) & self.tpid_now.val() {
+        if self.at16.q.val() & self.tpid_now.val() {
             self.etype_now.next = self.x0.val();
             self.verihl_now.next = self.bm.val().get_bits::<8>(16);
+            self.vk_now.next = true;
         }
-        self.l3_now.next = 14.into();
-        if self.tpid_now.val() {
-            self.l3_now.next = 18.into();
-        }
-        self.l4_now.next =
-            self.l3_now.val() + (bit_cast::<16, 4>(bit_cast::<4, 8>(self.verihl_now.val())) << 2);
-        self.i2.next = self.l3_now.val() + 2;
-        self.i4.next = self.l3_now.val() + 4;
-        self.i6.next = self.l3_now.val() + 6;
-        self.i8.next = self.l3_now.val() + 8;
-        self.i10.next = self.l3_now.val() + 10;
-        self.i12.next = self.l3_now.val() + 12;
-        self.i20.next = self.l3_now.val() + 20;
-        self.t4.next = self.l4_now.val() + 4;
-        self.t6.next = self.l4_now.val() + 6;
-        self.t12.next = self.l4_now.val() + 12;
-        self.t16.next = self.l4_now.val() + 16;
-        // D: from the beat that carries L4 + 12, registered after it; until
-        // then taken as 15 (H = L4 + 60), which no earlier byte reaches.
+        // D: from the word at L4 + 12, wherever the masks say it is.
         self.tcpw_now.next = self.tcpw_r.q.val();
         self.dk_now.next = self.dk_r.q.val() & self.in_frame.q.val();
-        if self.p0.val() == self.t12.val() {
+        if self.c_tcpw.q.val().get_bit(0) {
             self.tcpw_now.next = self.x0.val();
             self.dk_now.next = true;
         }
-        if self.p1.val() == self.t12.val() {
+        if self.c_tcpw.q.val().get_bit(1) {
             self.tcpw_now.next = self.x1.val();
             self.dk_now.next = true;
         }
-        if self.p2.val() == self.t12.val() {
+        if self.c_tcpw.q.val().get_bit(2) {
             self.tcpw_now.next = self.x2.val();
             self.dk_now.next = true;
         }
-        if self.p3.val() == self.t12.val() {
+        if self.c_tcpw.q.val().get_bit(3) {
             self.tcpw_now.next = self.x3.val();
             self.dk_now.next = true;
         }
-        self.doff4_now.next = 60.into();
-        if self.dk_now.val() {
-            self.doff4_now.next = (self.tcpw_now.val() >> 12) << 2;
-        }
-        self.h_now.next = self.l4_now.val() + self.doff4_now.val();
 
-        // ---- Header sums, word by word ----
-        self.l2s.next = 0.into();
-        self.ips.next = 0.into();
-        self.tcps.next = 0.into();
-        self.addrs.next = 0.into();
-        if self.p0.val() < self.l3_now.val() {
-            self.l2s.next = self.l2s.val() + self.w0.val();
+        // ---- Header sums: the masked words, summed as a tree ----
+        // Word 14 (the second beat's last) is the IPv4 header's first,
+        // unless that same beat's EtherType is a tag. Rather than let the
+        // beat's own bytes steer its words, it is held and summed with the
+        // third beat, in a slot that beat leaves empty (word 1 of L2 when
+        // tagged, word 0, the total length, of IPv4 when not).
+        self.ml2.next = self.m_l2.q.val();
+        self.mip.next = self.m_ip.q.val();
+        // A first beat is all L2 (the masks are 0 between frames, as at
+        // power-up).
+        if !self.in_frame.q.val() {
+            self.ml2.next = self.ones.val();
         }
-        if self.p1.val() < self.l3_now.val() {
-            self.l2s.next = self.l2s.val() + self.w1.val();
+        self.v_l2.next = self.swb.val() & self.ml2.val();
+        self.v_ip.next = self.swb.val() & self.mip.val();
+        if self.w14_l2.q.val() {
+            self.v_l2.next =
+                (self.swb.val() & self.ml2.val()) | (bit_cast::<64, 16>(self.w14_r.q.val()) << 16);
         }
-        if self.p2.val() < self.l3_now.val() {
-            self.l2s.next = self.l2s.val() + self.w2.val();
+        if self.w14_ip.q.val() {
+            self.v_ip.next =
+                (self.swb.val() & self.mip.val()) | bit_cast::<64, 16>(self.w14_r.q.val());
         }
-        if self.p3.val() < self.l3_now.val() {
-            self.l2s.next = self.l2s.val() + self.w3.val();
-        }
-        if (self.p0.val() >= self.l3_now.val())
-            & (self.p0.val() < self.l4_now.val())
-            & (self.p0.val() != self.i2.val())
-            & (self.p0.val() != self.i4.val())
-            & (self.p0.val() != self.i10.val())
-        {
-            self.ips.next = self.ips.val() + self.w0.val();
-        }
-        if (self.p1.val() >= self.l3_now.val())
-            & (self.p1.val() < self.l4_now.val())
-            & (self.p1.val() != self.i2.val())
-            & (self.p1.val() != self.i4.val())
-            & (self.p1.val() != self.i10.val())
-        {
-            self.ips.next = self.ips.val() + self.w1.val();
-        }
-        if (self.p2.val() >= self.l3_now.val())
-            & (self.p2.val() < self.l4_now.val())
-            & (self.p2.val() != self.i2.val())
-            & (self.p2.val() != self.i4.val())
-            & (self.p2.val() != self.i10.val())
-        {
-            self.ips.next = self.ips.val() + self.w2.val();
-        }
-        if (self.p3.val() >= self.l3_now.val())
-            & (self.p3.val() < self.l4_now.val())
-            & (self.p3.val() != self.i2.val())
-            & (self.p3.val() != self.i4.val())
-            & (self.p3.val() != self.i10.val())
-        {
-            self.ips.next = self.ips.val() + self.w3.val();
-        }
-        // Pseudo-header addresses.
-        if (self.p0.val() >= self.i12.val()) & (self.p0.val() < self.i20.val()) {
-            self.tcps.next = self.tcps.val() + self.w0.val();
-            self.addrs.next = self.addrs.val() + self.w0.val();
-        }
-        if (self.p1.val() >= self.i12.val()) & (self.p1.val() < self.i20.val()) {
-            self.tcps.next = self.tcps.val() + self.w1.val();
-            self.addrs.next = self.addrs.val() + self.w1.val();
-        }
-        if (self.p2.val() >= self.i12.val()) & (self.p2.val() < self.i20.val()) {
-            self.tcps.next = self.tcps.val() + self.w2.val();
-            self.addrs.next = self.addrs.val() + self.w2.val();
-        }
-        if (self.p3.val() >= self.i12.val()) & (self.p3.val() < self.i20.val()) {
-            self.tcps.next = self.tcps.val() + self.w3.val();
-            self.addrs.next = self.addrs.val() + self.w3.val();
-        }
-        // The TCP header but sequence number and checksum; flags as 0.
-        if (self.p0.val() >= self.l4_now.val())
-            & (self.p0.val() < self.h_now.val())
-            & (self.p0.val() != self.t4.val())
-            & (self.p0.val() != self.t6.val())
-            & (self.p0.val() != self.t16.val())
-        {
-            if self.p0.val() == self.t12.val() {
-                self.tcps.next = self.tcps.val() + (self.w0.val() & self.high8.val());
-            } else {
-                self.tcps.next = self.tcps.val() + self.w0.val();
-            }
-        }
-        if (self.p1.val() >= self.l4_now.val())
-            & (self.p1.val() < self.h_now.val())
-            & (self.p1.val() != self.t4.val())
-            & (self.p1.val() != self.t6.val())
-            & (self.p1.val() != self.t16.val())
-        {
-            if self.p1.val() == self.t12.val() {
-                self.tcps.next = self.tcps.val() + (self.w1.val() & self.high8.val());
-            } else {
-                self.tcps.next = self.tcps.val() + self.w1.val();
-            }
-        }
-        if (self.p2.val() >= self.l4_now.val())
-            & (self.p2.val() < self.h_now.val())
-            & (self.p2.val() != self.t4.val())
-            & (self.p2.val() != self.t6.val())
-            & (self.p2.val() != self.t16.val())
-        {
-            if self.p2.val() == self.t12.val() {
-                self.tcps.next = self.tcps.val() + (self.w2.val() & self.high8.val());
-            } else {
-                self.tcps.next = self.tcps.val() + self.w2.val();
-            }
-        }
-        if (self.p3.val() >= self.l4_now.val())
-            & (self.p3.val() < self.h_now.val())
-            & (self.p3.val() != self.t4.val())
-            & (self.p3.val() != self.t6.val())
-            & (self.p3.val() != self.t16.val())
-        {
-            if self.p3.val() == self.t12.val() {
-                self.tcps.next = self.tcps.val() + (self.w3.val() & self.high8.val());
-            } else {
-                self.tcps.next = self.tcps.val() + self.w3.val();
-            }
-        }
+        self.l2s.next = (bit_cast::<32, 16>(self.v_l2.val().get_bits::<16>(0))
+            + bit_cast::<32, 16>(self.v_l2.val().get_bits::<16>(16)))
+            + (bit_cast::<32, 16>(self.v_l2.val().get_bits::<16>(32))
+                + bit_cast::<32, 16>(self.v_l2.val().get_bits::<16>(48)));
+        self.ips.next = (bit_cast::<32, 16>(self.v_ip.val().get_bits::<16>(0))
+            + bit_cast::<32, 16>(self.v_ip.val().get_bits::<16>(16)))
+            + (bit_cast::<32, 16>(self.v_ip.val().get_bits::<16>(32))
+                + bit_cast::<32, 16>(self.v_ip.val().get_bits::<16>(48)));
+        self.v_tcp.next = self.swb.val() & self.m_tcp.q.val();
+        self.tcps.next = (bit_cast::<32, 16>(self.v_tcp.val().get_bits::<16>(0))
+            + bit_cast::<32, 16>(self.v_tcp.val().get_bits::<16>(16)))
+            + (bit_cast::<32, 16>(self.v_tcp.val().get_bits::<16>(32))
+                + bit_cast::<32, 16>(self.v_tcp.val().get_bits::<16>(48)));
+        self.v_addr.next = self.swb.val() & self.m_addr.q.val();
+        self.addrs.next = (bit_cast::<32, 16>(self.v_addr.val().get_bits::<16>(0))
+            + bit_cast::<32, 16>(self.v_addr.val().get_bits::<16>(16)))
+            + (bit_cast::<32, 16>(self.v_addr.val().get_bits::<16>(32))
+                + bit_cast::<32, 16>(self.v_addr.val().get_bits::<16>(48)));
 
-        // ---- Segments: payload lanes (p >= H), split at the next boundary ----
-        self.hlead.next = self.h_now.val() - self.pos.q.val();
-        self.hmask.next = self.ones.val();
-        if self.h_now.val() > self.pos.q.val() {
-            self.hmask.next = 0.into();
-            if self.hlead.val() < 8 {
-                self.hmask.next = self.ones.val() << (self.hlead.val() << 3);
-            }
-        }
-        self.pos18.next = bit_cast::<18, 16>(self.pos.q.val());
-        self.mss18.next = bit_cast::<18, 16>(self.mss_now.val());
-        // The first boundary is H + mss, set once D is known; then each
-        // boundary passed moves it on by mss.
-        self.nb_now.next = bit_cast::<18, 16>(self.h_now.val()) + self.mss18.val();
-        if self.dk_r.q.val() & self.in_frame.q.val() {
-            self.nb_now.next = self.nb.q.val();
-        }
-        self.ndiff.next = self.nb_now.val() - self.pos18.val();
-        self.jlane.next = bit_cast::<16, 18>(self.ndiff.val());
-        // In this beat, at a lane that is there (a boundary at len is not).
-        self.bnd.next = (self.mss_now.val() >= self.mss_min.val())
-            & (self.nb_now.val() >= self.pos18.val())
-            & (self.ndiff.val() < 8)
-            & (self.jlane.val() < self.nbytes.val());
-        self.bmask.next = 0.into();
-        if self.bnd.val() {
-            self.bmask.next = self.ones.val() << (self.jlane.val() << 3);
-        }
-        self.pm.next = self.bm.val() & self.hmask.val();
-        self.lo.next = self.pm.val() & !self.bmask.val();
-        self.hi.next = self.pm.val() & self.bmask.val();
-        // Word sums with the bytes swapped in pairs (as `swb`): 16-bit
-        // field i is natural word i.
-        self.lo_sw.next = ((self.lo.val() & self.even_bytes.val()) << 8)
-            | ((self.lo.val() >> 8) & self.even_bytes.val());
-        self.hi_sw.next = ((self.hi.val() & self.even_bytes.val()) << 8)
-            | ((self.hi.val() >> 8) & self.even_bytes.val());
-        self.slo.next = bit_cast::<32, 16>(self.lo_sw.val().get_bits::<16>(0))
-            + bit_cast::<32, 16>(self.lo_sw.val().get_bits::<16>(16))
-            + bit_cast::<32, 16>(self.lo_sw.val().get_bits::<16>(32))
-            + bit_cast::<32, 16>(self.lo_sw.val().get_bits::<16>(48));
-        self.shi.next = bit_cast::<32, 16>(self.hi_sw.val().get_bits::<16>(0))
-            + bit_cast::<32, 16>(self.hi_sw.val().get_bits::<16>(16))
-            + bit_cast::<32, 16>(self.hi_sw.val().get_bits::<16>(32))
-            + bit_cast::<32, 16>(self.hi_sw.val().get_bits::<16>(48));
+        // ---- Segments: payload lanes, split at a boundary ----
+        self.bnd.next = (self.tkeep.val() & self.bnd_lane.q.val()) != 0;
+        self.lo.next = self.swb.val() & self.m_pay.q.val() & !self.m_bnd.q.val();
+        self.hi.next = self.swb.val() & self.m_pay.q.val() & self.m_bnd.q.val();
+        self.slo.next = (bit_cast::<32, 16>(self.lo.val().get_bits::<16>(0))
+            + bit_cast::<32, 16>(self.lo.val().get_bits::<16>(16)))
+            + (bit_cast::<32, 16>(self.lo.val().get_bits::<16>(32))
+                + bit_cast::<32, 16>(self.lo.val().get_bits::<16>(48)));
+        self.shi.next = (bit_cast::<32, 16>(self.hi.val().get_bits::<16>(0))
+            + bit_cast::<32, 16>(self.hi.val().get_bits::<16>(16)))
+            + (bit_cast::<32, 16>(self.hi.val().get_bits::<16>(32))
+                + bit_cast::<32, 16>(self.hi.val().get_bits::<16>(48)));
         self.sacc_now.next = self.sacc.q.val();
         self.sodd_now.next = self.sodd.q.val();
         self.nbnd_now.next = self.nbnd.q.val();
@@ -756,110 +785,417 @@ impl Logic for TsoTap {
         }
         self.seg_sum.next = self.sacc_now.val() + self.slo.val();
 
+        // ---- The next beat's masks, from what is known after this one ----
+        // The next position's low byte (`nfar`: 256 or more).
+        self.npos.next = self.pos.q.val().get_bits::<8>(0) + 8;
+        self.nfar.next = self.far.q.val() | (self.pos.q.val().get_bits::<8>(0) == 248);
+        self.q0.next = self.npos.val();
+        self.q1.next = self.pos.q.val().get_bits::<8>(0) + 10;
+        self.q2.next = self.pos.q.val().get_bits::<8>(0) + 12;
+        self.q3.next = self.pos.q.val().get_bits::<8>(0) + 14;
+        self.l3_a.next = 14.into();
+        if self.tpid_now.val() {
+            self.l3_a.next = 18.into();
+        }
+        // L4 as known before this beat: a valid frame's first L4-relative
+        // word is two beats past its IHL, and this beat's IHL would only
+        // lengthen the path.
+        self.vk_p.next = self.vk_r.q.val() & self.in_frame.q.val();
+        self.l4_p.next = self.l4_r.q.val();
+        // H with this beat's D: the payload may start in the next beat.
+        self.h_a.next = self.l4_p.val() + (bit_cast::<8, 16>(self.tcpw_now.val() >> 12) << 2);
+        // Constants picked by the tag rather than sums on `l3_a`, and the
+        // L4-relative places registered with L4: no adder before the
+        // compares.
+        self.i2.next = 16.into();
+        self.i4.next = 18.into();
+        self.i6.next = 20.into();
+        self.i8.next = 22.into();
+        self.i10.next = 24.into();
+        self.i12.next = 26.into();
+        self.i20.next = 34.into();
+        if self.tpid_now.val() {
+            self.i2.next = 20.into();
+            self.i4.next = 22.into();
+            self.i6.next = 24.into();
+            self.i8.next = 26.into();
+            self.i10.next = 28.into();
+            self.i12.next = 30.into();
+            self.i20.next = 38.into();
+        }
+        self.t4.next = self.t4_r.q.val();
+        self.t6.next = self.t6_r.q.val();
+        self.t12.next = self.t12_r.q.val();
+        self.t16.next = self.t16_r.q.val();
+        self.n_l2.next = 0.into();
+        self.n_ip.next = 0.into();
+        self.n_tcp.next = 0.into();
+        self.n_addr.next = 0.into();
+        self.n_tl.next = 0.into();
+        self.n_id.next = 0.into();
+        self.n_frag.next = 0.into();
+        self.n_ttl.next = 0.into();
+        self.n_seqhi.next = 0.into();
+        self.n_seqlo.next = 0.into();
+        self.n_tcpw.next = 0.into();
+        if !self.nfar.val() {
+            // Word 0.
+            if self.q0.val() < self.l3_a.val() {
+                self.n_l2.next = self.n_l2.val() | self.word[0].val();
+            }
+            if (self.q0.val() >= self.l3_a.val())
+                & (self.q0.val() != 14)
+                & ((self.q0.val() < self.l4_p.val()) | !self.vk_p.val())
+                & (self.q0.val() != self.i2.val())
+                & (self.q0.val() != self.i4.val())
+                & (self.q0.val() != self.i10.val())
+            {
+                self.n_ip.next = self.n_ip.val() | self.word[0].val();
+            }
+            if (self.q0.val() >= self.i12.val()) & (self.q0.val() < self.i20.val()) {
+                self.n_addr.next = self.n_addr.val() | self.word[0].val();
+                self.n_tcp.next = self.n_tcp.val() | self.word[0].val();
+            }
+            if self.vk_p.val()
+                & (self.q0.val() >= self.l4_p.val())
+                & ((self.q0.val() < self.h_a.val()) | !self.dk_now.val())
+                & (self.q0.val() != self.t4.val())
+                & (self.q0.val() != self.t6.val())
+                & (self.q0.val() != self.t16.val())
+            {
+                if self.q0.val() == self.t12.val() {
+                    self.n_tcp.next = self.n_tcp.val() | self.word_hi[0].val();
+                } else {
+                    self.n_tcp.next = self.n_tcp.val() | self.word[0].val();
+                }
+            }
+            if self.q0.val() == self.i2.val() {
+                self.n_tl.next = self.n_tl.val() | self.bit4[0].val();
+            }
+            if self.q0.val() == self.i4.val() {
+                self.n_id.next = self.n_id.val() | self.bit4[0].val();
+            }
+            if self.q0.val() == self.i6.val() {
+                self.n_frag.next = self.n_frag.val() | self.bit4[0].val();
+            }
+            if self.q0.val() == self.i8.val() {
+                self.n_ttl.next = self.n_ttl.val() | self.bit4[0].val();
+            }
+            if self.vk_p.val() & (self.q0.val() == self.t4.val()) {
+                self.n_seqhi.next = self.n_seqhi.val() | self.bit4[0].val();
+            }
+            if self.vk_p.val() & (self.q0.val() == self.t6.val()) {
+                self.n_seqlo.next = self.n_seqlo.val() | self.bit4[0].val();
+            }
+            if self.vk_p.val() & (self.q0.val() == self.t12.val()) {
+                self.n_tcpw.next = self.n_tcpw.val() | self.bit4[0].val();
+            }
+            // Word 1.
+            if self.q1.val() < self.l3_a.val() {
+                self.n_l2.next = self.n_l2.val() | self.word[1].val();
+            }
+            if (self.q1.val() >= self.l3_a.val())
+                & (self.q1.val() != 14)
+                & ((self.q1.val() < self.l4_p.val()) | !self.vk_p.val())
+                & (self.q1.val() != self.i2.val())
+                & (self.q1.val() != self.i4.val())
+                & (self.q1.val() != self.i10.val())
+            {
+                self.n_ip.next = self.n_ip.val() | self.word[1].val();
+            }
+            if (self.q1.val() >= self.i12.val()) & (self.q1.val() < self.i20.val()) {
+                self.n_addr.next = self.n_addr.val() | self.word[1].val();
+                self.n_tcp.next = self.n_tcp.val() | self.word[1].val();
+            }
+            if self.vk_p.val()
+                & (self.q1.val() >= self.l4_p.val())
+                & ((self.q1.val() < self.h_a.val()) | !self.dk_now.val())
+                & (self.q1.val() != self.t4.val())
+                & (self.q1.val() != self.t6.val())
+                & (self.q1.val() != self.t16.val())
+            {
+                if self.q1.val() == self.t12.val() {
+                    self.n_tcp.next = self.n_tcp.val() | self.word_hi[1].val();
+                } else {
+                    self.n_tcp.next = self.n_tcp.val() | self.word[1].val();
+                }
+            }
+            if self.q1.val() == self.i2.val() {
+                self.n_tl.next = self.n_tl.val() | self.bit4[1].val();
+            }
+            if self.q1.val() == self.i4.val() {
+                self.n_id.next = self.n_id.val() | self.bit4[1].val();
+            }
+            if self.q1.val() == self.i6.val() {
+                self.n_frag.next = self.n_frag.val() | self.bit4[1].val();
+            }
+            if self.q1.val() == self.i8.val() {
+                self.n_ttl.next = self.n_ttl.val() | self.bit4[1].val();
+            }
+            if self.vk_p.val() & (self.q1.val() == self.t4.val()) {
+                self.n_seqhi.next = self.n_seqhi.val() | self.bit4[1].val();
+            }
+            if self.vk_p.val() & (self.q1.val() == self.t6.val()) {
+                self.n_seqlo.next = self.n_seqlo.val() | self.bit4[1].val();
+            }
+            if self.vk_p.val() & (self.q1.val() == self.t12.val()) {
+                self.n_tcpw.next = self.n_tcpw.val() | self.bit4[1].val();
+            }
+            // Word 2.
+            if self.q2.val() < self.l3_a.val() {
+                self.n_l2.next = self.n_l2.val() | self.word[2].val();
+            }
+            if (self.q2.val() >= self.l3_a.val())
+                & (self.q2.val() != 14)
+                & ((self.q2.val() < self.l4_p.val()) | !self.vk_p.val())
+                & (self.q2.val() != self.i2.val())
+                & (self.q2.val() != self.i4.val())
+                & (self.q2.val() != self.i10.val())
+            {
+                self.n_ip.next = self.n_ip.val() | self.word[2].val();
+            }
+            if (self.q2.val() >= self.i12.val()) & (self.q2.val() < self.i20.val()) {
+                self.n_addr.next = self.n_addr.val() | self.word[2].val();
+                self.n_tcp.next = self.n_tcp.val() | self.word[2].val();
+            }
+            if self.vk_p.val()
+                & (self.q2.val() >= self.l4_p.val())
+                & ((self.q2.val() < self.h_a.val()) | !self.dk_now.val())
+                & (self.q2.val() != self.t4.val())
+                & (self.q2.val() != self.t6.val())
+                & (self.q2.val() != self.t16.val())
+            {
+                if self.q2.val() == self.t12.val() {
+                    self.n_tcp.next = self.n_tcp.val() | self.word_hi[2].val();
+                } else {
+                    self.n_tcp.next = self.n_tcp.val() | self.word[2].val();
+                }
+            }
+            if self.q2.val() == self.i2.val() {
+                self.n_tl.next = self.n_tl.val() | self.bit4[2].val();
+            }
+            if self.q2.val() == self.i4.val() {
+                self.n_id.next = self.n_id.val() | self.bit4[2].val();
+            }
+            if self.q2.val() == self.i6.val() {
+                self.n_frag.next = self.n_frag.val() | self.bit4[2].val();
+            }
+            if self.q2.val() == self.i8.val() {
+                self.n_ttl.next = self.n_ttl.val() | self.bit4[2].val();
+            }
+            if self.vk_p.val() & (self.q2.val() == self.t4.val()) {
+                self.n_seqhi.next = self.n_seqhi.val() | self.bit4[2].val();
+            }
+            if self.vk_p.val() & (self.q2.val() == self.t6.val()) {
+                self.n_seqlo.next = self.n_seqlo.val() | self.bit4[2].val();
+            }
+            if self.vk_p.val() & (self.q2.val() == self.t12.val()) {
+                self.n_tcpw.next = self.n_tcpw.val() | self.bit4[2].val();
+            }
+            // Word 3.
+            if self.q3.val() < self.l3_a.val() {
+                self.n_l2.next = self.n_l2.val() | self.word[3].val();
+            }
+            if (self.q3.val() >= self.l3_a.val())
+                & (self.q3.val() != 14)
+                & ((self.q3.val() < self.l4_p.val()) | !self.vk_p.val())
+                & (self.q3.val() != self.i2.val())
+                & (self.q3.val() != self.i4.val())
+                & (self.q3.val() != self.i10.val())
+            {
+                self.n_ip.next = self.n_ip.val() | self.word[3].val();
+            }
+            if (self.q3.val() >= self.i12.val()) & (self.q3.val() < self.i20.val()) {
+                self.n_addr.next = self.n_addr.val() | self.word[3].val();
+                self.n_tcp.next = self.n_tcp.val() | self.word[3].val();
+            }
+            if self.vk_p.val()
+                & (self.q3.val() >= self.l4_p.val())
+                & ((self.q3.val() < self.h_a.val()) | !self.dk_now.val())
+                & (self.q3.val() != self.t4.val())
+                & (self.q3.val() != self.t6.val())
+                & (self.q3.val() != self.t16.val())
+            {
+                if self.q3.val() == self.t12.val() {
+                    self.n_tcp.next = self.n_tcp.val() | self.word_hi[3].val();
+                } else {
+                    self.n_tcp.next = self.n_tcp.val() | self.word[3].val();
+                }
+            }
+            if self.q3.val() == self.i2.val() {
+                self.n_tl.next = self.n_tl.val() | self.bit4[3].val();
+            }
+            if self.q3.val() == self.i4.val() {
+                self.n_id.next = self.n_id.val() | self.bit4[3].val();
+            }
+            if self.q3.val() == self.i6.val() {
+                self.n_frag.next = self.n_frag.val() | self.bit4[3].val();
+            }
+            if self.q3.val() == self.i8.val() {
+                self.n_ttl.next = self.n_ttl.val() | self.bit4[3].val();
+            }
+            if self.vk_p.val() & (self.q3.val() == self.t4.val()) {
+                self.n_seqhi.next = self.n_seqhi.val() | self.bit4[3].val();
+            }
+            if self.vk_p.val() & (self.q3.val() == self.t6.val()) {
+                self.n_seqlo.next = self.n_seqlo.val() | self.bit4[3].val();
+            }
+            if self.vk_p.val() & (self.q3.val() == self.t12.val()) {
+                self.n_tcpw.next = self.n_tcpw.val() | self.bit4[3].val();
+            }
+        }
+        self.l4_now.next =
+            self.l3_a.val() + (bit_cast::<8, 4>(bit_cast::<4, 8>(self.verihl_now.val())) << 2);
+        self.hlead.next = bit_cast::<9, 8>(self.h_a.val()) - bit_cast::<9, 8>(self.npos.val());
+        self.n_pay.next = 0.into();
+        if self.dk_now.val() {
+            if self.nfar.val() | (self.h_a.val() <= self.npos.val()) {
+                self.n_pay.next = self.ones.val();
+            } else if self.hlead.val() < 8 {
+                self.n_pay.next = self.ones.val() << (self.hlead.val() << 3);
+            }
+        }
+        // The next boundary, relative to `pos`: set from H + mss in the
+        // beat after D's (the first boundary is at least 52 bytes past D's
+        // beat), then moved on 8 a beat and `mss` a boundary. A boundary
+        // is in the next beat only if it is 8 to 15 bytes ahead and none
+        // was passed in this one (`mss >= 64`); its lane is `rel mod 8`.
+        self.rel_n.next = self.rel.q.val() - 8;
+        if self.bnd.val() {
+            self.rel_n.next = self.rel.q.val() + self.mss8_r.q.val();
+        }
+        self.nbv_n.next = self.nbv.q.val() & self.in_frame.q.val();
+        self.bin_n.next = self.nbv_n.val()
+            & self.mss_ok_r.q.val()
+            & !self.bnd.val()
+            & ((self.rel.q.val() >> 3) == 1);
+        if !self.nbv_n.val() & self.dk_r.q.val() & self.in_frame.q.val() {
+            self.rel_n.next = bit_cast::<18, 8>(self.h_r.q.val())
+                + bit_cast::<18, 16>(self.mss_r.q.val())
+                - bit_cast::<18, 16>(self.pos.q.val() + 8);
+            self.nbv_n.next = true;
+        }
+        self.jl_n.next = bit_cast::<8, 3>(self.rel.q.val().get_bits::<3>(0));
+        self.n_lane.next = 0.into();
+        self.n_bnd.next = 0.into();
+        if self.bin_n.val() {
+            self.n_lane.next = self.one8.val() << self.jl_n.val();
+            self.n_bnd.next = self.ones.val() << (self.jl_n.val() << 3);
+        }
+
         // ---- Taking the beat ----
         self.f_valid.d.next = false;
         self.push_r.d.next = false;
         if self.beat.val() {
             self.in_frame.d.next = !self.tlast.val();
             self.pos.d.next = self.pos.q.val() + 8;
+            self.far.d.next = self.nfar.val();
             self.tso_r.d.next = self.tso_now.val();
             self.mss_r.d.next = self.mss_now.val();
+            self.mss_ok_r.d.next = self.mss_now.val() >= self.mss_min.val();
+            self.mss8_r.d.next = bit_cast::<18, 16>(self.mss_now.val()) - 8;
             self.tpid_r.d.next = self.tpid_now.val();
             self.etype_r.d.next = self.etype_now.val();
             self.verihl_r.d.next = self.verihl_now.val();
+            self.vk_r.d.next = self.vk_now.val();
             self.tcpw_r.d.next = self.tcpw_now.val();
             self.dk_r.d.next = self.dk_now.val();
+            self.l3_r.d.next = self.l3_a.val();
+            self.l4_r.d.next = self.l4_now.val();
+            self.t4_r.d.next = self.l4_now.val() + 4;
+            self.t6_r.d.next = self.l4_now.val() + 6;
+            self.t12_r.d.next = self.l4_now.val() + 12;
+            self.t16_r.d.next = self.l4_now.val() + 16;
+            self.h_r.d.next = self.h_a.val();
             self.l2acc.d.next = self.l2acc.q.val() + self.l2s.val();
             self.ipacc.d.next = self.ipacc.q.val() + self.ips.val();
             self.tcpacc.d.next = self.tcpacc.q.val() + self.tcps.val();
             self.addracc.d.next = self.addracc.q.val() + self.addrs.val();
             if !self.in_frame.q.val() {
-                self.addracc.d.next = self.addrs.val();
                 self.l2acc.d.next = self.l2s.val();
                 self.ipacc.d.next = self.ips.val();
-                self.tcpacc.d.next = self.tcps.val();
+                self.tcpacc.d.next = self.tcps.val() + 6;
+                self.addracc.d.next = self.addrs.val();
             }
-            // Header fields: the words at their positions.
-            if self.p0.val() == self.i2.val() {
+            // Header fields: the words the masks point at.
+            if self.c_tl.q.val().get_bit(0) {
                 self.totlen_r.d.next = self.x0.val();
             }
-            if self.p1.val() == self.i2.val() {
+            if self.c_tl.q.val().get_bit(1) {
                 self.totlen_r.d.next = self.x1.val();
             }
-            if self.p2.val() == self.i2.val() {
+            if self.c_tl.q.val().get_bit(2) {
                 self.totlen_r.d.next = self.x2.val();
             }
-            if self.p3.val() == self.i2.val() {
+            if self.c_tl.q.val().get_bit(3) {
                 self.totlen_r.d.next = self.x3.val();
             }
-            if self.p0.val() == self.i4.val() {
+            if self.c_id.q.val().get_bit(0) {
                 self.id_r.d.next = self.x0.val();
             }
-            if self.p1.val() == self.i4.val() {
+            if self.c_id.q.val().get_bit(1) {
                 self.id_r.d.next = self.x1.val();
             }
-            if self.p2.val() == self.i4.val() {
+            if self.c_id.q.val().get_bit(2) {
                 self.id_r.d.next = self.x2.val();
             }
-            if self.p3.val() == self.i4.val() {
+            if self.c_id.q.val().get_bit(3) {
                 self.id_r.d.next = self.x3.val();
             }
-            if self.p0.val() == self.i6.val() {
+            if self.c_frag.q.val().get_bit(0) {
                 self.frag_r.d.next = self.x0.val();
             }
-            if self.p1.val() == self.i6.val() {
+            if self.c_frag.q.val().get_bit(1) {
                 self.frag_r.d.next = self.x1.val();
             }
-            if self.p2.val() == self.i6.val() {
+            if self.c_frag.q.val().get_bit(2) {
                 self.frag_r.d.next = self.x2.val();
             }
-            if self.p3.val() == self.i6.val() {
+            if self.c_frag.q.val().get_bit(3) {
                 self.frag_r.d.next = self.x3.val();
             }
-            if self.p0.val() == self.i8.val() {
+            if self.c_ttl.q.val().get_bit(0) {
                 self.ttlproto_r.d.next = self.x0.val();
             }
-            if self.p1.val() == self.i8.val() {
+            if self.c_ttl.q.val().get_bit(1) {
                 self.ttlproto_r.d.next = self.x1.val();
             }
-            if self.p2.val() == self.i8.val() {
+            if self.c_ttl.q.val().get_bit(2) {
                 self.ttlproto_r.d.next = self.x2.val();
             }
-            if self.p3.val() == self.i8.val() {
+            if self.c_ttl.q.val().get_bit(3) {
                 self.ttlproto_r.d.next = self.x3.val();
             }
-            if self.p0.val() == self.t4.val() {
+            if self.c_seqhi.q.val().get_bit(0) {
                 self.seqhi_r.d.next = self.x0.val();
             }
-            if self.p1.val() == self.t4.val() {
+            if self.c_seqhi.q.val().get_bit(1) {
                 self.seqhi_r.d.next = self.x1.val();
             }
-            if self.p2.val() == self.t4.val() {
+            if self.c_seqhi.q.val().get_bit(2) {
                 self.seqhi_r.d.next = self.x2.val();
             }
-            if self.p3.val() == self.t4.val() {
+            if self.c_seqhi.q.val().get_bit(3) {
                 self.seqhi_r.d.next = self.x3.val();
             }
-            if self.p0.val() == self.t6.val() {
+            if self.c_seqlo.q.val().get_bit(0) {
                 self.seqlo_r.d.next = self.x0.val();
             }
-            if self.p1.val() == self.t6.val() {
+            if self.c_seqlo.q.val().get_bit(1) {
                 self.seqlo_r.d.next = self.x1.val();
             }
-            if self.p2.val() == self.t6.val() {
+            if self.c_seqlo.q.val().get_bit(2) {
                 self.seqlo_r.d.next = self.x2.val();
             }
-            if self.p3.val() == self.t6.val() {
+            if self.c_seqlo.q.val().get_bit(3) {
                 self.seqlo_r.d.next = self.x3.val();
             }
-            self.nb.d.next = self.nb_now.val();
             self.sacc.d.next = self.seg_sum.val();
             self.sodd.d.next = self.sodd_now.val();
             self.nbnd.d.next = self.nbnd_now.val();
             if self.bnd.val() {
-                self.nb.d.next = self.nb_now.val() + self.mss18.val();
                 self.sacc.d.next = self.shi.val();
-                self.sodd.d.next = self.nb_now.val().get_bit(0);
+                self.sodd.d.next = (self.bnd_lane.q.val() & self.odd_lanes.val()) != 0;
                 self.nbnd.d.next = self.nbnd_now.val() + 1;
                 if self.tso_now.val() {
                     self.push_r.d.next = true;
@@ -867,23 +1203,64 @@ impl Logic for TsoTap {
                     self.podd_r.d.next = self.sodd_now.val();
                 }
             }
+            self.rel.d.next = self.rel_n.val();
+            self.nbv.d.next = self.nbv_n.val();
+            // The masks are kept in natural-word order, as `swb`.
+            self.m_pay.d.next = ((self.n_pay.val() & self.even_bytes.val()) << 8)
+                | ((self.n_pay.val() >> 8) & self.even_bytes.val());
+            self.m_bnd.d.next = ((self.n_bnd.val() & self.even_bytes.val()) << 8)
+                | ((self.n_bnd.val() >> 8) & self.even_bytes.val());
+            self.bnd_lane.d.next = self.n_lane.val();
+            self.m_l2.d.next = self.n_l2.val();
+            self.m_ip.d.next = self.n_ip.val();
+            self.m_tcp.d.next = self.n_tcp.val();
+            self.m_addr.d.next = self.n_addr.val();
+            self.c_tl.d.next = self.n_tl.val();
+            self.c_id.d.next = self.n_id.val();
+            self.c_frag.d.next = self.n_frag.val();
+            self.c_ttl.d.next = self.n_ttl.val();
+            self.c_seqhi.d.next = self.n_seqhi.val();
+            self.c_seqlo.d.next = self.n_seqlo.val();
+            self.c_tcpw.d.next = self.n_tcpw.val();
+            self.at8.d.next = self.pos.q.val() == 0;
+            self.w14_r.d.next = self.x3.val();
+            self.w14_l2.d.next = self.tp8.val();
+            self.w14_ip.d.next = self.at8.q.val() & !self.tp8.val();
+            self.at16.d.next = self.at8.q.val();
             if self.tlast.val() {
+                // The next beat is a frame's first: everything back to 0.
                 self.pos.d.next = 0.into();
+                self.far.d.next = false;
                 self.f_valid.d.next = true;
                 self.f_len.d.next = self.pos.q.val() + self.nbytes.val();
+                self.nbv.d.next = false;
+                self.m_pay.d.next = 0.into();
+                self.m_bnd.d.next = 0.into();
+                self.bnd_lane.d.next = 0.into();
+                self.m_l2.d.next = 0.into();
+                self.m_ip.d.next = 0.into();
+                self.m_tcp.d.next = 0.into();
+                self.m_addr.d.next = 0.into();
+                self.c_tl.d.next = 0.into();
+                self.c_id.d.next = 0.into();
+                self.c_frag.d.next = 0.into();
+                self.c_ttl.d.next = 0.into();
+                self.c_seqhi.d.next = 0.into();
+                self.c_seqlo.d.next = 0.into();
+                self.c_tcpw.d.next = 0.into();
+                self.at8.d.next = false;
+                self.at16.d.next = false;
+                self.w14_l2.d.next = false;
+                self.w14_ip.d.next = false;
             }
         }
 
         // ---- Stage F: the checks and the record ----
-        self.vlan.next = self.tpid_r.q.val() & (self.f_len.q.val() >= 18);
-        self.l3.next = 14.into();
-        if self.vlan.val() {
-            self.l3.next = 18.into();
-        }
+        self.l3.next = bit_cast::<16, 8>(self.l3_r.q.val());
+        self.l4.next = bit_cast::<16, 8>(self.l4_r.q.val());
+        self.hl.next = bit_cast::<16, 8>(self.h_r.q.val());
         self.ihl4.next = bit_cast::<16, 4>(bit_cast::<4, 8>(self.verihl_r.q.val())) << 2;
-        self.l4.next = self.l3.val() + self.ihl4.val();
         self.doff4.next = (self.tcpw_r.q.val() >> 12) << 2;
-        self.hl.next = self.l4.val() + self.doff4.val();
         self.plen.next = self.f_len.q.val() - self.hl.val();
         self.minp.next = self.plen.val();
         if self.mss_r.q.val() < self.plen.val() {
@@ -901,21 +1278,20 @@ impl Logic for TsoTap {
             & (self.doff4.val() >= 20)
             & (self.f_len.q.val() >= self.hl.val())
             & (self.totlen_r.q.val() == self.f_len.q.val() - self.l3.val())
-            & (self.mss_r.q.val() >= self.mss_min.val());
+            & self.mss_ok_r.q.val();
         self.a1.next = (self.l2acc.q.val() & self.low16.val()) + (self.l2acc.q.val() >> 16);
         self.a2.next = (self.a1.val() & self.low16.val()) + (self.a1.val() >> 16);
         self.b1.next = (self.ipacc.q.val() & self.low16.val()) + (self.ipacc.q.val() >> 16);
         self.b2.next = (self.b1.val() & self.low16.val()) + (self.b1.val() >> 16);
-        self.c0.next = self.tcpacc.q.val() + 6;
-        self.c1.next = (self.c0.val() & self.low16.val()) + (self.c0.val() >> 16);
+        self.c1.next = (self.tcpacc.q.val() & self.low16.val()) + (self.tcpacc.q.val() >> 16);
         self.c2.next = (self.c1.val() & self.low16.val()) + (self.c1.val() >> 16);
         self.d1.next = (self.addracc.q.val() & self.low16.val()) + (self.addracc.q.val() >> 16);
         self.d2.next = (self.d1.val() & self.low16.val()) + (self.d1.val() >> 16);
         self.ti.next.en = self.tso_r.q.val() & self.ok.val();
         self.ti.next.mss = self.mss_r.q.val();
-        self.ti.next.l3 = bit_cast::<8, 16>(self.l3.val());
-        self.ti.next.l4 = bit_cast::<8, 16>(self.l4.val());
-        self.ti.next.hdr_len = bit_cast::<8, 16>(self.hl.val());
+        self.ti.next.l3 = self.l3_r.q.val();
+        self.ti.next.l4 = self.l4_r.q.val();
+        self.ti.next.hdr_len = self.h_r.q.val();
         self.ti.next.payload_len = self.plen.val();
         self.ti.next.segments = self.nbnd.q.val() + 1;
         self.ti.next.ip_id = self.id_r.q.val();
@@ -929,7 +1305,7 @@ impl Logic for TsoTap {
         self.done_r.d.next = self.f_valid.q.val();
         if self.f_valid.q.val() {
             self.tso_ok_r.d.next = self.ok.val();
-            self.seg_l3_max_r.d.next = self.ihl4.val() + self.doff4.val() + self.minp.val();
+            self.seg_l3_max_r.d.next = (self.hl.val() - self.l3.val()) + self.minp.val();
             self.info_r.d.next = self.ti.val();
             // The last segment, in the done cycle (a valid frame is at
             // least 7 beats long, so no next frame can push at t+1).
