@@ -114,6 +114,36 @@ pub struct DecapValidator {
     vxl: DFF<Bits<64>>,
     ia2: DFF<Bits<64>>,
     ia3: DFF<Bits<64>>,
+    /// The word at rel 30, held from aligned beat 3 to beat 4: it is the
+    /// inner IPv4 header's first unless beat 3 itself carries an inner tag,
+    /// and beat 4 knows that from `ia3` rather than from its own bytes.
+    w30: DFF<Bits<16>>,
+    /// `L4 / 8` and `L4 mod 8 == 6`, registered: L4 is known from raw
+    /// beat 3's cycle on and the aligned stage starts with raw beat 5.
+    j4_r: DFF<Bits<16>>,
+    /// Byte 14's word, held from raw beat 1 to beat 2: it is the outer
+    /// IPv4 header's first unless beat 1's own bytes are a tag.
+    w14: DFF<Bits<16>>,
+    /// For the next raw beat, worked out while this one moves: which of its
+    /// words are outer IPv4 header, and whether it is beat 1 or 2.
+    rm: DFF<Bits<4>>,
+    at1: DFF<Bit>,
+    at2: DFF<Bit>,
+    rm_n: Signal<Local, Bits<4>>,
+    nbase: Signal<Local, Bits<16>>,
+    l3_after: Signal<Local, Bits<16>>,
+    bit4: [Constant<Bits<4>>; 4],
+    /// The inner frame is tagged (from aligned beat 3's own bytes), and the
+    /// inner L4 offset and end, registered: they are known from beat 5's
+    /// cycle and used from beat 6 on (a checked inner header has
+    /// `4*IHL >= 20`, so its L4 part starts at rel 50 or later).
+    ivlan_r: DFF<Bit>,
+    /// `pr_idx - L4/8` and `pr_idx >= L4/8`, loaded with `pr_idx`.
+    arel_r: DFF<Bits<16>>,
+    age_r: DFF<Bit>,
+    il4_r: DFF<Bits<16>>,
+    iend_r: DFF<Bits<16>>,
+    s6_r: DFF<Bit>,
     ia4: DFF<Bits<64>>,
     ia5: DFF<Bits<64>>,
     ia6: DFF<Bits<64>>,
@@ -127,7 +157,6 @@ pub struct DecapValidator {
     f1_tci: DFF<Bits<16>>,
     f1_etype: DFF<Bits<16>>,
     f1_verihl: DFF<Bits<8>>,
-    f1_total: DFF<Bits<16>>,
     f1_frag: DFF<Bits<16>>,
     f1_proto: DFF<Bits<8>>,
     f1_sip: DFF<Bits<32>>,
@@ -136,13 +165,43 @@ pub struct DecapValidator {
     f1_smac: DFF<Bits<48>>,
     f1_ipsum_ok: DFF<Bit>,
     f1_l4: DFF<Bits<16>>,
+    /// Worked out from the raw stage while F1 is loaded, so the decision
+    /// cycle starts from registers: L3, L4, the inner length, the length
+    /// checks and the checksums' pseudo-header parts (the inner one for
+    /// either inner tagging).
+    f1_l3: DFF<Bits<16>>,
+    f1_l4d: DFF<Bits<16>>,
+    f1_ilen: DFF<Bits<16>>,
+    f1_lt14: DFF<Bit>,
+    f1_lt_l3: DFF<Bit>,
+    f1_lt_l4: DFF<Bit>,
+    f1_lt_udp: DFF<Bit>,
+    f1_lt_vxlan: DFF<Bit>,
+    f1_total_bad: DFF<Bit>,
+    f1_ulen_bad: DFF<Bit>,
+    f1_pu: DFF<Bits<32>>,
+    f1_pl0: DFF<Bits<32>>,
+    f1_pl1: DFF<Bits<32>>,
+    e_l3: Signal<Local, Bits<16>>,
+    e_total: Signal<Local, Bits<16>>,
+    e_l4: Signal<Local, Bits<16>>,
+    e_ilen: Signal<Local, Bits<16>>,
+    e_ulen: Signal<Local, Bits<16>>,
+    e_iihl0: Signal<Local, Bits<16>>,
+    e_iihl1: Signal<Local, Bits<16>>,
+    e_verihl: Signal<Local, Bits<8>>,
+    e_vlan: Signal<Local, Bit>,
+    e_sip: Signal<Local, Bits<32>>,
+    e_dip: Signal<Local, Bits<32>>,
+    e_pu: Signal<Local, Bits<32>>,
+    e_pl0: Signal<Local, Bits<32>>,
+    e_pl1: Signal<Local, Bits<32>>,
     bt: Signal<Local, Bits<64>>,
     kmask: Signal<Local, Bits<64>>,
     cur_idx: Signal<Local, Bits<16>>,
     nbytes: Signal<Local, Bits<16>>,
     len_now: Signal<Local, Bits<16>>,
     vlan_now: Signal<Local, Bit>,
-    l3_now: Signal<Local, Bits<16>>,
     ihl_byte: Signal<Local, Bits<8>>,
     l4_c: Signal<Local, Bits<16>>,
     j4: Signal<Local, Bits<16>>,
@@ -193,7 +252,6 @@ pub struct DecapValidator {
     d_ipv4eth: Signal<Local, Bit>,
     d_verok: Signal<Local, Bit>,
     d_udp_dport: Signal<Local, Bits<16>>,
-    d_udp_len: Signal<Local, Bits<16>>,
     d_udp_csum: Signal<Local, Bits<16>>,
     d_flags: Signal<Local, Bits<8>>,
     d_rsv1: Signal<Local, Bits<24>>,
@@ -212,13 +270,11 @@ pub struct DecapValidator {
     d_iproto: Signal<Local, Bits<8>>,
     d_isip: Signal<Local, Bits<32>>,
     d_idip: Signal<Local, Bits<32>>,
-    d_pseudo_u: Signal<Local, Bits<32>>,
     d_u1: Signal<Local, Bits<32>>,
     d_u2: Signal<Local, Bits<32>>,
     d_pseudo_l: Signal<Local, Bits<32>>,
     d_l1: Signal<Local, Bits<32>>,
     d_l2: Signal<Local, Bits<32>>,
-    d_l4len: Signal<Local, Bits<16>>,
     d_ip_checked: Signal<Local, Bit>,
     d_l4_checked: Signal<Local, Bit>,
     d_overlay: Signal<Local, Bit>,
@@ -277,6 +333,22 @@ impl Default for DecapValidator {
             vxl: Default::default(),
             ia2: Default::default(),
             ia3: Default::default(),
+            w30: Default::default(),
+            j4_r: Default::default(),
+            w14: Default::default(),
+            rm: Default::default(),
+            at1: Default::default(),
+            at2: Default::default(),
+            rm_n: Default::default(),
+            nbase: Default::default(),
+            l3_after: Default::default(),
+            bit4: std::array::from_fn(|i| Constant::new((1u64 << i).to_bits())),
+            ivlan_r: Default::default(),
+            arel_r: Default::default(),
+            age_r: Default::default(),
+            il4_r: Default::default(),
+            iend_r: Default::default(),
+            s6_r: Default::default(),
             ia4: Default::default(),
             ia5: Default::default(),
             ia6: Default::default(),
@@ -290,7 +362,6 @@ impl Default for DecapValidator {
             f1_tci: Default::default(),
             f1_etype: Default::default(),
             f1_verihl: Default::default(),
-            f1_total: Default::default(),
             f1_frag: Default::default(),
             f1_proto: Default::default(),
             f1_sip: Default::default(),
@@ -299,13 +370,39 @@ impl Default for DecapValidator {
             f1_smac: Default::default(),
             f1_ipsum_ok: Default::default(),
             f1_l4: Default::default(),
+            f1_l3: Default::default(),
+            f1_l4d: Default::default(),
+            f1_ilen: Default::default(),
+            f1_lt14: Default::default(),
+            f1_lt_l3: Default::default(),
+            f1_lt_l4: Default::default(),
+            f1_lt_udp: Default::default(),
+            f1_lt_vxlan: Default::default(),
+            f1_total_bad: Default::default(),
+            f1_ulen_bad: Default::default(),
+            f1_pu: Default::default(),
+            f1_pl0: Default::default(),
+            f1_pl1: Default::default(),
+            e_l3: Default::default(),
+            e_total: Default::default(),
+            e_l4: Default::default(),
+            e_ilen: Default::default(),
+            e_ulen: Default::default(),
+            e_iihl0: Default::default(),
+            e_iihl1: Default::default(),
+            e_verihl: Default::default(),
+            e_vlan: Default::default(),
+            e_sip: Default::default(),
+            e_dip: Default::default(),
+            e_pu: Default::default(),
+            e_pl0: Default::default(),
+            e_pl1: Default::default(),
             bt: Default::default(),
             kmask: Default::default(),
             cur_idx: Default::default(),
             nbytes: Default::default(),
             len_now: Default::default(),
             vlan_now: Default::default(),
-            l3_now: Default::default(),
             ihl_byte: Default::default(),
             l4_c: Default::default(),
             j4: Default::default(),
@@ -354,7 +451,6 @@ impl Default for DecapValidator {
             d_ipv4eth: Default::default(),
             d_verok: Default::default(),
             d_udp_dport: Default::default(),
-            d_udp_len: Default::default(),
             d_udp_csum: Default::default(),
             d_flags: Default::default(),
             d_rsv1: Default::default(),
@@ -373,13 +469,11 @@ impl Default for DecapValidator {
             d_iproto: Default::default(),
             d_isip: Default::default(),
             d_idip: Default::default(),
-            d_pseudo_u: Default::default(),
             d_u1: Default::default(),
             d_u2: Default::default(),
             d_pseudo_l: Default::default(),
             d_l1: Default::default(),
             d_l2: Default::default(),
-            d_l4len: Default::default(),
             d_ip_checked: Default::default(),
             d_l4_checked: Default::default(),
             d_overlay: Default::default(),
@@ -427,6 +521,18 @@ impl Logic for DecapValidator {
             vxl,
             ia2,
             ia3,
+            w30,
+            j4_r,
+            w14,
+            rm,
+            at1,
+            at2,
+            ivlan_r,
+            arel_r,
+            age_r,
+            il4_r,
+            iend_r,
+            s6_r,
             ia4,
             ia5,
             ia6,
@@ -440,7 +546,6 @@ impl Logic for DecapValidator {
             f1_tci,
             f1_etype,
             f1_verihl,
-            f1_total,
             f1_frag,
             f1_proto,
             f1_sip,
@@ -448,7 +553,20 @@ impl Logic for DecapValidator {
             f1_dmac,
             f1_smac,
             f1_ipsum_ok,
-            f1_l4
+            f1_l4,
+            f1_l3,
+            f1_l4d,
+            f1_ilen,
+            f1_lt14,
+            f1_lt_l3,
+            f1_lt_l4,
+            f1_lt_udp,
+            f1_lt_vxlan,
+            f1_total_bad,
+            f1_ulen_bad,
+            f1_pu,
+            f1_pl0,
+            f1_pl1
         );
 
         // ---- The beat in big-endian lane order, absent bytes zeroed ----
@@ -522,10 +640,6 @@ impl Logic for DecapValidator {
         if self.cur_idx.val() == 1 {
             self.vlan_now.next = self.bt.val().get_bits::<16>(16) == self.tpid.val();
         }
-        self.l3_now.next = 14.into();
-        if self.vlan_now.val() {
-            self.l3_now.next = 18.into();
-        }
         self.len_now.next = (self.cur_idx.val() << 3) + self.nbytes.val();
         self.ended.d.next = false;
         if self.beat.val() {
@@ -565,8 +679,10 @@ impl Logic for DecapValidator {
         }
         self.l4_c.next =
             self.l4_c.val() + (bit_cast::<16, 4>(self.ihl_byte.val().get_bits::<4>(0)) << 2);
-        self.j4.next = self.l4_c.val() >> 3;
-        self.s6.next = self.l4_c.val().get_bit(2);
+        self.j4_r.d.next = self.l4_c.val() >> 3;
+        self.s6_r.d.next = self.l4_c.val().get_bit(2);
+        self.j4.next = self.j4_r.q.val();
+        self.s6.next = self.s6_r.q.val();
 
         // ---- Outer IPv4 header sum over [L3, L4), word by word ----
         self.rw0.next = self.bt.val().get_bits::<16>(48);
@@ -575,34 +691,72 @@ impl Logic for DecapValidator {
         self.rw3.next = self.bt.val().get_bits::<16>(0);
         self.rbase.next = self.cur_idx.val() << 3;
         self.rterm[0].next = 0.into();
-        if (self.rbase.val() + 0 >= self.l3_now.val())
-            & ((self.cur_idx.val() < 4) | (self.rbase.val() + 0 < self.l4_c.val()))
-        {
+        if self.rm.q.val().get_bit(0) {
             self.rterm[0].next = bit_cast::<32, 16>(self.rw0.val());
         }
         self.rterm[1].next = 0.into();
-        if (self.rbase.val() + 2 >= self.l3_now.val())
-            & ((self.cur_idx.val() < 4) | (self.rbase.val() + 2 < self.l4_c.val()))
-        {
+        if self.rm.q.val().get_bit(1) {
             self.rterm[1].next = bit_cast::<32, 16>(self.rw1.val());
         }
         self.rterm[2].next = 0.into();
-        if (self.rbase.val() + 4 >= self.l3_now.val())
-            & ((self.cur_idx.val() < 4) | (self.rbase.val() + 4 < self.l4_c.val()))
-        {
+        if self.rm.q.val().get_bit(2) {
             self.rterm[2].next = bit_cast::<32, 16>(self.rw2.val());
         }
         self.rterm[3].next = 0.into();
-        if (self.rbase.val() + 6 >= self.l3_now.val())
-            & ((self.cur_idx.val() < 4) | (self.rbase.val() + 6 < self.l4_c.val()))
-        {
+        if self.rm.q.val().get_bit(3) {
             self.rterm[3].next = bit_cast::<32, 16>(self.rw3.val());
         }
         self.rsum.next = (self.rterm[0].val() + self.rterm[1].val())
             + (self.rterm[2].val() + self.rterm[3].val());
+        // The next beat's words: from beat 2 on, in [L3, L4) (L4 needed
+        // from beat 4 on, and known from beat 3's cycle).
+        self.l3_after.next = 14.into();
+        if self.vlan_now.val() {
+            self.l3_after.next = 18.into();
+        }
+        self.nbase.next = self.rbase.val() + 8;
+        self.rm_n.next = 0.into();
+        if self.cur_idx.val() >= 1 {
+            if (self.nbase.val() >= self.l3_after.val())
+                & ((self.cur_idx.val() < 3) | (self.nbase.val() < self.l4_c.val()))
+            {
+                self.rm_n.next = self.rm_n.val() | self.bit4[0].val();
+            }
+            if (self.nbase.val() + 2 >= self.l3_after.val())
+                & ((self.cur_idx.val() < 3) | (self.nbase.val() + 2 < self.l4_c.val()))
+            {
+                self.rm_n.next = self.rm_n.val() | self.bit4[1].val();
+            }
+            if (self.nbase.val() + 4 >= self.l3_after.val())
+                & ((self.cur_idx.val() < 3) | (self.nbase.val() + 4 < self.l4_c.val()))
+            {
+                self.rm_n.next = self.rm_n.val() | self.bit4[2].val();
+            }
+            if (self.nbase.val() + 6 >= self.l3_after.val())
+                & ((self.cur_idx.val() < 3) | (self.nbase.val() + 6 < self.l4_c.val()))
+            {
+                self.rm_n.next = self.rm_n.val() | self.bit4[3].val();
+            }
+        }
+        if self.beat.val() {
+            self.rm.d.next = self.rm_n.val();
+            self.at1.d.next = self.cur_idx.val() == 0;
+            self.at2.d.next = self.at1.q.val();
+            if self.tlast.val() {
+                self.rm.d.next = 0.into();
+                self.at1.d.next = false;
+                self.at2.d.next = false;
+            }
+        }
         if self.beat.val() & (self.cur_idx.val() != 0) {
-            if self.cur_idx.val() == 1 {
+            if self.at1.q.val() {
+                self.ipacc.d.next = 0.into();
+                self.w14.d.next = self.rw3.val();
+            } else if self.at2.q.val() {
                 self.ipacc.d.next = self.rsum.val();
+                if !self.tpid1.q.val() {
+                    self.ipacc.d.next = self.rsum.val() + bit_cast::<32, 16>(self.w14.q.val());
+                }
             } else {
                 self.ipacc.d.next = self.ipacc.q.val() + self.rsum.val();
             }
@@ -628,13 +782,13 @@ impl Logic for DecapValidator {
             self.pr_data.d.next = self.bt.val();
             self.pr_last.d.next = self.tlast.val();
             self.pr_idx.d.next = self.cur_idx.val();
+            self.arel_r.d.next = self.cur_idx.val() - self.j4.val();
+            self.age_r.d.next = self.cur_idx.val() >= self.j4.val();
         } else if self.emit_flush.val() {
             self.pr_valid.d.next = false;
         }
-        self.arel.next = self.pr_idx.q.val() - self.j4.val();
-        self.a_in.next = self.a_valid.val()
-            & (self.pr_idx.q.val() >= 4)
-            & (self.pr_idx.q.val() >= self.j4.val());
+        self.arel.next = self.arel_r.q.val();
+        self.a_in.next = self.a_valid.val() & (self.pr_idx.q.val() >= 4) & self.age_r.q.val();
         self.abase.next = self.arel.val() << 3;
         self.aw0.next = self.ab.val().get_bits::<16>(48);
         self.aw1.next = self.ab.val().get_bits::<16>(32);
@@ -642,10 +796,9 @@ impl Logic for DecapValidator {
         self.aw3.next = self.ab.val().get_bits::<16>(0);
         // Inner frame at rel 16; its IPv4 header at rel 30, or 34 after an
         // inner 802.1Q tag (TPID at rel 28-29: aligned beat 3, lanes 4-5).
-        self.ivlan_c.next = self.ia3.q.val().get_bits::<16>(16) == self.tpid.val();
-        if self.arel.val() == 3 {
-            self.ivlan_c.next = self.ab.val().get_bits::<16>(16) == self.tpid.val();
-        }
+        // From aligned beat 4 on (beat 3's words before rel 30 are outer or
+        // inner Ethernet either way, and its word at 30 waits in `w30`).
+        self.ivlan_c.next = self.ivlan_r.q.val();
         self.irel3_c.next = 30.into();
         self.iihl_byte.next = self.ia3.q.val().get_bits::<8>(8);
         self.itotal_c.next = self.ia4.q.val().get_bits::<16>(48);
@@ -657,75 +810,78 @@ impl Logic for DecapValidator {
         self.il4_c.next =
             self.irel3_c.val() + (bit_cast::<16, 4>(self.iihl_byte.val().get_bits::<4>(0)) << 2);
         self.iend_c.next = self.irel3_c.val() + self.itotal_c.val();
+        self.il4_r.d.next = self.il4_c.val();
+        self.iend_r.d.next = self.iend_c.val();
         self.usum.next = (bit_cast::<32, 16>(self.aw0.val()) + bit_cast::<32, 16>(self.aw1.val()))
             + (bit_cast::<32, 16>(self.aw2.val()) + bit_cast::<32, 16>(self.aw3.val()));
         // The segment may end mid-word (odd length) with padding after it:
         // the byte past the end counts as zero.
         self.lw0.next = self.aw0.val();
-        if self.abase.val() + 1 == self.iend_c.val() {
+        if self.abase.val() + 1 == self.iend_r.q.val() {
             self.lw0.next = self.aw0.val() & self.high_byte.val();
         }
         self.lw1.next = self.aw1.val();
-        if self.abase.val() + 3 == self.iend_c.val() {
+        if self.abase.val() + 3 == self.iend_r.q.val() {
             self.lw1.next = self.aw1.val() & self.high_byte.val();
         }
         self.lw2.next = self.aw2.val();
-        if self.abase.val() + 5 == self.iend_c.val() {
+        if self.abase.val() + 5 == self.iend_r.q.val() {
             self.lw2.next = self.aw2.val() & self.high_byte.val();
         }
         self.lw3.next = self.aw3.val();
-        if self.abase.val() + 7 == self.iend_c.val() {
+        if self.abase.val() + 7 == self.iend_r.q.val() {
             self.lw3.next = self.aw3.val() & self.high_byte.val();
         }
         self.iterm[0].next = 0.into();
         if (self.abase.val() + 0 >= self.irel3_c.val())
-            & ((self.arel.val() < 5) | (self.abase.val() + 0 < self.il4_c.val()))
+            & ((self.arel.val() < 6) | (self.abase.val() + 0 < self.il4_r.q.val()))
         {
             self.iterm[0].next = bit_cast::<32, 16>(self.aw0.val());
         }
         self.lterm[0].next = 0.into();
-        if (self.arel.val() >= 5)
-            & (self.abase.val() + 0 >= self.il4_c.val())
-            & (self.abase.val() + 0 < self.iend_c.val())
+        if (self.arel.val() >= 6)
+            & (self.abase.val() + 0 >= self.il4_r.q.val())
+            & (self.abase.val() + 0 < self.iend_r.q.val())
         {
             self.lterm[0].next = bit_cast::<32, 16>(self.lw0.val());
         }
         self.iterm[1].next = 0.into();
         if (self.abase.val() + 2 >= self.irel3_c.val())
-            & ((self.arel.val() < 5) | (self.abase.val() + 2 < self.il4_c.val()))
+            & ((self.arel.val() < 6) | (self.abase.val() + 2 < self.il4_r.q.val()))
         {
             self.iterm[1].next = bit_cast::<32, 16>(self.aw1.val());
         }
         self.lterm[1].next = 0.into();
-        if (self.arel.val() >= 5)
-            & (self.abase.val() + 2 >= self.il4_c.val())
-            & (self.abase.val() + 2 < self.iend_c.val())
+        if (self.arel.val() >= 6)
+            & (self.abase.val() + 2 >= self.il4_r.q.val())
+            & (self.abase.val() + 2 < self.iend_r.q.val())
         {
             self.lterm[1].next = bit_cast::<32, 16>(self.lw1.val());
         }
         self.iterm[2].next = 0.into();
         if (self.abase.val() + 4 >= self.irel3_c.val())
-            & ((self.arel.val() < 5) | (self.abase.val() + 4 < self.il4_c.val()))
+            & ((self.arel.val() < 6) | (self.abase.val() + 4 < self.il4_r.q.val()))
         {
             self.iterm[2].next = bit_cast::<32, 16>(self.aw2.val());
         }
         self.lterm[2].next = 0.into();
-        if (self.arel.val() >= 5)
-            & (self.abase.val() + 4 >= self.il4_c.val())
-            & (self.abase.val() + 4 < self.iend_c.val())
+        if (self.arel.val() >= 6)
+            & (self.abase.val() + 4 >= self.il4_r.q.val())
+            & (self.abase.val() + 4 < self.iend_r.q.val())
         {
             self.lterm[2].next = bit_cast::<32, 16>(self.lw2.val());
         }
         self.iterm[3].next = 0.into();
         if (self.abase.val() + 6 >= self.irel3_c.val())
-            & ((self.arel.val() < 5) | (self.abase.val() + 6 < self.il4_c.val()))
+            & ((self.arel.val() < 6) | (self.abase.val() + 6 < self.il4_r.q.val()))
+            & (self.arel.val() != 3)
         {
             self.iterm[3].next = bit_cast::<32, 16>(self.aw3.val());
         }
         self.lterm[3].next = 0.into();
-        if (self.arel.val() >= 5)
-            & (self.abase.val() + 6 >= self.il4_c.val())
-            & (self.abase.val() + 6 < self.iend_c.val())
+        if (self.arel.val() >= 6)
+            & (self.abase.val() + 6 >= self.il4_r.q.val())
+            & (self.abase.val() + 6 < self.iend_r.q.val())
         {
             self.lterm[3].next = bit_cast::<32, 16>(self.lw3.val());
         }
@@ -734,7 +890,7 @@ impl Logic for DecapValidator {
         self.lsum.next = (self.lterm[0].val() + self.lterm[1].val())
             + (self.lterm[2].val() + self.lterm[3].val());
         // The inner UDP checksum field (rel iL4 + 6: lanes 0-1 or 4-5).
-        self.ucs_pos.next = self.il4_c.val() + 6;
+        self.ucs_pos.next = self.il4_r.q.val() + 6;
         self.vni_lookup.next = self.a_in.val() & (self.arel.val() == 1);
         self.vni_key.next = self.ab.val().get_bits::<24>(8);
         self.map_lookup.next = self.a_in.val() & (self.arel.val() == 3);
@@ -750,6 +906,13 @@ impl Logic for DecapValidator {
             } else {
                 self.uacc.d.next = self.uacc.q.val() + self.usum.val();
                 self.iacc.d.next = self.iacc.q.val() + self.isum.val();
+                // Nothing is summed before beat 4 but `w30`'s word.
+                if self.arel.val() == 4 {
+                    self.iacc.d.next = self.isum.val();
+                    if !self.ivlan_c.val() {
+                        self.iacc.d.next = self.isum.val() + bit_cast::<32, 16>(self.w30.q.val());
+                    }
+                }
                 self.lacc.d.next = self.lacc.q.val() + self.lsum.val();
             }
             if self.arel.val() == 1 {
@@ -760,6 +923,8 @@ impl Logic for DecapValidator {
             }
             if self.arel.val() == 3 {
                 self.ia3.d.next = self.ab.val();
+                self.w30.d.next = self.aw3.val();
+                self.ivlan_r.d.next = self.ab.val().get_bits::<16>(16) == self.tpid.val();
             }
             if self.arel.val() == 4 {
                 self.ia4.d.next = self.ab.val();
@@ -770,7 +935,7 @@ impl Logic for DecapValidator {
             if self.arel.val() == 6 {
                 self.ia6.d.next = self.ab.val();
             }
-            if (self.arel.val() >= 5) & (self.arel.val() == (self.ucs_pos.val() >> 3)) {
+            if (self.arel.val() >= 6) & (self.arel.val() == (self.ucs_pos.val() >> 3)) {
                 self.iucsum.d.next = self.ab.val().get_bits::<16>(48);
                 if self.ucs_pos.val().get_bit(2) {
                     self.iucsum.d.next = self.ab.val().get_bits::<16>(16);
@@ -783,6 +948,59 @@ impl Logic for DecapValidator {
             (self.ipacc.q.val() & self.low16.val()) + (self.ipacc.q.val() >> 16);
         self.ipsum_fold2.next =
             (self.ipsum_fold1.val() & self.low16.val()) + (self.ipsum_fold1.val() >> 16);
+        // What the decision needs that F1's sources already fix. The
+        // aligned registers read here (UDP, inner headers) may still be
+        // loading in this cycle for a frame that ends inside them, but
+        // then the checks that use these parts are off: the UDP length
+        // and checksum need `len >= L4 + 30` (aligned beats 0-3 before the
+        // last), the inner L4 checksum an inner header plus 8 bytes (beats
+        // 4-6 before the last).
+        self.e_vlan.next = self.tpid1.q.val() & (self.len_r.q.val() >= 18);
+        self.e_l3.next = 14.into();
+        self.e_verihl.next = self.raw1.q.val().get_bits::<8>(8);
+        self.e_total.next = self.raw2.q.val().get_bits::<16>(48);
+        self.e_sip.next = (bit_cast::<32, 16>(self.raw3.q.val().get_bits::<16>(32)) << 16)
+            | bit_cast::<32, 16>(self.raw3.q.val().get_bits::<16>(16));
+        self.e_dip.next = (bit_cast::<32, 16>(self.raw3.q.val().get_bits::<16>(0)) << 16)
+            | bit_cast::<32, 16>(self.raw4.q.val().get_bits::<16>(48));
+        if self.e_vlan.val() {
+            self.e_l3.next = 18.into();
+            self.e_verihl.next = self.raw2.q.val().get_bits::<8>(40);
+            self.e_total.next = self.raw2.q.val().get_bits::<16>(16);
+            self.e_sip.next = (bit_cast::<32, 16>(self.raw3.q.val().get_bits::<16>(0)) << 16)
+                | bit_cast::<32, 16>(self.raw4.q.val().get_bits::<16>(48));
+            self.e_dip.next = self.raw4.q.val().get_bits::<32>(16);
+        }
+        self.e_l4.next =
+            self.e_l3.val() + (bit_cast::<16, 4>(self.e_verihl.val().get_bits::<4>(0)) << 2);
+        self.e_ilen.next = self.len_r.q.val() - self.e_l4.val();
+        self.e_ulen.next = self.udp.q.val().get_bits::<16>(16);
+        // Outer UDP pseudo-header: addresses, protocol 17, UDP length.
+        self.e_pu.next = (bit_cast::<32, 16>(self.e_sip.val().get_bits::<16>(16))
+            + bit_cast::<32, 16>(bit_cast::<16, 32>(self.e_sip.val())))
+            + (bit_cast::<32, 16>(self.e_dip.val().get_bits::<16>(16))
+                + bit_cast::<32, 16>(bit_cast::<16, 32>(self.e_dip.val())))
+            + (bit_cast::<32, 16>(self.e_ulen.val()) + 17);
+        // Inner pseudo-header, untagged and tagged inner frame: addresses,
+        // protocol and the L4 length `total - 4*IHL`, taken as `total +
+        // ~(4*IHL)` (the same modulo 0xffff, and the check needs `total >=
+        // 4*IHL + 8`).
+        self.e_iihl0.next = !(bit_cast::<16, 4>(self.ia3.q.val().get_bits::<4>(8)) << 2);
+        self.e_iihl1.next = !(bit_cast::<16, 4>(self.ia4.q.val().get_bits::<4>(40)) << 2);
+        self.e_pl0.next = (bit_cast::<32, 16>(self.ia5.q.val().get_bits::<16>(32))
+            + bit_cast::<32, 16>(self.ia5.q.val().get_bits::<16>(16)))
+            + (bit_cast::<32, 16>(self.ia5.q.val().get_bits::<16>(0))
+                + bit_cast::<32, 16>(self.ia6.q.val().get_bits::<16>(48)))
+            + (bit_cast::<32, 8>(self.ia4.q.val().get_bits::<8>(0))
+                + bit_cast::<32, 16>(self.ia4.q.val().get_bits::<16>(48)))
+            + bit_cast::<32, 16>(self.e_iihl0.val());
+        self.e_pl1.next = (bit_cast::<32, 16>(self.ia5.q.val().get_bits::<16>(0))
+            + bit_cast::<32, 16>(self.ia6.q.val().get_bits::<16>(48)))
+            + (bit_cast::<32, 16>(self.ia6.q.val().get_bits::<16>(32))
+                + bit_cast::<32, 16>(self.ia6.q.val().get_bits::<16>(16)))
+            + (bit_cast::<32, 8>(self.ia5.q.val().get_bits::<8>(32))
+                + bit_cast::<32, 16>(self.ia4.q.val().get_bits::<16>(16)))
+            + bit_cast::<32, 16>(self.e_iihl1.val());
         self.f1_valid.d.next = self.ended.q.val();
         if self.ended.q.val() {
             self.f1_len.d.next = self.len_r.q.val();
@@ -793,10 +1011,22 @@ impl Logic for DecapValidator {
                 | bit_cast::<48, 32>(self.raw1.q.val().get_bits::<32>(32));
             self.f1_ipsum_ok.d.next = self.ipsum_fold2.val() == self.low16.val();
             self.f1_l4.d.next = self.l4_c.val();
+            self.f1_l3.d.next = self.e_l3.val();
+            self.f1_l4d.d.next = self.e_l4.val();
+            self.f1_ilen.d.next = self.e_ilen.val();
+            self.f1_lt14.d.next = self.len_r.q.val() < 14;
+            self.f1_lt_l3.d.next = self.len_r.q.val() < self.e_l3.val() + 20;
+            self.f1_lt_l4.d.next = self.len_r.q.val() < self.e_l4.val();
+            self.f1_lt_udp.d.next = self.len_r.q.val() < self.e_l4.val() + 8;
+            self.f1_lt_vxlan.d.next = self.len_r.q.val() < self.e_l4.val() + 30;
+            self.f1_total_bad.d.next = self.e_total.val() != self.len_r.q.val() - self.e_l3.val();
+            self.f1_ulen_bad.d.next = self.e_ulen.val() != self.e_ilen.val();
+            self.f1_pu.d.next = self.e_pu.val();
+            self.f1_pl0.d.next = self.e_pl0.val();
+            self.f1_pl1.d.next = self.e_pl1.val();
             if self.tpid1.q.val() & (self.len_r.q.val() >= 18) {
                 self.f1_etype.d.next = self.raw2.q.val().get_bits::<16>(48);
                 self.f1_verihl.d.next = self.raw2.q.val().get_bits::<8>(40);
-                self.f1_total.d.next = self.raw2.q.val().get_bits::<16>(16);
                 self.f1_frag.d.next = self.raw3.q.val().get_bits::<16>(48);
                 self.f1_proto.d.next = self.raw3.q.val().get_bits::<8>(32);
                 self.f1_sip.d.next = (bit_cast::<32, 16>(self.raw3.q.val().get_bits::<16>(0))
@@ -806,7 +1036,6 @@ impl Logic for DecapValidator {
             } else {
                 self.f1_etype.d.next = self.raw1.q.val().get_bits::<16>(16);
                 self.f1_verihl.d.next = self.raw1.q.val().get_bits::<8>(8);
-                self.f1_total.d.next = self.raw2.q.val().get_bits::<16>(48);
                 self.f1_frag.d.next = self.raw2.q.val().get_bits::<16>(16);
                 self.f1_proto.d.next = self.raw2.q.val().get_bits::<8>(0);
                 self.f1_sip.d.next = (bit_cast::<32, 16>(self.raw3.q.val().get_bits::<16>(32))
@@ -819,17 +1048,13 @@ impl Logic for DecapValidator {
         }
         // ---- The decision, from F1 and the aligned stage's registers ----
         self.done.next = self.f1_valid.q.val();
-        self.d_l3.next = 14.into();
-        if self.f1_vlan.q.val() {
-            self.d_l3.next = 18.into();
-        }
+        self.d_l3.next = self.f1_l3.q.val();
         self.d_ihl.next = bit_cast::<16, 4>(self.f1_verihl.q.val().get_bits::<4>(0)) << 2;
-        self.d_l4.next = self.d_l3.val() + self.d_ihl.val();
+        self.d_l4.next = self.f1_l4d.q.val();
         self.d_ipv4eth.next = self.f1_etype.q.val() == self.ethertype_ipv4.val();
         self.d_verok.next =
             (self.f1_verihl.q.val().get_bits::<4>(4) == 4) & (self.d_ihl.val() >= 20);
         self.d_udp_dport.next = self.udp.q.val().get_bits::<16>(32);
-        self.d_udp_len.next = self.udp.q.val().get_bits::<16>(16);
         self.d_udp_csum.next = self.udp.q.val().get_bits::<16>(0);
         self.d_flags.next = self.vxl.q.val().get_bits::<8>(56);
         self.d_rsv1.next = self.vxl.q.val().get_bits::<24>(32);
@@ -839,17 +1064,11 @@ impl Logic for DecapValidator {
         self.d_ismac.next = (bit_cast::<48, 16>(self.ia2.q.val().get_bits::<16>(0)) << 32)
             | bit_cast::<48, 32>(self.ia3.q.val().get_bits::<32>(32));
         // Outer UDP: pseudo-header + everything from L4 to the frame's end.
-        self.d_pseudo_u.next = bit_cast::<32, 16>(self.f1_sip.q.val().get_bits::<16>(16))
-            + bit_cast::<32, 16>(bit_cast::<16, 32>(self.f1_sip.q.val()))
-            + bit_cast::<32, 16>(self.f1_dip.q.val().get_bits::<16>(16))
-            + bit_cast::<32, 16>(bit_cast::<16, 32>(self.f1_dip.q.val()))
-            + bit_cast::<32, 16>(self.d_udp_len.val())
-            + 17;
-        self.d_i1.next = self.uacc.q.val() + self.d_pseudo_u.val();
+        self.d_i1.next = self.uacc.q.val() + self.f1_pu.q.val();
         self.d_u1.next = (self.d_i1.val() & self.low16.val()) + (self.d_i1.val() >> 16);
         self.d_u2.next = (self.d_u1.val() & self.low16.val()) + (self.d_u1.val() >> 16);
         // Inner frame: rel 16 on; rel length = len - L4.
-        self.d_ilen.next = self.f1_len.q.val() - self.d_l4.val();
+        self.d_ilen.next = self.f1_ilen.q.val();
         self.d_ivlan.next =
             (self.ia3.q.val().get_bits::<16>(16) == self.tpid.val()) & (self.d_ilen.val() >= 34);
         self.d_irel3.next = 30.into();
@@ -878,20 +1097,16 @@ impl Logic for DecapValidator {
             & (self.d_iverihl.val().get_bits::<4>(4) == 4)
             & (self.d_iihl.val() >= 20)
             & (self.d_ilen.val() >= self.d_irel3.val() + self.d_iihl.val());
-        self.d_l4len.next = self.d_itotal.val() - self.d_iihl.val();
         self.d_l4_checked.next = self.d_ip_checked.val()
             & ((self.d_iproto.val() == 6) | (self.d_iproto.val() == 17))
             & ((self.d_ifrag.val() & self.frag_mask.val()) == 0)
             & (self.d_itotal.val() >= self.d_iihl.val() + 8)
             & (self.d_irel3.val() + self.d_itotal.val() <= self.d_ilen.val())
             & !((self.d_iproto.val() == 17) & (self.iucsum.q.val() == 0));
-        self.d_pseudo_l.next = bit_cast::<32, 16>(self.d_isip.val().get_bits::<16>(16))
-            + bit_cast::<32, 16>(bit_cast::<16, 32>(self.d_isip.val()))
-            + bit_cast::<32, 16>(self.d_idip.val().get_bits::<16>(16))
-            + bit_cast::<32, 16>(bit_cast::<16, 32>(self.d_idip.val()))
-            + bit_cast::<32, 8>(self.d_iproto.val())
-            + bit_cast::<32, 16>(self.d_l4len.val())
-            + self.lacc.q.val();
+        self.d_pseudo_l.next = self.f1_pl0.q.val() + self.lacc.q.val();
+        if self.d_ivlan.val() {
+            self.d_pseudo_l.next = self.f1_pl1.q.val() + self.lacc.q.val();
+        }
         self.d_l1.next = (self.d_pseudo_l.val() & self.low16.val()) + (self.d_pseudo_l.val() >> 16);
         self.d_l2.next = (self.d_l1.val() & self.low16.val()) + (self.d_l1.val() >> 16);
         self.d_ifold.next = (self.iacc.q.val() & self.low16.val()) + (self.iacc.q.val() >> 16);
@@ -903,31 +1118,31 @@ impl Logic for DecapValidator {
             | (self.d_rsv2.val() != 0);
         self.d_overlay.next = false;
         self.d_reason.next = 0.into();
-        if self.f1_len.q.val() < 14 {
+        if self.f1_lt14.q.val() {
             self.d_reason.next = 1.into();
         } else if !self.d_ipv4eth.val() {
-        } else if self.f1_len.q.val() < self.d_l3.val() + 20 {
+        } else if self.f1_lt_l3.q.val() {
             self.d_reason.next = 1.into();
         } else if !self.d_verok.val() {
-        } else if self.f1_len.q.val() < self.d_l4.val() {
+        } else if self.f1_lt_l4.q.val() {
             self.d_reason.next = 1.into();
         } else if (self.f1_proto.q.val() != 17)
             | ((self.f1_frag.q.val() & self.offset_mask.val()) != 0)
         {
-        } else if self.f1_len.q.val() < self.d_l4.val() + 8 {
+        } else if self.f1_lt_udp.q.val() {
             self.d_reason.next = 1.into();
         } else if self.d_udp_dport.val() != self.udp_port.val() {
         } else {
             self.d_overlay.next = true;
-            if self.f1_len.q.val() < self.d_l4.val() + 30 {
+            if self.f1_lt_vxlan.q.val() {
                 self.d_reason.next = 1.into();
-            } else if self.f1_total.q.val() != self.f1_len.q.val() - self.d_l3.val() {
+            } else if self.f1_total_bad.q.val() {
                 self.d_reason.next = 2.into();
             } else if !self.f1_ipsum_ok.q.val() {
                 self.d_reason.next = 3.into();
             } else if (self.f1_frag.q.val() & self.mf_bit.val()) != 0 {
                 self.d_reason.next = 4.into();
-            } else if self.d_udp_len.val() != self.f1_len.q.val() - self.d_l4.val() {
+            } else if self.f1_ulen_bad.q.val() {
                 self.d_reason.next = 5.into();
             } else if (self.d_udp_csum.val() != 0) & (self.d_u2.val() != self.low16.val()) {
                 self.d_reason.next = 6.into();
