@@ -134,13 +134,9 @@ pub struct TsoSegmenter {
     rem: DFF<Bits<16>>,
     idk: DFF<Bits<16>>,
     seqk: DFF<Bits<32>>,
-    /// Input position of the segment's payload less `H` (`k*mss`).
-    koff: DFF<Bits<17>>,
     /// Output beat index within the segment.
     t: DFF<Bits<16>>,
     // ---- Input side ----
-    /// Input position of the beat on `s_axis` (8 x beats taken).
-    ipos: DFF<Bits<17>>,
     /// The last input beat taken.
     res: DFF<Bits<64>>,
     hdr: BlockRam<Bits<64>, 5>,
@@ -151,8 +147,19 @@ pub struct TsoSegmenter {
     c_len: DFF<Bits<16>>,
     /// Index of the segment's last beat.
     c_lastt: DFF<Bits<16>>,
-    /// Input position of the segment's last byte (`k*mss + length - 1`).
-    c_endm1: DFF<Bits<17>>,
+    /// Bytes in the segment's last beat, less one.
+    c_r7: DFF<Bits<3>>,
+    /// The beat is the segment's last (`t == c_lastt`).
+    eb: DFF<Bit>,
+    /// Beats left in the segment after this one (`c_lastt - t`).
+    bl: DFF<Bits<16>>,
+    /// `t != 0`.
+    tn0: DFF<Bit>,
+    /// Input position of the beat on `s_axis` less the output beat's lane 0:
+    /// `8 x beats taken - (8t + k*mss)`, two's complement; small either way.
+    e: DFF<Bits<17>>,
+    /// How far lane 0 moves back at the segment's end: `mss - 8 c_lastt`.
+    jmp: DFF<Bits<17>>,
     /// The segment's IPv4 total length.
     c_tl3: DFF<Bits<16>>,
     /// The segment's TCP flags.
@@ -163,13 +170,10 @@ pub struct TsoSegmenter {
     c_tcp: DFF<Bits<16>>,
     /// The segment's inner sum.
     c_inner: DFF<Bits<16>>,
-    /// `8t + koff`: input position of the output beat's lane 0 less `H`.
-    opos: DFF<Bits<17>>,
     /// Next segment, one cycle after this one's state: `rem`, ...
     x_rem: DFF<Bits<16>>,
     x_id: DFF<Bits<16>>,
     x_seq: DFF<Bits<32>>,
-    x_koff: DFF<Bits<17>>,
     /// ... and the frame's `H - L3`, `H - L4`, `H - 1`, `addr_sum + 6`.
     f_c3: DFF<Bits<16>>,
     f_c4: DFF<Bits<16>>,
@@ -191,8 +195,8 @@ pub struct TsoSegmenter {
     n_ipv: DFF<Bits<16>>,
     w_ft: DFF<Bits<16>>,
     w_ps: DFF<Bits<16>>,
-    n_endm1: DFF<Bits<17>>,
     n_lastt: DFF<Bits<16>>,
+    n_lt0: DFF<Bit>,
     /// Five cycles after: the sums done.
     n_tcp: DFF<Bits<16>>,
     n_inner: DFF<Bits<16>>,
@@ -235,9 +239,26 @@ pub struct TsoSegmenter {
     as_s: Signal<Local, Bits<16>>,
     l2_s: Signal<Local, Bits<16>>,
     six: Signal<Local, Bits<16>>,
+    k_fff9: Signal<Local, Bits<16>>,
+    inv_tcb: Signal<Local, Bits<16>>,
+    inv_sum: Signal<Local, Bits<16>>,
+    inv_seqh: Signal<Local, Bits<16>>,
+    inv_seql: Signal<Local, Bits<16>>,
+    inv_hl: Signal<Local, Bits<16>>,
+    inv_l3: Signal<Local, Bits<16>>,
+    inv_pl: Signal<Local, Bits<16>>,
+    inv_ms: Signal<Local, Bits<16>>,
+    inv_fp: Signal<Local, Bits<16>>,
+    inv_fm: Signal<Local, Bits<16>>,
+    inv_as: Signal<Local, Bits<16>>,
+    inv_xseqh: Signal<Local, Bits<16>>,
+    inv_xseql: Signal<Local, Bits<16>>,
+    inv_ftcb: Signal<Local, Bits<16>>,
+    inv_tl4: Signal<Local, Bits<16>>,
+    inv_flg: Signal<Local, Bits<16>>,
+    inv_ssum: Signal<Local, Bits<16>>,
     last_s: Signal<Local, Bit>,
     c3_s: Signal<Local, Bits<16>>,
-    c4_s: Signal<Local, Bits<16>>,
     hlm1_s: Signal<Local, Bits<16>>,
     lenp_s: Signal<Local, Bits<16>>,
     lenm_s: Signal<Local, Bits<16>>,
@@ -247,16 +268,10 @@ pub struct TsoSegmenter {
     lm1_s: Signal<Local, Bits<16>>,
     tl3p_s: Signal<Local, Bits<16>>,
     tl3m_s: Signal<Local, Bits<16>>,
-    tl4p_s: Signal<Local, Bits<16>>,
-    tl4m_s: Signal<Local, Bits<16>>,
     tl3_s: Signal<Local, Bits<16>>,
     flg_s: Signal<Local, Bits<8>>,
     ipv_s: Signal<Local, Bits<16>>,
-    gnp_s: Signal<Local, Bits<16>>,
-    gnm_s: Signal<Local, Bits<16>>,
     l4v_s: Signal<Local, Bits<16>>,
-    psnp_s: Signal<Local, Bits<16>>,
-    psnm_s: Signal<Local, Bits<16>>,
     inner_s: Signal<Local, Bits<16>>,
     tcp_s: Signal<Local, Bits<16>>,
     x_idn: Signal<Local, Bits<16>>,
@@ -267,13 +282,20 @@ pub struct TsoSegmenter {
     f_tcb: Signal<Local, Bits<16>>,
     f_l2: Signal<Local, Bits<16>>,
     psn_n: Signal<Local, Bits<16>>,
-    gn_r: Signal<Local, Bits<16>>,
     l4v_r: Signal<Local, Bits<16>>,
     flgz: Signal<Local, Bits<8>>,
     lm1z: Signal<Local, Bits<16>>,
     first_now: Signal<Local, Bit>,
     end_beat: Signal<Local, Bit>,
-    lastb: Signal<Local, Bits<17>>,
+    e_sh: Signal<Local, Bits<17>>,
+    e_hi: Signal<Local, Bits<13>>,
+    e_lo: Signal<Local, Bits<3>>,
+    e_lo4: Signal<Local, Bits<4>>,
+    e_near: Signal<Local, Bit>,
+    e_m8: Signal<Local, Bits<17>>,
+    e_mj: Signal<Local, Bits<17>>,
+    e_pj: Signal<Local, Bits<17>>,
+    ltt_s: Signal<Local, Bits<16>>,
     need: Signal<Local, Bit>,
     sum_ok: Signal<Local, Bit>,
     have: Signal<Local, Bit>,
@@ -314,78 +336,146 @@ pub struct TsoSegmenter {
     odata: Signal<Local, Bits<64>>,
     okeep: Signal<Local, Bits<8>>,
     olast: Signal<Local, Bit>,
-    e_ipid_s_s: Signal<Local, Bits<17>>,
-    e_ipid_s_n: Signal<Local, Bits<16>>,
-    e_ipid_s_p: Signal<Local, Bits<16>>,
-    e_ipid_s: Signal<Local, Bits<16>>,
-    e_ipp_s_s: Signal<Local, Bits<17>>,
-    e_ipp_s_n: Signal<Local, Bits<16>>,
-    e_ipp_s_p: Signal<Local, Bits<16>>,
-    e_ipp_s: Signal<Local, Bits<16>>,
-    e_ipm_s_s: Signal<Local, Bits<17>>,
-    e_ipm_s_n: Signal<Local, Bits<16>>,
-    e_ipm_s_p: Signal<Local, Bits<16>>,
-    e_ipm_s: Signal<Local, Bits<16>>,
-    e_seq_s_s: Signal<Local, Bits<17>>,
-    e_seq_s_n: Signal<Local, Bits<16>>,
-    e_seq_s_p: Signal<Local, Bits<16>>,
-    e_seq_s: Signal<Local, Bits<16>>,
-    e_tb_s_s: Signal<Local, Bits<17>>,
-    e_tb_s_n: Signal<Local, Bits<16>>,
-    e_tb_s_p: Signal<Local, Bits<16>>,
-    e_tb_s: Signal<Local, Bits<16>>,
-    e_tbs_s_s: Signal<Local, Bits<17>>,
-    e_tbs_s_n: Signal<Local, Bits<16>>,
-    e_tbs_s_p: Signal<Local, Bits<16>>,
-    e_tbs_s: Signal<Local, Bits<16>>,
-    e_all_s_s: Signal<Local, Bits<17>>,
-    e_all_s_n: Signal<Local, Bits<16>>,
-    e_all_s_p: Signal<Local, Bits<16>>,
-    e_all_s: Signal<Local, Bits<16>>,
-    e_ftp_s_s: Signal<Local, Bits<17>>,
-    e_ftp_s_n: Signal<Local, Bits<16>>,
-    e_ftp_s_p: Signal<Local, Bits<16>>,
-    e_ftp_s: Signal<Local, Bits<16>>,
-    e_ftm_s_s: Signal<Local, Bits<17>>,
-    e_ftm_s_n: Signal<Local, Bits<16>>,
-    e_ftm_s_p: Signal<Local, Bits<16>>,
-    e_ftm_s: Signal<Local, Bits<16>>,
-    e_gp_s_s: Signal<Local, Bits<17>>,
-    e_gp_s_n: Signal<Local, Bits<16>>,
-    e_gp_s_p: Signal<Local, Bits<16>>,
-    e_gp_s: Signal<Local, Bits<16>>,
-    e_gm_s_s: Signal<Local, Bits<17>>,
-    e_gm_s_n: Signal<Local, Bits<16>>,
-    e_gm_s_p: Signal<Local, Bits<16>>,
-    e_gm_s: Signal<Local, Bits<16>>,
-    e_tp_s_s: Signal<Local, Bits<17>>,
-    e_tp_s_n: Signal<Local, Bits<16>>,
-    e_tp_s_p: Signal<Local, Bits<16>>,
-    e_tp_s: Signal<Local, Bits<16>>,
-    e_tm_s_s: Signal<Local, Bits<17>>,
-    e_tm_s_n: Signal<Local, Bits<16>>,
-    e_tm_s_p: Signal<Local, Bits<16>>,
-    e_tm_s: Signal<Local, Bits<16>>,
-    e_a6_s_s: Signal<Local, Bits<17>>,
-    e_a6_s_n: Signal<Local, Bits<16>>,
-    e_a6_s_p: Signal<Local, Bits<16>>,
-    e_a6_s: Signal<Local, Bits<16>>,
-    e_psp_s_s: Signal<Local, Bits<17>>,
-    e_psp_s_n: Signal<Local, Bits<16>>,
-    e_psp_s_p: Signal<Local, Bits<16>>,
-    e_psp_s: Signal<Local, Bits<16>>,
-    e_psm_s_s: Signal<Local, Bits<17>>,
-    e_psm_s_n: Signal<Local, Bits<16>>,
-    e_psm_s_p: Signal<Local, Bits<16>>,
-    e_psm_s: Signal<Local, Bits<16>>,
-    e_inp_s_s: Signal<Local, Bits<17>>,
-    e_inp_s_n: Signal<Local, Bits<16>>,
-    e_inp_s_p: Signal<Local, Bits<16>>,
-    e_inp_s: Signal<Local, Bits<16>>,
-    e_inm_s_s: Signal<Local, Bits<17>>,
-    e_inm_s_n: Signal<Local, Bits<16>>,
-    e_inm_s_p: Signal<Local, Bits<16>>,
-    e_inm_s: Signal<Local, Bits<16>>,
+    t_ipp_00_s: Signal<Local, Bits<16>>,
+    t_ipp_00_c: Signal<Local, Bits<16>>,
+    t_ipp_00_r: Signal<Local, Bits<16>>,
+    t_ipp_10_s: Signal<Local, Bits<16>>,
+    t_ipp_10_c: Signal<Local, Bits<16>>,
+    t_ipp_10_r: Signal<Local, Bits<16>>,
+    t_ipp_20_s: Signal<Local, Bits<16>>,
+    t_ipp_20_c: Signal<Local, Bits<16>>,
+    t_ipp_20_r: Signal<Local, Bits<16>>,
+    t_ipp_s: Signal<Local, Bits<17>>,
+    t_ipp_n: Signal<Local, Bits<16>>,
+    t_ipp_p: Signal<Local, Bits<16>>,
+    t_ipp: Signal<Local, Bits<16>>,
+    t_l4p_00_s: Signal<Local, Bits<16>>,
+    t_l4p_00_c: Signal<Local, Bits<16>>,
+    t_l4p_00_r: Signal<Local, Bits<16>>,
+    t_l4p_01_s: Signal<Local, Bits<16>>,
+    t_l4p_01_c: Signal<Local, Bits<16>>,
+    t_l4p_01_r: Signal<Local, Bits<16>>,
+    t_l4p_10_s: Signal<Local, Bits<16>>,
+    t_l4p_10_c: Signal<Local, Bits<16>>,
+    t_l4p_10_r: Signal<Local, Bits<16>>,
+    t_l4p_11_s: Signal<Local, Bits<16>>,
+    t_l4p_11_c: Signal<Local, Bits<16>>,
+    t_l4p_11_r: Signal<Local, Bits<16>>,
+    t_l4p_20_s: Signal<Local, Bits<16>>,
+    t_l4p_20_c: Signal<Local, Bits<16>>,
+    t_l4p_20_r: Signal<Local, Bits<16>>,
+    t_l4p_30_s: Signal<Local, Bits<16>>,
+    t_l4p_30_c: Signal<Local, Bits<16>>,
+    t_l4p_30_r: Signal<Local, Bits<16>>,
+    t_l4p_s: Signal<Local, Bits<17>>,
+    t_l4p_n: Signal<Local, Bits<16>>,
+    t_l4p_p: Signal<Local, Bits<16>>,
+    t_l4p: Signal<Local, Bits<16>>,
+    t_tcp_00_s: Signal<Local, Bits<16>>,
+    t_tcp_00_c: Signal<Local, Bits<16>>,
+    t_tcp_00_r: Signal<Local, Bits<16>>,
+    t_tcp_01_s: Signal<Local, Bits<16>>,
+    t_tcp_01_c: Signal<Local, Bits<16>>,
+    t_tcp_01_r: Signal<Local, Bits<16>>,
+    t_tcp_10_s: Signal<Local, Bits<16>>,
+    t_tcp_10_c: Signal<Local, Bits<16>>,
+    t_tcp_10_r: Signal<Local, Bits<16>>,
+    t_tcp_20_s: Signal<Local, Bits<16>>,
+    t_tcp_20_c: Signal<Local, Bits<16>>,
+    t_tcp_20_r: Signal<Local, Bits<16>>,
+    t_tcp_30_s: Signal<Local, Bits<16>>,
+    t_tcp_30_c: Signal<Local, Bits<16>>,
+    t_tcp_30_r: Signal<Local, Bits<16>>,
+    t_tcp_s: Signal<Local, Bits<17>>,
+    t_tcp_n: Signal<Local, Bits<16>>,
+    t_tcp_p: Signal<Local, Bits<16>>,
+    t_tcp: Signal<Local, Bits<16>>,
+    t_inp_00_s: Signal<Local, Bits<16>>,
+    t_inp_00_c: Signal<Local, Bits<16>>,
+    t_inp_00_r: Signal<Local, Bits<16>>,
+    t_inp_01_s: Signal<Local, Bits<16>>,
+    t_inp_01_c: Signal<Local, Bits<16>>,
+    t_inp_01_r: Signal<Local, Bits<16>>,
+    t_inp_10_s: Signal<Local, Bits<16>>,
+    t_inp_10_c: Signal<Local, Bits<16>>,
+    t_inp_10_r: Signal<Local, Bits<16>>,
+    t_inp_20_s: Signal<Local, Bits<16>>,
+    t_inp_20_c: Signal<Local, Bits<16>>,
+    t_inp_20_r: Signal<Local, Bits<16>>,
+    t_inp_s: Signal<Local, Bits<17>>,
+    t_inp_n: Signal<Local, Bits<16>>,
+    t_inp_p: Signal<Local, Bits<16>>,
+    t_inp: Signal<Local, Bits<16>>,
+    t_ipm_00_s: Signal<Local, Bits<16>>,
+    t_ipm_00_c: Signal<Local, Bits<16>>,
+    t_ipm_00_r: Signal<Local, Bits<16>>,
+    t_ipm_10_s: Signal<Local, Bits<16>>,
+    t_ipm_10_c: Signal<Local, Bits<16>>,
+    t_ipm_10_r: Signal<Local, Bits<16>>,
+    t_ipm_20_s: Signal<Local, Bits<16>>,
+    t_ipm_20_c: Signal<Local, Bits<16>>,
+    t_ipm_20_r: Signal<Local, Bits<16>>,
+    t_ipm_s: Signal<Local, Bits<17>>,
+    t_ipm_n: Signal<Local, Bits<16>>,
+    t_ipm_p: Signal<Local, Bits<16>>,
+    t_ipm: Signal<Local, Bits<16>>,
+    t_l4m_00_s: Signal<Local, Bits<16>>,
+    t_l4m_00_c: Signal<Local, Bits<16>>,
+    t_l4m_00_r: Signal<Local, Bits<16>>,
+    t_l4m_01_s: Signal<Local, Bits<16>>,
+    t_l4m_01_c: Signal<Local, Bits<16>>,
+    t_l4m_01_r: Signal<Local, Bits<16>>,
+    t_l4m_10_s: Signal<Local, Bits<16>>,
+    t_l4m_10_c: Signal<Local, Bits<16>>,
+    t_l4m_10_r: Signal<Local, Bits<16>>,
+    t_l4m_11_s: Signal<Local, Bits<16>>,
+    t_l4m_11_c: Signal<Local, Bits<16>>,
+    t_l4m_11_r: Signal<Local, Bits<16>>,
+    t_l4m_20_s: Signal<Local, Bits<16>>,
+    t_l4m_20_c: Signal<Local, Bits<16>>,
+    t_l4m_20_r: Signal<Local, Bits<16>>,
+    t_l4m_30_s: Signal<Local, Bits<16>>,
+    t_l4m_30_c: Signal<Local, Bits<16>>,
+    t_l4m_30_r: Signal<Local, Bits<16>>,
+    t_l4m_s: Signal<Local, Bits<17>>,
+    t_l4m_n: Signal<Local, Bits<16>>,
+    t_l4m_p: Signal<Local, Bits<16>>,
+    t_l4m: Signal<Local, Bits<16>>,
+    t_tcm_00_s: Signal<Local, Bits<16>>,
+    t_tcm_00_c: Signal<Local, Bits<16>>,
+    t_tcm_00_r: Signal<Local, Bits<16>>,
+    t_tcm_01_s: Signal<Local, Bits<16>>,
+    t_tcm_01_c: Signal<Local, Bits<16>>,
+    t_tcm_01_r: Signal<Local, Bits<16>>,
+    t_tcm_10_s: Signal<Local, Bits<16>>,
+    t_tcm_10_c: Signal<Local, Bits<16>>,
+    t_tcm_10_r: Signal<Local, Bits<16>>,
+    t_tcm_20_s: Signal<Local, Bits<16>>,
+    t_tcm_20_c: Signal<Local, Bits<16>>,
+    t_tcm_20_r: Signal<Local, Bits<16>>,
+    t_tcm_30_s: Signal<Local, Bits<16>>,
+    t_tcm_30_c: Signal<Local, Bits<16>>,
+    t_tcm_30_r: Signal<Local, Bits<16>>,
+    t_tcm_s: Signal<Local, Bits<17>>,
+    t_tcm_n: Signal<Local, Bits<16>>,
+    t_tcm_p: Signal<Local, Bits<16>>,
+    t_tcm: Signal<Local, Bits<16>>,
+    t_inm_00_s: Signal<Local, Bits<16>>,
+    t_inm_00_c: Signal<Local, Bits<16>>,
+    t_inm_00_r: Signal<Local, Bits<16>>,
+    t_inm_01_s: Signal<Local, Bits<16>>,
+    t_inm_01_c: Signal<Local, Bits<16>>,
+    t_inm_01_r: Signal<Local, Bits<16>>,
+    t_inm_10_s: Signal<Local, Bits<16>>,
+    t_inm_10_c: Signal<Local, Bits<16>>,
+    t_inm_10_r: Signal<Local, Bits<16>>,
+    t_inm_20_s: Signal<Local, Bits<16>>,
+    t_inm_20_c: Signal<Local, Bits<16>>,
+    t_inm_20_r: Signal<Local, Bits<16>>,
+    t_inm_s: Signal<Local, Bits<17>>,
+    t_inm_n: Signal<Local, Bits<16>>,
+    t_inm_p: Signal<Local, Bits<16>>,
+    t_inm: Signal<Local, Bits<16>>,
     e_a6_r_s: Signal<Local, Bits<17>>,
     e_a6_r_n: Signal<Local, Bits<16>>,
     e_a6_r_p: Signal<Local, Bits<16>>,
@@ -453,26 +543,27 @@ impl Default for TsoSegmenter {
             rem: Default::default(),
             idk: Default::default(),
             seqk: Default::default(),
-            koff: Default::default(),
             t: Default::default(),
-            ipos: Default::default(),
             res: Default::default(),
             hdr: Default::default(),
             out: Default::default(),
             c_last: Default::default(),
             c_len: Default::default(),
             c_lastt: Default::default(),
-            c_endm1: Default::default(),
+            c_r7: Default::default(),
+            eb: Default::default(),
+            bl: Default::default(),
+            tn0: Default::default(),
+            e: Default::default(),
+            jmp: Default::default(),
             c_tl3: Default::default(),
             c_flg: Default::default(),
             c_ipv: Default::default(),
             c_tcp: Default::default(),
             c_inner: Default::default(),
-            opos: Default::default(),
             x_rem: Default::default(),
             x_id: Default::default(),
             x_seq: Default::default(),
-            x_koff: Default::default(),
             f_c3: Default::default(),
             f_c4: Default::default(),
             f_hlm1: Default::default(),
@@ -490,8 +581,8 @@ impl Default for TsoSegmenter {
             n_ipv: Default::default(),
             w_ft: Default::default(),
             w_ps: Default::default(),
-            n_endm1: Default::default(),
             n_lastt: Default::default(),
+            n_lt0: Default::default(),
             n_tcp: Default::default(),
             n_inner: Default::default(),
             start: Default::default(),
@@ -532,9 +623,26 @@ impl Default for TsoSegmenter {
             as_s: Default::default(),
             l2_s: Default::default(),
             six: Default::default(),
+            k_fff9: Default::default(),
+            inv_tcb: Default::default(),
+            inv_sum: Default::default(),
+            inv_seqh: Default::default(),
+            inv_seql: Default::default(),
+            inv_hl: Default::default(),
+            inv_l3: Default::default(),
+            inv_pl: Default::default(),
+            inv_ms: Default::default(),
+            inv_fp: Default::default(),
+            inv_fm: Default::default(),
+            inv_as: Default::default(),
+            inv_xseqh: Default::default(),
+            inv_xseql: Default::default(),
+            inv_ftcb: Default::default(),
+            inv_tl4: Default::default(),
+            inv_flg: Default::default(),
+            inv_ssum: Default::default(),
             last_s: Default::default(),
             c3_s: Default::default(),
-            c4_s: Default::default(),
             hlm1_s: Default::default(),
             lenp_s: Default::default(),
             lenm_s: Default::default(),
@@ -544,16 +652,10 @@ impl Default for TsoSegmenter {
             lm1_s: Default::default(),
             tl3p_s: Default::default(),
             tl3m_s: Default::default(),
-            tl4p_s: Default::default(),
-            tl4m_s: Default::default(),
             tl3_s: Default::default(),
             flg_s: Default::default(),
             ipv_s: Default::default(),
-            gnp_s: Default::default(),
-            gnm_s: Default::default(),
             l4v_s: Default::default(),
-            psnp_s: Default::default(),
-            psnm_s: Default::default(),
             inner_s: Default::default(),
             tcp_s: Default::default(),
             x_idn: Default::default(),
@@ -564,13 +666,20 @@ impl Default for TsoSegmenter {
             f_tcb: Default::default(),
             f_l2: Default::default(),
             psn_n: Default::default(),
-            gn_r: Default::default(),
             l4v_r: Default::default(),
             flgz: Default::default(),
             lm1z: Default::default(),
             first_now: Default::default(),
             end_beat: Default::default(),
-            lastb: Default::default(),
+            e_sh: Default::default(),
+            e_hi: Default::default(),
+            e_lo: Default::default(),
+            e_lo4: Default::default(),
+            e_near: Default::default(),
+            e_m8: Default::default(),
+            e_mj: Default::default(),
+            e_pj: Default::default(),
+            ltt_s: Default::default(),
             need: Default::default(),
             sum_ok: Default::default(),
             have: Default::default(),
@@ -611,78 +720,146 @@ impl Default for TsoSegmenter {
             odata: Default::default(),
             okeep: Default::default(),
             olast: Default::default(),
-            e_ipid_s_s: Default::default(),
-            e_ipid_s_n: Default::default(),
-            e_ipid_s_p: Default::default(),
-            e_ipid_s: Default::default(),
-            e_ipp_s_s: Default::default(),
-            e_ipp_s_n: Default::default(),
-            e_ipp_s_p: Default::default(),
-            e_ipp_s: Default::default(),
-            e_ipm_s_s: Default::default(),
-            e_ipm_s_n: Default::default(),
-            e_ipm_s_p: Default::default(),
-            e_ipm_s: Default::default(),
-            e_seq_s_s: Default::default(),
-            e_seq_s_n: Default::default(),
-            e_seq_s_p: Default::default(),
-            e_seq_s: Default::default(),
-            e_tb_s_s: Default::default(),
-            e_tb_s_n: Default::default(),
-            e_tb_s_p: Default::default(),
-            e_tb_s: Default::default(),
-            e_tbs_s_s: Default::default(),
-            e_tbs_s_n: Default::default(),
-            e_tbs_s_p: Default::default(),
-            e_tbs_s: Default::default(),
-            e_all_s_s: Default::default(),
-            e_all_s_n: Default::default(),
-            e_all_s_p: Default::default(),
-            e_all_s: Default::default(),
-            e_ftp_s_s: Default::default(),
-            e_ftp_s_n: Default::default(),
-            e_ftp_s_p: Default::default(),
-            e_ftp_s: Default::default(),
-            e_ftm_s_s: Default::default(),
-            e_ftm_s_n: Default::default(),
-            e_ftm_s_p: Default::default(),
-            e_ftm_s: Default::default(),
-            e_gp_s_s: Default::default(),
-            e_gp_s_n: Default::default(),
-            e_gp_s_p: Default::default(),
-            e_gp_s: Default::default(),
-            e_gm_s_s: Default::default(),
-            e_gm_s_n: Default::default(),
-            e_gm_s_p: Default::default(),
-            e_gm_s: Default::default(),
-            e_tp_s_s: Default::default(),
-            e_tp_s_n: Default::default(),
-            e_tp_s_p: Default::default(),
-            e_tp_s: Default::default(),
-            e_tm_s_s: Default::default(),
-            e_tm_s_n: Default::default(),
-            e_tm_s_p: Default::default(),
-            e_tm_s: Default::default(),
-            e_a6_s_s: Default::default(),
-            e_a6_s_n: Default::default(),
-            e_a6_s_p: Default::default(),
-            e_a6_s: Default::default(),
-            e_psp_s_s: Default::default(),
-            e_psp_s_n: Default::default(),
-            e_psp_s_p: Default::default(),
-            e_psp_s: Default::default(),
-            e_psm_s_s: Default::default(),
-            e_psm_s_n: Default::default(),
-            e_psm_s_p: Default::default(),
-            e_psm_s: Default::default(),
-            e_inp_s_s: Default::default(),
-            e_inp_s_n: Default::default(),
-            e_inp_s_p: Default::default(),
-            e_inp_s: Default::default(),
-            e_inm_s_s: Default::default(),
-            e_inm_s_n: Default::default(),
-            e_inm_s_p: Default::default(),
-            e_inm_s: Default::default(),
+            t_ipp_00_s: Default::default(),
+            t_ipp_00_c: Default::default(),
+            t_ipp_00_r: Default::default(),
+            t_ipp_10_s: Default::default(),
+            t_ipp_10_c: Default::default(),
+            t_ipp_10_r: Default::default(),
+            t_ipp_20_s: Default::default(),
+            t_ipp_20_c: Default::default(),
+            t_ipp_20_r: Default::default(),
+            t_ipp_s: Default::default(),
+            t_ipp_n: Default::default(),
+            t_ipp_p: Default::default(),
+            t_ipp: Default::default(),
+            t_l4p_00_s: Default::default(),
+            t_l4p_00_c: Default::default(),
+            t_l4p_00_r: Default::default(),
+            t_l4p_01_s: Default::default(),
+            t_l4p_01_c: Default::default(),
+            t_l4p_01_r: Default::default(),
+            t_l4p_10_s: Default::default(),
+            t_l4p_10_c: Default::default(),
+            t_l4p_10_r: Default::default(),
+            t_l4p_11_s: Default::default(),
+            t_l4p_11_c: Default::default(),
+            t_l4p_11_r: Default::default(),
+            t_l4p_20_s: Default::default(),
+            t_l4p_20_c: Default::default(),
+            t_l4p_20_r: Default::default(),
+            t_l4p_30_s: Default::default(),
+            t_l4p_30_c: Default::default(),
+            t_l4p_30_r: Default::default(),
+            t_l4p_s: Default::default(),
+            t_l4p_n: Default::default(),
+            t_l4p_p: Default::default(),
+            t_l4p: Default::default(),
+            t_tcp_00_s: Default::default(),
+            t_tcp_00_c: Default::default(),
+            t_tcp_00_r: Default::default(),
+            t_tcp_01_s: Default::default(),
+            t_tcp_01_c: Default::default(),
+            t_tcp_01_r: Default::default(),
+            t_tcp_10_s: Default::default(),
+            t_tcp_10_c: Default::default(),
+            t_tcp_10_r: Default::default(),
+            t_tcp_20_s: Default::default(),
+            t_tcp_20_c: Default::default(),
+            t_tcp_20_r: Default::default(),
+            t_tcp_30_s: Default::default(),
+            t_tcp_30_c: Default::default(),
+            t_tcp_30_r: Default::default(),
+            t_tcp_s: Default::default(),
+            t_tcp_n: Default::default(),
+            t_tcp_p: Default::default(),
+            t_tcp: Default::default(),
+            t_inp_00_s: Default::default(),
+            t_inp_00_c: Default::default(),
+            t_inp_00_r: Default::default(),
+            t_inp_01_s: Default::default(),
+            t_inp_01_c: Default::default(),
+            t_inp_01_r: Default::default(),
+            t_inp_10_s: Default::default(),
+            t_inp_10_c: Default::default(),
+            t_inp_10_r: Default::default(),
+            t_inp_20_s: Default::default(),
+            t_inp_20_c: Default::default(),
+            t_inp_20_r: Default::default(),
+            t_inp_s: Default::default(),
+            t_inp_n: Default::default(),
+            t_inp_p: Default::default(),
+            t_inp: Default::default(),
+            t_ipm_00_s: Default::default(),
+            t_ipm_00_c: Default::default(),
+            t_ipm_00_r: Default::default(),
+            t_ipm_10_s: Default::default(),
+            t_ipm_10_c: Default::default(),
+            t_ipm_10_r: Default::default(),
+            t_ipm_20_s: Default::default(),
+            t_ipm_20_c: Default::default(),
+            t_ipm_20_r: Default::default(),
+            t_ipm_s: Default::default(),
+            t_ipm_n: Default::default(),
+            t_ipm_p: Default::default(),
+            t_ipm: Default::default(),
+            t_l4m_00_s: Default::default(),
+            t_l4m_00_c: Default::default(),
+            t_l4m_00_r: Default::default(),
+            t_l4m_01_s: Default::default(),
+            t_l4m_01_c: Default::default(),
+            t_l4m_01_r: Default::default(),
+            t_l4m_10_s: Default::default(),
+            t_l4m_10_c: Default::default(),
+            t_l4m_10_r: Default::default(),
+            t_l4m_11_s: Default::default(),
+            t_l4m_11_c: Default::default(),
+            t_l4m_11_r: Default::default(),
+            t_l4m_20_s: Default::default(),
+            t_l4m_20_c: Default::default(),
+            t_l4m_20_r: Default::default(),
+            t_l4m_30_s: Default::default(),
+            t_l4m_30_c: Default::default(),
+            t_l4m_30_r: Default::default(),
+            t_l4m_s: Default::default(),
+            t_l4m_n: Default::default(),
+            t_l4m_p: Default::default(),
+            t_l4m: Default::default(),
+            t_tcm_00_s: Default::default(),
+            t_tcm_00_c: Default::default(),
+            t_tcm_00_r: Default::default(),
+            t_tcm_01_s: Default::default(),
+            t_tcm_01_c: Default::default(),
+            t_tcm_01_r: Default::default(),
+            t_tcm_10_s: Default::default(),
+            t_tcm_10_c: Default::default(),
+            t_tcm_10_r: Default::default(),
+            t_tcm_20_s: Default::default(),
+            t_tcm_20_c: Default::default(),
+            t_tcm_20_r: Default::default(),
+            t_tcm_30_s: Default::default(),
+            t_tcm_30_c: Default::default(),
+            t_tcm_30_r: Default::default(),
+            t_tcm_s: Default::default(),
+            t_tcm_n: Default::default(),
+            t_tcm_p: Default::default(),
+            t_tcm: Default::default(),
+            t_inm_00_s: Default::default(),
+            t_inm_00_c: Default::default(),
+            t_inm_00_r: Default::default(),
+            t_inm_01_s: Default::default(),
+            t_inm_01_c: Default::default(),
+            t_inm_01_r: Default::default(),
+            t_inm_10_s: Default::default(),
+            t_inm_10_c: Default::default(),
+            t_inm_10_r: Default::default(),
+            t_inm_20_s: Default::default(),
+            t_inm_20_c: Default::default(),
+            t_inm_20_r: Default::default(),
+            t_inm_s: Default::default(),
+            t_inm_n: Default::default(),
+            t_inm_p: Default::default(),
+            t_inm: Default::default(),
             e_a6_r_s: Default::default(),
             e_a6_r_n: Default::default(),
             e_a6_r_p: Default::default(),
@@ -756,10 +933,10 @@ impl Logic for TsoSegmenter {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, busy, desc, first, rem, idk, seqk, koff, t, ipos, res, c_last, c_len,
-            c_lastt, c_endm1, c_tl3, c_flg, c_ipv, c_tcp, c_inner, opos, x_rem, x_id, x_seq,
-            x_koff, f_c3, f_c4, f_hlm1, f_a6, y_last, y_pk, y_ipid, y_seq, z_len, z_lenm1, z_tl3,
-            z_tl4, z_flg, z_tb, n_ipv, w_ft, w_ps, n_endm1, n_lastt, n_tcp, n_inner
+            self, clock, busy, desc, first, rem, idk, seqk, t, res, c_last, c_len, c_lastt, c_r7,
+            eb, bl, tn0, e, jmp, c_tl3, c_flg, c_ipv, c_tcp, c_inner, x_rem, x_id, x_seq, f_c3,
+            f_c4, f_hlm1, f_a6, y_last, y_pk, y_ipid, y_seq, z_len, z_lenm1, z_tl3, z_tl4, z_flg,
+            z_tb, n_ipv, w_ft, w_ps, n_lastt, n_lt0, n_tcp, n_inner
         );
         clock!(self, clock, hdr, out);
         StreamSource::<TxDescriptor>::link(&mut self.m_axis, &mut self.out.m_axis);
@@ -816,7 +993,6 @@ impl Logic for TsoSegmenter {
         self.six.next = 6.into();
         self.last_s.next = self.pl_s.val() <= self.mss_s.val();
         self.c3_s.next = self.hl_s.val() - self.l3_s.val();
-        self.c4_s.next = self.hl_s.val() - self.l4_s.val();
         self.hlm1_s.next = self.hl_s.val() - 1;
         self.lenp_s.next = self.hl_s.val() + self.pl_s.val();
         self.lenm_s.next = self.hl_s.val() + self.mss_s.val();
@@ -824,176 +1000,298 @@ impl Logic for TsoSegmenter {
         self.lm1m_s.next = self.hlm1_s.val() + self.mss_s.val();
         self.tl3p_s.next = self.c3_s.val() + self.pl_s.val();
         self.tl3m_s.next = self.c3_s.val() + self.mss_s.val();
-        self.tl4p_s.next = self.c4_s.val() + self.pl_s.val();
-        self.tl4m_s.next = self.c4_s.val() + self.mss_s.val();
-        self.e_ipid_s_s.next =
-            bit_cast::<17, 16>(self.ipb_s.val()) + bit_cast::<17, 16>(self.id_s.val());
-        self.e_ipid_s_n.next = !self.id_s.val();
-        self.e_ipid_s_p.next = self.ipb_s.val() - self.e_ipid_s_n.val();
-        self.e_ipid_s.next = bit_cast::<16, 17>(self.e_ipid_s_s.val());
-        if self.e_ipid_s_s.val().get_bit(16) {
-            self.e_ipid_s.next = self.e_ipid_s_p.val();
+
+        // Ones'-complement sums of many terms as carry-save trees: each
+        // level is one LUT (sum and end-around carry), then one add. The
+        // terms' complements make the sums come out as the checksum, never
+        // 0 (the TCP rule) and with no compare after.
+        self.inv_tcb.next = !self.tcb_s.val();
+        self.inv_sum.next = !self.sum_value.val();
+        self.inv_seqh.next = !self.seqh_s.val();
+        self.inv_seql.next = !self.seql_s.val();
+        self.inv_hl.next = !self.hl_s.val();
+        self.inv_l3.next = !self.l3_s.val();
+        self.inv_pl.next = !self.pl_s.val();
+        self.inv_ms.next = !self.mss_s.val();
+        self.inv_fp.next = !self.fp16_s.val();
+        self.inv_fm.next = !self.fm16_s.val();
+        self.inv_as.next = !self.as_s.val();
+        self.k_fff9.next = 0xfff9.into();
+        self.t_ipp_00_s.next = self.ipb_s.val() ^ self.id_s.val() ^ self.hl_s.val();
+        self.t_ipp_00_c.next = (self.ipb_s.val() & self.id_s.val())
+            | (self.ipb_s.val() & self.hl_s.val())
+            | (self.id_s.val() & self.hl_s.val());
+        self.t_ipp_00_r.next = (self.t_ipp_00_c.val() << 1) | (self.t_ipp_00_c.val() >> 15);
+        self.t_ipp_10_s.next = self.t_ipp_00_s.val() ^ self.t_ipp_00_r.val() ^ self.inv_l3.val();
+        self.t_ipp_10_c.next = (self.t_ipp_00_s.val() & self.t_ipp_00_r.val())
+            | (self.t_ipp_00_s.val() & self.inv_l3.val())
+            | (self.t_ipp_00_r.val() & self.inv_l3.val());
+        self.t_ipp_10_r.next = (self.t_ipp_10_c.val() << 1) | (self.t_ipp_10_c.val() >> 15);
+        self.t_ipp_20_s.next = self.t_ipp_10_s.val() ^ self.t_ipp_10_r.val() ^ self.pl_s.val();
+        self.t_ipp_20_c.next = (self.t_ipp_10_s.val() & self.t_ipp_10_r.val())
+            | (self.t_ipp_10_s.val() & self.pl_s.val())
+            | (self.t_ipp_10_r.val() & self.pl_s.val());
+        self.t_ipp_20_r.next = (self.t_ipp_20_c.val() << 1) | (self.t_ipp_20_c.val() >> 15);
+        self.t_ipp_s.next =
+            bit_cast::<17, 16>(self.t_ipp_20_s.val()) + bit_cast::<17, 16>(self.t_ipp_20_r.val());
+        self.t_ipp_n.next = !self.t_ipp_20_r.val();
+        self.t_ipp_p.next = self.t_ipp_20_s.val() - self.t_ipp_n.val();
+        self.t_ipp.next = bit_cast::<16, 17>(self.t_ipp_s.val());
+        if self.t_ipp_s.val().get_bit(16) {
+            self.t_ipp.next = self.t_ipp_p.val();
         }
-        self.e_ipp_s_s.next =
-            bit_cast::<17, 16>(self.e_ipid_s.val()) + bit_cast::<17, 16>(self.tl3p_s.val());
-        self.e_ipp_s_n.next = !self.tl3p_s.val();
-        self.e_ipp_s_p.next = self.e_ipid_s.val() - self.e_ipp_s_n.val();
-        self.e_ipp_s.next = bit_cast::<16, 17>(self.e_ipp_s_s.val());
-        if self.e_ipp_s_s.val().get_bit(16) {
-            self.e_ipp_s.next = self.e_ipp_s_p.val();
+        self.t_l4p_00_s.next = self.inv_tcb.val() ^ self.inv_seqh.val() ^ self.inv_seql.val();
+        self.t_l4p_00_c.next = (self.inv_tcb.val() & self.inv_seqh.val())
+            | (self.inv_tcb.val() & self.inv_seql.val())
+            | (self.inv_seqh.val() & self.inv_seql.val());
+        self.t_l4p_00_r.next = (self.t_l4p_00_c.val() << 1) | (self.t_l4p_00_c.val() >> 15);
+        self.t_l4p_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_fp.val();
+        self.t_l4p_01_c.next = (self.inv_hl.val() & self.l4_s.val())
+            | (self.inv_hl.val() & self.inv_fp.val())
+            | (self.l4_s.val() & self.inv_fp.val());
+        self.t_l4p_01_r.next = (self.t_l4p_01_c.val() << 1) | (self.t_l4p_01_c.val() >> 15);
+        self.t_l4p_10_s.next =
+            self.t_l4p_00_s.val() ^ self.t_l4p_00_r.val() ^ self.t_l4p_01_s.val();
+        self.t_l4p_10_c.next = (self.t_l4p_00_s.val() & self.t_l4p_00_r.val())
+            | (self.t_l4p_00_s.val() & self.t_l4p_01_s.val())
+            | (self.t_l4p_00_r.val() & self.t_l4p_01_s.val());
+        self.t_l4p_10_r.next = (self.t_l4p_10_c.val() << 1) | (self.t_l4p_10_c.val() >> 15);
+        self.t_l4p_11_s.next = self.t_l4p_01_r.val() ^ self.inv_pl.val() ^ self.inv_sum.val();
+        self.t_l4p_11_c.next = (self.t_l4p_01_r.val() & self.inv_pl.val())
+            | (self.t_l4p_01_r.val() & self.inv_sum.val())
+            | (self.inv_pl.val() & self.inv_sum.val());
+        self.t_l4p_11_r.next = (self.t_l4p_11_c.val() << 1) | (self.t_l4p_11_c.val() >> 15);
+        self.t_l4p_20_s.next =
+            self.t_l4p_10_s.val() ^ self.t_l4p_10_r.val() ^ self.t_l4p_11_s.val();
+        self.t_l4p_20_c.next = (self.t_l4p_10_s.val() & self.t_l4p_10_r.val())
+            | (self.t_l4p_10_s.val() & self.t_l4p_11_s.val())
+            | (self.t_l4p_10_r.val() & self.t_l4p_11_s.val());
+        self.t_l4p_20_r.next = (self.t_l4p_20_c.val() << 1) | (self.t_l4p_20_c.val() >> 15);
+        self.t_l4p_30_s.next =
+            self.t_l4p_20_s.val() ^ self.t_l4p_20_r.val() ^ self.t_l4p_11_r.val();
+        self.t_l4p_30_c.next = (self.t_l4p_20_s.val() & self.t_l4p_20_r.val())
+            | (self.t_l4p_20_s.val() & self.t_l4p_11_r.val())
+            | (self.t_l4p_20_r.val() & self.t_l4p_11_r.val());
+        self.t_l4p_30_r.next = (self.t_l4p_30_c.val() << 1) | (self.t_l4p_30_c.val() >> 15);
+        self.t_l4p_s.next =
+            bit_cast::<17, 16>(self.t_l4p_30_s.val()) + bit_cast::<17, 16>(self.t_l4p_30_r.val());
+        self.t_l4p_n.next = !self.t_l4p_30_r.val();
+        self.t_l4p_p.next = self.t_l4p_30_s.val() - self.t_l4p_n.val();
+        self.t_l4p.next = bit_cast::<16, 17>(self.t_l4p_s.val());
+        if self.t_l4p_s.val().get_bit(16) {
+            self.t_l4p.next = self.t_l4p_p.val();
         }
-        self.e_ipm_s_s.next =
-            bit_cast::<17, 16>(self.e_ipid_s.val()) + bit_cast::<17, 16>(self.tl3m_s.val());
-        self.e_ipm_s_n.next = !self.tl3m_s.val();
-        self.e_ipm_s_p.next = self.e_ipid_s.val() - self.e_ipm_s_n.val();
-        self.e_ipm_s.next = bit_cast::<16, 17>(self.e_ipm_s_s.val());
-        if self.e_ipm_s_s.val().get_bit(16) {
-            self.e_ipm_s.next = self.e_ipm_s_p.val();
+        self.t_tcp_00_s.next = self.inv_tcb.val() ^ self.inv_seqh.val() ^ self.inv_seql.val();
+        self.t_tcp_00_c.next = (self.inv_tcb.val() & self.inv_seqh.val())
+            | (self.inv_tcb.val() & self.inv_seql.val())
+            | (self.inv_seqh.val() & self.inv_seql.val());
+        self.t_tcp_00_r.next = (self.t_tcp_00_c.val() << 1) | (self.t_tcp_00_c.val() >> 15);
+        self.t_tcp_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_fp.val();
+        self.t_tcp_01_c.next = (self.inv_hl.val() & self.l4_s.val())
+            | (self.inv_hl.val() & self.inv_fp.val())
+            | (self.l4_s.val() & self.inv_fp.val());
+        self.t_tcp_01_r.next = (self.t_tcp_01_c.val() << 1) | (self.t_tcp_01_c.val() >> 15);
+        self.t_tcp_10_s.next =
+            self.t_tcp_00_s.val() ^ self.t_tcp_00_r.val() ^ self.t_tcp_01_s.val();
+        self.t_tcp_10_c.next = (self.t_tcp_00_s.val() & self.t_tcp_00_r.val())
+            | (self.t_tcp_00_s.val() & self.t_tcp_01_s.val())
+            | (self.t_tcp_00_r.val() & self.t_tcp_01_s.val());
+        self.t_tcp_10_r.next = (self.t_tcp_10_c.val() << 1) | (self.t_tcp_10_c.val() >> 15);
+        self.t_tcp_20_s.next =
+            self.t_tcp_10_s.val() ^ self.t_tcp_10_r.val() ^ self.t_tcp_01_r.val();
+        self.t_tcp_20_c.next = (self.t_tcp_10_s.val() & self.t_tcp_10_r.val())
+            | (self.t_tcp_10_s.val() & self.t_tcp_01_r.val())
+            | (self.t_tcp_10_r.val() & self.t_tcp_01_r.val());
+        self.t_tcp_20_r.next = (self.t_tcp_20_c.val() << 1) | (self.t_tcp_20_c.val() >> 15);
+        self.t_tcp_30_s.next = self.t_tcp_20_s.val() ^ self.t_tcp_20_r.val() ^ self.inv_pl.val();
+        self.t_tcp_30_c.next = (self.t_tcp_20_s.val() & self.t_tcp_20_r.val())
+            | (self.t_tcp_20_s.val() & self.inv_pl.val())
+            | (self.t_tcp_20_r.val() & self.inv_pl.val());
+        self.t_tcp_30_r.next = (self.t_tcp_30_c.val() << 1) | (self.t_tcp_30_c.val() >> 15);
+        self.t_tcp_s.next =
+            bit_cast::<17, 16>(self.t_tcp_30_s.val()) + bit_cast::<17, 16>(self.t_tcp_30_r.val());
+        self.t_tcp_n.next = !self.t_tcp_30_r.val();
+        self.t_tcp_p.next = self.t_tcp_30_s.val() - self.t_tcp_n.val();
+        self.t_tcp.next = bit_cast::<16, 17>(self.t_tcp_s.val());
+        if self.t_tcp_s.val().get_bit(16) {
+            self.t_tcp.next = self.t_tcp_p.val();
         }
-        self.e_seq_s_s.next =
-            bit_cast::<17, 16>(self.seqh_s.val()) + bit_cast::<17, 16>(self.seql_s.val());
-        self.e_seq_s_n.next = !self.seql_s.val();
-        self.e_seq_s_p.next = self.seqh_s.val() - self.e_seq_s_n.val();
-        self.e_seq_s.next = bit_cast::<16, 17>(self.e_seq_s_s.val());
-        if self.e_seq_s_s.val().get_bit(16) {
-            self.e_seq_s.next = self.e_seq_s_p.val();
+        self.t_inp_00_s.next = self.l2_s.val() ^ self.inv_as.val() ^ self.k_fff9.val();
+        self.t_inp_00_c.next = (self.l2_s.val() & self.inv_as.val())
+            | (self.l2_s.val() & self.k_fff9.val())
+            | (self.inv_as.val() & self.k_fff9.val());
+        self.t_inp_00_r.next = (self.t_inp_00_c.val() << 1) | (self.t_inp_00_c.val() >> 15);
+        self.t_inp_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_pl.val();
+        self.t_inp_01_c.next = (self.inv_hl.val() & self.l4_s.val())
+            | (self.inv_hl.val() & self.inv_pl.val())
+            | (self.l4_s.val() & self.inv_pl.val());
+        self.t_inp_01_r.next = (self.t_inp_01_c.val() << 1) | (self.t_inp_01_c.val() >> 15);
+        self.t_inp_10_s.next =
+            self.t_inp_00_s.val() ^ self.t_inp_00_r.val() ^ self.t_inp_01_s.val();
+        self.t_inp_10_c.next = (self.t_inp_00_s.val() & self.t_inp_00_r.val())
+            | (self.t_inp_00_s.val() & self.t_inp_01_s.val())
+            | (self.t_inp_00_r.val() & self.t_inp_01_s.val());
+        self.t_inp_10_r.next = (self.t_inp_10_c.val() << 1) | (self.t_inp_10_c.val() >> 15);
+        self.t_inp_20_s.next =
+            self.t_inp_10_s.val() ^ self.t_inp_10_r.val() ^ self.t_inp_01_r.val();
+        self.t_inp_20_c.next = (self.t_inp_10_s.val() & self.t_inp_10_r.val())
+            | (self.t_inp_10_s.val() & self.t_inp_01_r.val())
+            | (self.t_inp_10_r.val() & self.t_inp_01_r.val());
+        self.t_inp_20_r.next = (self.t_inp_20_c.val() << 1) | (self.t_inp_20_c.val() >> 15);
+        self.t_inp_s.next =
+            bit_cast::<17, 16>(self.t_inp_20_s.val()) + bit_cast::<17, 16>(self.t_inp_20_r.val());
+        self.t_inp_n.next = !self.t_inp_20_r.val();
+        self.t_inp_p.next = self.t_inp_20_s.val() - self.t_inp_n.val();
+        self.t_inp.next = bit_cast::<16, 17>(self.t_inp_s.val());
+        if self.t_inp_s.val().get_bit(16) {
+            self.t_inp.next = self.t_inp_p.val();
         }
-        self.e_tb_s_s.next =
-            bit_cast::<17, 16>(self.tcb_s.val()) + bit_cast::<17, 16>(self.e_seq_s.val());
-        self.e_tb_s_n.next = !self.e_seq_s.val();
-        self.e_tb_s_p.next = self.tcb_s.val() - self.e_tb_s_n.val();
-        self.e_tb_s.next = bit_cast::<16, 17>(self.e_tb_s_s.val());
-        if self.e_tb_s_s.val().get_bit(16) {
-            self.e_tb_s.next = self.e_tb_s_p.val();
+        self.t_ipm_00_s.next = self.ipb_s.val() ^ self.id_s.val() ^ self.hl_s.val();
+        self.t_ipm_00_c.next = (self.ipb_s.val() & self.id_s.val())
+            | (self.ipb_s.val() & self.hl_s.val())
+            | (self.id_s.val() & self.hl_s.val());
+        self.t_ipm_00_r.next = (self.t_ipm_00_c.val() << 1) | (self.t_ipm_00_c.val() >> 15);
+        self.t_ipm_10_s.next = self.t_ipm_00_s.val() ^ self.t_ipm_00_r.val() ^ self.inv_l3.val();
+        self.t_ipm_10_c.next = (self.t_ipm_00_s.val() & self.t_ipm_00_r.val())
+            | (self.t_ipm_00_s.val() & self.inv_l3.val())
+            | (self.t_ipm_00_r.val() & self.inv_l3.val());
+        self.t_ipm_10_r.next = (self.t_ipm_10_c.val() << 1) | (self.t_ipm_10_c.val() >> 15);
+        self.t_ipm_20_s.next = self.t_ipm_10_s.val() ^ self.t_ipm_10_r.val() ^ self.mss_s.val();
+        self.t_ipm_20_c.next = (self.t_ipm_10_s.val() & self.t_ipm_10_r.val())
+            | (self.t_ipm_10_s.val() & self.mss_s.val())
+            | (self.t_ipm_10_r.val() & self.mss_s.val());
+        self.t_ipm_20_r.next = (self.t_ipm_20_c.val() << 1) | (self.t_ipm_20_c.val() >> 15);
+        self.t_ipm_s.next =
+            bit_cast::<17, 16>(self.t_ipm_20_s.val()) + bit_cast::<17, 16>(self.t_ipm_20_r.val());
+        self.t_ipm_n.next = !self.t_ipm_20_r.val();
+        self.t_ipm_p.next = self.t_ipm_20_s.val() - self.t_ipm_n.val();
+        self.t_ipm.next = bit_cast::<16, 17>(self.t_ipm_s.val());
+        if self.t_ipm_s.val().get_bit(16) {
+            self.t_ipm.next = self.t_ipm_p.val();
         }
-        self.e_tbs_s_s.next =
-            bit_cast::<17, 16>(self.tcb_s.val()) + bit_cast::<17, 16>(self.sum_value.val());
-        self.e_tbs_s_n.next = !self.sum_value.val();
-        self.e_tbs_s_p.next = self.tcb_s.val() - self.e_tbs_s_n.val();
-        self.e_tbs_s.next = bit_cast::<16, 17>(self.e_tbs_s_s.val());
-        if self.e_tbs_s_s.val().get_bit(16) {
-            self.e_tbs_s.next = self.e_tbs_s_p.val();
+        self.t_l4m_00_s.next = self.inv_tcb.val() ^ self.inv_seqh.val() ^ self.inv_seql.val();
+        self.t_l4m_00_c.next = (self.inv_tcb.val() & self.inv_seqh.val())
+            | (self.inv_tcb.val() & self.inv_seql.val())
+            | (self.inv_seqh.val() & self.inv_seql.val());
+        self.t_l4m_00_r.next = (self.t_l4m_00_c.val() << 1) | (self.t_l4m_00_c.val() >> 15);
+        self.t_l4m_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_fm.val();
+        self.t_l4m_01_c.next = (self.inv_hl.val() & self.l4_s.val())
+            | (self.inv_hl.val() & self.inv_fm.val())
+            | (self.l4_s.val() & self.inv_fm.val());
+        self.t_l4m_01_r.next = (self.t_l4m_01_c.val() << 1) | (self.t_l4m_01_c.val() >> 15);
+        self.t_l4m_10_s.next =
+            self.t_l4m_00_s.val() ^ self.t_l4m_00_r.val() ^ self.t_l4m_01_s.val();
+        self.t_l4m_10_c.next = (self.t_l4m_00_s.val() & self.t_l4m_00_r.val())
+            | (self.t_l4m_00_s.val() & self.t_l4m_01_s.val())
+            | (self.t_l4m_00_r.val() & self.t_l4m_01_s.val());
+        self.t_l4m_10_r.next = (self.t_l4m_10_c.val() << 1) | (self.t_l4m_10_c.val() >> 15);
+        self.t_l4m_11_s.next = self.t_l4m_01_r.val() ^ self.inv_ms.val() ^ self.inv_sum.val();
+        self.t_l4m_11_c.next = (self.t_l4m_01_r.val() & self.inv_ms.val())
+            | (self.t_l4m_01_r.val() & self.inv_sum.val())
+            | (self.inv_ms.val() & self.inv_sum.val());
+        self.t_l4m_11_r.next = (self.t_l4m_11_c.val() << 1) | (self.t_l4m_11_c.val() >> 15);
+        self.t_l4m_20_s.next =
+            self.t_l4m_10_s.val() ^ self.t_l4m_10_r.val() ^ self.t_l4m_11_s.val();
+        self.t_l4m_20_c.next = (self.t_l4m_10_s.val() & self.t_l4m_10_r.val())
+            | (self.t_l4m_10_s.val() & self.t_l4m_11_s.val())
+            | (self.t_l4m_10_r.val() & self.t_l4m_11_s.val());
+        self.t_l4m_20_r.next = (self.t_l4m_20_c.val() << 1) | (self.t_l4m_20_c.val() >> 15);
+        self.t_l4m_30_s.next =
+            self.t_l4m_20_s.val() ^ self.t_l4m_20_r.val() ^ self.t_l4m_11_r.val();
+        self.t_l4m_30_c.next = (self.t_l4m_20_s.val() & self.t_l4m_20_r.val())
+            | (self.t_l4m_20_s.val() & self.t_l4m_11_r.val())
+            | (self.t_l4m_20_r.val() & self.t_l4m_11_r.val());
+        self.t_l4m_30_r.next = (self.t_l4m_30_c.val() << 1) | (self.t_l4m_30_c.val() >> 15);
+        self.t_l4m_s.next =
+            bit_cast::<17, 16>(self.t_l4m_30_s.val()) + bit_cast::<17, 16>(self.t_l4m_30_r.val());
+        self.t_l4m_n.next = !self.t_l4m_30_r.val();
+        self.t_l4m_p.next = self.t_l4m_30_s.val() - self.t_l4m_n.val();
+        self.t_l4m.next = bit_cast::<16, 17>(self.t_l4m_s.val());
+        if self.t_l4m_s.val().get_bit(16) {
+            self.t_l4m.next = self.t_l4m_p.val();
         }
-        self.e_all_s_s.next =
-            bit_cast::<17, 16>(self.e_tbs_s.val()) + bit_cast::<17, 16>(self.e_seq_s.val());
-        self.e_all_s_n.next = !self.e_seq_s.val();
-        self.e_all_s_p.next = self.e_tbs_s.val() - self.e_all_s_n.val();
-        self.e_all_s.next = bit_cast::<16, 17>(self.e_all_s_s.val());
-        if self.e_all_s_s.val().get_bit(16) {
-            self.e_all_s.next = self.e_all_s_p.val();
+        self.t_tcm_00_s.next = self.inv_tcb.val() ^ self.inv_seqh.val() ^ self.inv_seql.val();
+        self.t_tcm_00_c.next = (self.inv_tcb.val() & self.inv_seqh.val())
+            | (self.inv_tcb.val() & self.inv_seql.val())
+            | (self.inv_seqh.val() & self.inv_seql.val());
+        self.t_tcm_00_r.next = (self.t_tcm_00_c.val() << 1) | (self.t_tcm_00_c.val() >> 15);
+        self.t_tcm_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_fm.val();
+        self.t_tcm_01_c.next = (self.inv_hl.val() & self.l4_s.val())
+            | (self.inv_hl.val() & self.inv_fm.val())
+            | (self.l4_s.val() & self.inv_fm.val());
+        self.t_tcm_01_r.next = (self.t_tcm_01_c.val() << 1) | (self.t_tcm_01_c.val() >> 15);
+        self.t_tcm_10_s.next =
+            self.t_tcm_00_s.val() ^ self.t_tcm_00_r.val() ^ self.t_tcm_01_s.val();
+        self.t_tcm_10_c.next = (self.t_tcm_00_s.val() & self.t_tcm_00_r.val())
+            | (self.t_tcm_00_s.val() & self.t_tcm_01_s.val())
+            | (self.t_tcm_00_r.val() & self.t_tcm_01_s.val());
+        self.t_tcm_10_r.next = (self.t_tcm_10_c.val() << 1) | (self.t_tcm_10_c.val() >> 15);
+        self.t_tcm_20_s.next =
+            self.t_tcm_10_s.val() ^ self.t_tcm_10_r.val() ^ self.t_tcm_01_r.val();
+        self.t_tcm_20_c.next = (self.t_tcm_10_s.val() & self.t_tcm_10_r.val())
+            | (self.t_tcm_10_s.val() & self.t_tcm_01_r.val())
+            | (self.t_tcm_10_r.val() & self.t_tcm_01_r.val());
+        self.t_tcm_20_r.next = (self.t_tcm_20_c.val() << 1) | (self.t_tcm_20_c.val() >> 15);
+        self.t_tcm_30_s.next = self.t_tcm_20_s.val() ^ self.t_tcm_20_r.val() ^ self.inv_ms.val();
+        self.t_tcm_30_c.next = (self.t_tcm_20_s.val() & self.t_tcm_20_r.val())
+            | (self.t_tcm_20_s.val() & self.inv_ms.val())
+            | (self.t_tcm_20_r.val() & self.inv_ms.val());
+        self.t_tcm_30_r.next = (self.t_tcm_30_c.val() << 1) | (self.t_tcm_30_c.val() >> 15);
+        self.t_tcm_s.next =
+            bit_cast::<17, 16>(self.t_tcm_30_s.val()) + bit_cast::<17, 16>(self.t_tcm_30_r.val());
+        self.t_tcm_n.next = !self.t_tcm_30_r.val();
+        self.t_tcm_p.next = self.t_tcm_30_s.val() - self.t_tcm_n.val();
+        self.t_tcm.next = bit_cast::<16, 17>(self.t_tcm_s.val());
+        if self.t_tcm_s.val().get_bit(16) {
+            self.t_tcm.next = self.t_tcm_p.val();
         }
-        self.e_ftp_s_s.next =
-            bit_cast::<17, 16>(self.tl4p_s.val()) + bit_cast::<17, 16>(self.fp16_s.val());
-        self.e_ftp_s_n.next = !self.fp16_s.val();
-        self.e_ftp_s_p.next = self.tl4p_s.val() - self.e_ftp_s_n.val();
-        self.e_ftp_s.next = bit_cast::<16, 17>(self.e_ftp_s_s.val());
-        if self.e_ftp_s_s.val().get_bit(16) {
-            self.e_ftp_s.next = self.e_ftp_s_p.val();
-        }
-        self.e_ftm_s_s.next =
-            bit_cast::<17, 16>(self.tl4m_s.val()) + bit_cast::<17, 16>(self.fm16_s.val());
-        self.e_ftm_s_n.next = !self.fm16_s.val();
-        self.e_ftm_s_p.next = self.tl4m_s.val() - self.e_ftm_s_n.val();
-        self.e_ftm_s.next = bit_cast::<16, 17>(self.e_ftm_s_s.val());
-        if self.e_ftm_s_s.val().get_bit(16) {
-            self.e_ftm_s.next = self.e_ftm_s_p.val();
-        }
-        self.e_gp_s_s.next =
-            bit_cast::<17, 16>(self.e_all_s.val()) + bit_cast::<17, 16>(self.e_ftp_s.val());
-        self.e_gp_s_n.next = !self.e_ftp_s.val();
-        self.e_gp_s_p.next = self.e_all_s.val() - self.e_gp_s_n.val();
-        self.e_gp_s.next = bit_cast::<16, 17>(self.e_gp_s_s.val());
-        if self.e_gp_s_s.val().get_bit(16) {
-            self.e_gp_s.next = self.e_gp_s_p.val();
-        }
-        self.e_gm_s_s.next =
-            bit_cast::<17, 16>(self.e_all_s.val()) + bit_cast::<17, 16>(self.e_ftm_s.val());
-        self.e_gm_s_n.next = !self.e_ftm_s.val();
-        self.e_gm_s_p.next = self.e_all_s.val() - self.e_gm_s_n.val();
-        self.e_gm_s.next = bit_cast::<16, 17>(self.e_gm_s_s.val());
-        if self.e_gm_s_s.val().get_bit(16) {
-            self.e_gm_s.next = self.e_gm_s_p.val();
-        }
-        self.e_tp_s_s.next =
-            bit_cast::<17, 16>(self.e_tb_s.val()) + bit_cast::<17, 16>(self.e_ftp_s.val());
-        self.e_tp_s_n.next = !self.e_ftp_s.val();
-        self.e_tp_s_p.next = self.e_tb_s.val() - self.e_tp_s_n.val();
-        self.e_tp_s.next = bit_cast::<16, 17>(self.e_tp_s_s.val());
-        if self.e_tp_s_s.val().get_bit(16) {
-            self.e_tp_s.next = self.e_tp_s_p.val();
-        }
-        self.e_tm_s_s.next =
-            bit_cast::<17, 16>(self.e_tb_s.val()) + bit_cast::<17, 16>(self.e_ftm_s.val());
-        self.e_tm_s_n.next = !self.e_ftm_s.val();
-        self.e_tm_s_p.next = self.e_tb_s.val() - self.e_tm_s_n.val();
-        self.e_tm_s.next = bit_cast::<16, 17>(self.e_tm_s_s.val());
-        if self.e_tm_s_s.val().get_bit(16) {
-            self.e_tm_s.next = self.e_tm_s_p.val();
-        }
-        self.e_a6_s_s.next =
-            bit_cast::<17, 16>(self.as_s.val()) + bit_cast::<17, 16>(self.six.val());
-        self.e_a6_s_n.next = !self.six.val();
-        self.e_a6_s_p.next = self.as_s.val() - self.e_a6_s_n.val();
-        self.e_a6_s.next = bit_cast::<16, 17>(self.e_a6_s_s.val());
-        if self.e_a6_s_s.val().get_bit(16) {
-            self.e_a6_s.next = self.e_a6_s_p.val();
-        }
-        self.e_psp_s_s.next =
-            bit_cast::<17, 16>(self.e_a6_s.val()) + bit_cast::<17, 16>(self.tl4p_s.val());
-        self.e_psp_s_n.next = !self.tl4p_s.val();
-        self.e_psp_s_p.next = self.e_a6_s.val() - self.e_psp_s_n.val();
-        self.e_psp_s.next = bit_cast::<16, 17>(self.e_psp_s_s.val());
-        if self.e_psp_s_s.val().get_bit(16) {
-            self.e_psp_s.next = self.e_psp_s_p.val();
-        }
-        self.e_psm_s_s.next =
-            bit_cast::<17, 16>(self.e_a6_s.val()) + bit_cast::<17, 16>(self.tl4m_s.val());
-        self.e_psm_s_n.next = !self.tl4m_s.val();
-        self.e_psm_s_p.next = self.e_a6_s.val() - self.e_psm_s_n.val();
-        self.e_psm_s.next = bit_cast::<16, 17>(self.e_psm_s_s.val());
-        if self.e_psm_s_s.val().get_bit(16) {
-            self.e_psm_s.next = self.e_psm_s_p.val();
-        }
-        self.psnp_s.next = !self.e_psp_s.val();
-        self.psnm_s.next = !self.e_psm_s.val();
-        self.e_inp_s_s.next =
-            bit_cast::<17, 16>(self.l2_s.val()) + bit_cast::<17, 16>(self.psnp_s.val());
-        self.e_inp_s_n.next = !self.psnp_s.val();
-        self.e_inp_s_p.next = self.l2_s.val() - self.e_inp_s_n.val();
-        self.e_inp_s.next = bit_cast::<16, 17>(self.e_inp_s_s.val());
-        if self.e_inp_s_s.val().get_bit(16) {
-            self.e_inp_s.next = self.e_inp_s_p.val();
-        }
-        self.e_inm_s_s.next =
-            bit_cast::<17, 16>(self.l2_s.val()) + bit_cast::<17, 16>(self.psnm_s.val());
-        self.e_inm_s_n.next = !self.psnm_s.val();
-        self.e_inm_s_p.next = self.l2_s.val() - self.e_inm_s_n.val();
-        self.e_inm_s.next = bit_cast::<16, 17>(self.e_inm_s_s.val());
-        if self.e_inm_s_s.val().get_bit(16) {
-            self.e_inm_s.next = self.e_inm_s_p.val();
+        self.t_inm_00_s.next = self.l2_s.val() ^ self.inv_as.val() ^ self.k_fff9.val();
+        self.t_inm_00_c.next = (self.l2_s.val() & self.inv_as.val())
+            | (self.l2_s.val() & self.k_fff9.val())
+            | (self.inv_as.val() & self.k_fff9.val());
+        self.t_inm_00_r.next = (self.t_inm_00_c.val() << 1) | (self.t_inm_00_c.val() >> 15);
+        self.t_inm_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_ms.val();
+        self.t_inm_01_c.next = (self.inv_hl.val() & self.l4_s.val())
+            | (self.inv_hl.val() & self.inv_ms.val())
+            | (self.l4_s.val() & self.inv_ms.val());
+        self.t_inm_01_r.next = (self.t_inm_01_c.val() << 1) | (self.t_inm_01_c.val() >> 15);
+        self.t_inm_10_s.next =
+            self.t_inm_00_s.val() ^ self.t_inm_00_r.val() ^ self.t_inm_01_s.val();
+        self.t_inm_10_c.next = (self.t_inm_00_s.val() & self.t_inm_00_r.val())
+            | (self.t_inm_00_s.val() & self.t_inm_01_s.val())
+            | (self.t_inm_00_r.val() & self.t_inm_01_s.val());
+        self.t_inm_10_r.next = (self.t_inm_10_c.val() << 1) | (self.t_inm_10_c.val() >> 15);
+        self.t_inm_20_s.next =
+            self.t_inm_10_s.val() ^ self.t_inm_10_r.val() ^ self.t_inm_01_r.val();
+        self.t_inm_20_c.next = (self.t_inm_10_s.val() & self.t_inm_10_r.val())
+            | (self.t_inm_10_s.val() & self.t_inm_01_r.val())
+            | (self.t_inm_10_r.val() & self.t_inm_01_r.val());
+        self.t_inm_20_r.next = (self.t_inm_20_c.val() << 1) | (self.t_inm_20_c.val() >> 15);
+        self.t_inm_s.next =
+            bit_cast::<17, 16>(self.t_inm_20_s.val()) + bit_cast::<17, 16>(self.t_inm_20_r.val());
+        self.t_inm_n.next = !self.t_inm_20_r.val();
+        self.t_inm_p.next = self.t_inm_20_s.val() - self.t_inm_n.val();
+        self.t_inm.next = bit_cast::<16, 17>(self.t_inm_s.val());
+        if self.t_inm_s.val().get_bit(16) {
+            self.t_inm.next = self.t_inm_p.val();
         }
         self.len_s.next = self.lenm_s.val();
         self.lm1_s.next = self.lm1m_s.val();
         self.tl3_s.next = self.tl3m_s.val();
         self.flg_s.next = self.fm_s.val();
-        self.ipv_s.next = !self.e_ipm_s.val();
-        self.gnm_s.next = !self.e_gm_s.val();
-        self.gnp_s.next = !self.e_gp_s.val();
-        self.l4v_s.next = self.gnm_s.val();
-        self.tcp_s.next = self.e_tm_s.val();
-        self.inner_s.next = self.e_inm_s.val();
+        self.ipv_s.next = !self.t_ipm.val();
+        self.l4v_s.next = self.t_l4m.val();
+        self.tcp_s.next = self.t_tcm.val();
+        self.inner_s.next = self.t_inm.val();
         if self.last_s.val() {
             self.len_s.next = self.lenp_s.val();
             self.lm1_s.next = self.lm1p_s.val();
             self.tl3_s.next = self.tl3p_s.val();
             self.flg_s.next = self.fp_s.val();
-            self.ipv_s.next = !self.e_ipp_s.val();
-            self.l4v_s.next = self.gnp_s.val();
-            self.tcp_s.next = self.e_tp_s.val();
-            self.inner_s.next = self.e_inp_s.val();
-        }
-        if self.l4v_s.val() == 0 {
-            self.l4v_s.next = self.all16.val();
+            self.ipv_s.next = !self.t_ipp.val();
+            self.l4v_s.next = self.t_l4p.val();
+            self.tcp_s.next = self.t_tcp.val();
+            self.inner_s.next = self.t_inp.val();
         }
 
         // ---- The next segment, worked out while this one goes ----
@@ -1003,7 +1301,6 @@ impl Logic for TsoSegmenter {
         self.x_rem.d.next = self.rem.q.val() - self.mss_r.val();
         self.x_id.d.next = self.idk.q.val() + 1;
         self.x_seq.d.next = self.seqk.q.val() + bit_cast::<32, 16>(self.mss_r.val());
-        self.x_koff.d.next = self.koff.q.val() + bit_cast::<17, 16>(self.mss_r.val());
         self.f_c3.d.next = self.hl_r.val() - self.l3_r.val();
         self.f_c4.d.next = self.hl_r.val() - self.l4_r.val();
         self.f_hlm1.d.next = self.hl_m1_r.val();
@@ -1037,10 +1334,12 @@ impl Logic for TsoSegmenter {
         if self.e_ipid_r_s.val().get_bit(16) {
             self.e_ipid_r.next = self.e_ipid_r_p.val();
         }
+        self.inv_xseqh.next = !self.x_seqh.val();
+        self.inv_xseql.next = !self.x_seql.val();
         self.e_seq_r_s.next =
-            bit_cast::<17, 16>(self.x_seqh.val()) + bit_cast::<17, 16>(self.x_seql.val());
-        self.e_seq_r_n.next = !self.x_seql.val();
-        self.e_seq_r_p.next = self.x_seqh.val() - self.e_seq_r_n.val();
+            bit_cast::<17, 16>(self.inv_xseqh.val()) + bit_cast::<17, 16>(self.inv_xseql.val());
+        self.e_seq_r_n.next = !self.inv_xseql.val();
+        self.e_seq_r_p.next = self.inv_xseqh.val() - self.e_seq_r_n.val();
         self.e_seq_r.next = bit_cast::<16, 17>(self.e_seq_r_s.val());
         if self.e_seq_r_s.val().get_bit(16) {
             self.e_seq_r.next = self.e_seq_r_p.val();
@@ -1057,10 +1356,11 @@ impl Logic for TsoSegmenter {
             self.flgz.next = self.flgz.val() & self.not_fin_psh.val();
         }
         self.z_flg.d.next = self.flgz.val();
+        self.inv_ftcb.next = !self.f_tcb.val();
         self.e_tb_r_s.next =
-            bit_cast::<17, 16>(self.f_tcb.val()) + bit_cast::<17, 16>(self.y_seq.q.val());
+            bit_cast::<17, 16>(self.inv_ftcb.val()) + bit_cast::<17, 16>(self.y_seq.q.val());
         self.e_tb_r_n.next = !self.y_seq.q.val();
-        self.e_tb_r_p.next = self.f_tcb.val() - self.e_tb_r_n.val();
+        self.e_tb_r_p.next = self.inv_ftcb.val() - self.e_tb_r_n.val();
         self.e_tb_r.next = bit_cast::<16, 17>(self.e_tb_r_s.val());
         if self.e_tb_r_s.val().get_bit(16) {
             self.e_tb_r.next = self.e_tb_r_p.val();
@@ -1076,10 +1376,12 @@ impl Logic for TsoSegmenter {
             self.e_ip_r.next = self.e_ip_r_p.val();
         }
         self.flg16_r.next = bit_cast::<16, 8>(self.z_flg.q.val());
+        self.inv_flg.next = !self.flg16_r.val();
+        self.inv_tl4.next = !self.z_tl4.q.val();
         self.e_ft_r_s.next =
-            bit_cast::<17, 16>(self.z_tl4.q.val()) + bit_cast::<17, 16>(self.flg16_r.val());
-        self.e_ft_r_n.next = !self.flg16_r.val();
-        self.e_ft_r_p.next = self.z_tl4.q.val() - self.e_ft_r_n.val();
+            bit_cast::<17, 16>(self.inv_tl4.val()) + bit_cast::<17, 16>(self.inv_flg.val());
+        self.e_ft_r_n.next = !self.inv_flg.val();
+        self.e_ft_r_p.next = self.inv_tl4.val() - self.e_ft_r_n.val();
         self.e_ft_r.next = bit_cast::<16, 17>(self.e_ft_r_s.val());
         if self.e_ft_r_s.val().get_bit(16) {
             self.e_ft_r.next = self.e_ft_r_p.val();
@@ -1096,8 +1398,10 @@ impl Logic for TsoSegmenter {
         self.w_ft.d.next = self.e_ft_r.val();
         self.w_ps.d.next = self.e_ps_r.val();
         self.lm1z.next = self.z_lenm1.q.val();
-        self.n_endm1.d.next = bit_cast::<17, 16>(self.lm1z.val()) + self.x_koff.q.val();
         self.n_lastt.d.next = self.lm1z.val() >> 3;
+        self.n_lt0.d.next = (self.lm1z.val() >> 3) == 0;
+        self.jmp.d.next =
+            bit_cast::<17, 16>(self.mss_r.val()) - (bit_cast::<17, 16>(self.c_lastt.q.val()) << 3);
         // Stage 5.
         self.e_tcp_r_s.next =
             bit_cast::<17, 16>(self.z_tb.q.val()) + bit_cast::<17, 16>(self.w_ft.q.val());
@@ -1123,28 +1427,31 @@ impl Logic for TsoSegmenter {
         // A TSO frame's first beat is the first of segment 0 and never its
         // last (`H >= 34`), and it always takes its input beat.
         self.first_now.next = self.first.q.val() | self.start.val();
-        self.end_beat.next = (self.t.q.val() == self.c_lastt.q.val()) & !self.start.val();
+        self.end_beat.next = self.eb.q.val() & !self.start.val();
 
         // ---- Does this beat take an input beat? ----
-        // The last input byte the beat needs; it is in `res` or on s_axis.
-        self.lastb.next = self.opos.q.val() + 7;
-        if self.end_beat.val() {
-            self.lastb.next = self.c_endm1.q.val();
-        }
+        // Yes if the last input byte it needs (lane 7's, or the segment's
+        // last) is not in `res`: at or past the beat on s_axis, `e <= 7`
+        // (`e <= c_r7` on the segment's last beat).
+        self.e_sh.next = self.e.q.val() >> 3;
+        self.e_hi.next = bit_cast::<13, 17>(self.e_sh.val());
+        self.e_lo.next = bit_cast::<3, 17>(self.e.q.val());
+        self.e_near.next = self.e.q.val().get_bit(16)
+            | ((self.e_hi.val() == 0)
+                & (!self.eb.q.val() | (self.e_lo.val() <= self.c_r7.q.val())));
         self.need.next = true;
         if self.tso_r.val() & !self.first_now.val() {
-            self.need.next =
-                (self.t.q.val() >= self.hb_r.val()) & (self.lastb.val() >= self.ipos.q.val());
+            self.need.next = (self.t.q.val() >= self.hb_r.val()) & self.e_near.val();
         }
         // A segment starts only with its payload sum at the FIFO's head.
-        self.sum_ok.next = !(self.tso_now.val() & (self.t.q.val() == 0)) | self.sum_valid.val();
+        self.sum_ok.next = !(self.tso_now.val() & !self.tn0.q.val()) | self.sum_valid.val();
         self.have.next = (!self.need.val() | self.s_axis.tvalid.val()) & self.sum_ok.val();
         // Depends on state, tuser and the FIFO head, never on tvalid.
         self.s_axis.tready.next =
             self.out.s_axis.tready.val() & self.need.val() & self.sum_ok.val();
         self.go.next = self.have.val() & self.out.s_axis.tready.val();
         self.take.next = self.go.val() & self.need.val();
-        self.sum_pop.next = self.go.val() & self.tso_now.val() & (self.t.q.val() == 0);
+        self.sum_pop.next = self.go.val() & self.tso_now.val() & !self.tn0.q.val();
 
         // ---- Header storage: written by segment 0, replayed after ----
         self.t_next.next = self.t.q.val();
@@ -1172,7 +1479,9 @@ impl Logic for TsoSegmenter {
         if self.first_now.val() {
             self.hsrc.next = self.din.val();
         }
-        self.dd.next = bit_cast::<4, 17>(self.opos.q.val() + 8 - self.ipos.q.val());
+        // `dd = (8 - e) mod 16`.
+        self.e_lo4.next = bit_cast::<4, 17>(self.e.q.val());
+        self.dd.next = self.k8.val() - self.e_lo4.val();
         self.wa.next = self.res.q.val();
         self.wb.next = self.din.val();
         if self.dd.val().get_bit(3) {
@@ -1245,19 +1554,16 @@ impl Logic for TsoSegmenter {
         // ---- The segment's checksums and inner sum ----
         // Held for the segment but the TCP sum's payload part, the FIFO's
         // head: one add on this beat.
+        self.inv_ssum.next = !self.sum_value.val();
         self.e_g_r_s.next =
-            bit_cast::<17, 16>(self.c_tcp.q.val()) + bit_cast::<17, 16>(self.sum_value.val());
-        self.e_g_r_n.next = !self.sum_value.val();
+            bit_cast::<17, 16>(self.c_tcp.q.val()) + bit_cast::<17, 16>(self.inv_ssum.val());
+        self.e_g_r_n.next = !self.inv_ssum.val();
         self.e_g_r_p.next = self.c_tcp.q.val() - self.e_g_r_n.val();
         self.e_g_r.next = bit_cast::<16, 17>(self.e_g_r_s.val());
         if self.e_g_r_s.val().get_bit(16) {
             self.e_g_r.next = self.e_g_r_p.val();
         }
-        self.gn_r.next = !self.e_g_r.val();
-        self.l4v_r.next = self.gn_r.val();
-        if self.gn_r.val() == 0 {
-            self.l4v_r.next = self.all16.val();
-        }
+        self.l4v_r.next = self.e_g_r.val();
         self.pt.next = self.dnow.val().patch;
         self.pt.next.ip_en = true;
         self.pt.next.ip_pos = self.l3.val() + 10;
@@ -1295,6 +1601,10 @@ impl Logic for TsoSegmenter {
         self.out.s_axis.tuser.next = self.od.val();
 
         // ---- State ----
+        self.ltt_s.next = self.lm1_s.val() >> 3;
+        self.e_m8.next = self.e.q.val() - 8;
+        self.e_mj.next = self.e.q.val() - self.jmp.q.val();
+        self.e_pj.next = self.e.q.val() + 8 - self.jmp.q.val();
         self.t.d.next = self.t_next.val();
         if self.go.val() {
             self.desc.d.next = self.dnow.val();
@@ -1302,7 +1612,13 @@ impl Logic for TsoSegmenter {
                 self.busy.d.next = !self.s_axis.tlast.val();
             } else {
                 self.busy.d.next = true;
-                self.opos.d.next = self.opos.q.val() + 8;
+                // Lane 0 moves on 8, the input 8 if a beat is taken.
+                self.tn0.d.next = true;
+                self.eb.d.next = self.bl.q.val() == 1;
+                self.bl.d.next = self.bl.q.val() - 1;
+                if !self.take.val() {
+                    self.e.d.next = self.e_m8.val();
+                }
                 if self.start.val() {
                     self.first.d.next = true;
                     self.rem.d.next = self.pl_s.val();
@@ -1310,8 +1626,10 @@ impl Logic for TsoSegmenter {
                     self.seqk.d.next = self.seq_s.val();
                     self.c_last.d.next = self.last_s.val();
                     self.c_len.d.next = self.len_s.val();
-                    self.c_lastt.d.next = self.lm1_s.val() >> 3;
-                    self.c_endm1.d.next = bit_cast::<17, 16>(self.lm1_s.val());
+                    self.c_lastt.d.next = self.ltt_s.val();
+                    self.c_r7.d.next = bit_cast::<3, 16>(self.lm1_s.val());
+                    self.eb.d.next = self.ltt_s.val() == 1;
+                    self.bl.d.next = self.ltt_s.val() - 1;
                     self.c_tl3.d.next = self.tl3_s.val();
                     self.c_flg.d.next = self.flg_s.val();
                     self.c_ipv.d.next = self.ipv_s.val();
@@ -1319,7 +1637,6 @@ impl Logic for TsoSegmenter {
                     self.c_inner.d.next = self.inner_s.val();
                 }
                 if self.take.val() {
-                    self.ipos.d.next = self.ipos.q.val() + 8;
                     self.res.d.next = self.din.val();
                 }
                 if self.end_beat.val() {
@@ -1327,12 +1644,17 @@ impl Logic for TsoSegmenter {
                     self.rem.d.next = self.x_rem.q.val();
                     self.idk.d.next = self.x_id.q.val();
                     self.seqk.d.next = self.x_seq.q.val();
-                    self.koff.d.next = self.x_koff.q.val();
-                    self.opos.d.next = self.x_koff.q.val();
+                    self.tn0.d.next = false;
+                    self.eb.d.next = self.n_lt0.q.val();
+                    self.bl.d.next = self.n_lastt.q.val();
+                    self.c_r7.d.next = bit_cast::<3, 16>(self.z_lenm1.q.val());
+                    self.e.d.next = self.e_mj.val();
+                    if self.take.val() {
+                        self.e.d.next = self.e_pj.val();
+                    }
                     self.c_last.d.next = self.y_last.q.val();
                     self.c_len.d.next = self.z_len.q.val();
                     self.c_lastt.d.next = self.n_lastt.q.val();
-                    self.c_endm1.d.next = self.n_endm1.q.val();
                     self.c_tl3.d.next = self.z_tl3.q.val();
                     self.c_flg.d.next = self.z_flg.q.val();
                     self.c_ipv.d.next = self.n_ipv.q.val();
@@ -1340,9 +1662,7 @@ impl Logic for TsoSegmenter {
                     self.c_inner.d.next = self.n_inner.q.val();
                     if self.c_last.q.val() {
                         self.busy.d.next = false;
-                        self.ipos.d.next = 0.into();
-                        self.koff.d.next = 0.into();
-                        self.opos.d.next = 0.into();
+                        self.e.d.next = 0.into();
                     }
                 }
             }
