@@ -27,28 +27,39 @@
 //! mixed with the TCP header words, so the tap also records the address
 //! sum alone, `TsoInfo.addr_sum`.
 //!
-//! None of these sums is taken on the beat that needs it: a one-cycle sum
-//! of the segment's length, total length, TCP length and six 16-bit terms
-//! was the block's slowest path. A segment's values (length, last beat,
-//! flags, IPv4 checksum, inner sum, TCP sum but the payload's) sit in
-//! registers for the whole segment, so its beats only add the payload sum
-//! from the FIFO's head. Those of segment `k + 1` are worked out during
-//! segment `k` by a free-running pipeline from segment `k`'s registers,
-//! which hold still through it: five stages of at most one carry chain
-//! each (ones'-complement adds are one chain: `a + b` and `a + b + 1` side
-//! by side, the carry of the first picking), done long before segment `k`'s
-//! last beat (a segment with a next one is at least `H + mss >= 98` bytes).
-//! Segment 0's come straight from the first beat's `TsoInfo`, its first
-//! output beat being that beat's; both candidates for its payload length
-//! (`P` if it is the only segment, else `mss`) are summed side by side and
-//! the compare picks at the end. A TSO frame's first beat is never its
-//! segment's last (`H >= 34`) and changes no header byte.
+//! Timing of the sums: a one-cycle chain from the segment's length through
+//! the total and TCP lengths to sums of six 16-bit terms, each folded
+//! twice, was the block's slowest path (42 MHz on the ECP5). So a
+//! segment's values (length, beats, flags, IPv4 checksum, inner sum, TCP
+//! checksum but the payload sum) sit in registers for the whole segment,
+//! and its beats only add the payload sum at the FIFO's head. Those of
+//! segment `k + 1` are worked out during segment `k` by a free-running
+//! pipeline from segment `k`'s registers, which hold still through it:
+//! five stages of at most one carry chain each (a ones'-complement add is
+//! one chain: `a + b` and `a + b + 1 = a - !b` side by side, the carry of
+//! the first picking), settled long before segment `k`'s last beat (a
+//! segment with a next one is at least `H + mss >= 98` bytes, 13 beats).
+//! Segment 0's values cannot wait: its first output beat is its first
+//! input beat's, so they come from that beat's `TsoInfo` in the same cycle.
+//! There the sums are carry-save trees (a LUT a level, the carry out of
+//! bit 15 going round to bit 0) and one add, for both candidate payload
+//! lengths (`P` if it is the only segment, else `mss`), the compare
+//! picking after. Their terms go in complemented where the result is a
+//! complement (the TCP checksum, the inner sum's pseudo-header part), which
+//! also gives the TCP rule (never 0) with no compare; and the total and TCP
+//! lengths go in as `H + X - L`, which needs them not to wrap (they are
+//! lengths of a frame of at most 65535 bytes), and the inner sum relies on
+//! a nonzero `l2_sum` (an EtherType is never 0). A TSO frame's first beat
+//! is never its segment's last (`H >= 34`) and changes no header byte. The
+//! one-cycle segment-0 sums are what limits the block now; computing them
+//! in the ingress (`TsoTap`) would take them off this path.
 //!
 //! Header storage: the header beats of segment 0 pass straight through and
 //! are written to a 32 x 64 block RAM as they do (`H <= 138`: at most 18
 //! beats); segments 1.. replay them from it. The RAM's registered read is
-//! addressed with the next cycle's beat index, so the word is there when
-//! the beat goes. RAM over a register file: 1152 flip-flops and an 18-way
+//! addressed with the next beat's index (`t + 1`, or 0 after a segment's
+//! last) and enabled by this beat going, so the word is there when the
+//! next beat goes and the address never waits for `go`. RAM over a register file: 1152 flip-flops and an 18-way
 //! 64-bit mux saved for one BRAM; reads never meet writes (segment 0 has at
 //! least `mss >= 64` payload bytes after its header whenever there is a
 //! segment 1 to replay for).
@@ -61,7 +72,11 @@
 //! position of the beat on `s_axis`. The input beat that straddles a
 //! segment boundary feeds the end of segment `k` and, from `res`, the
 //! start of segment `k + 1`. A beat whose bytes are all in `res` (the end
-//! of a segment) takes nothing from the input.
+//! of a segment) takes nothing from the input. The block keeps only
+//! `e = ipos - opos` (small, either sign) in a register: `dd = (8 - e) mod
+//! 16`, and a beat takes an input beat when the last byte it needs is not
+//! in `res`, `e <= 7` (`e <=` that byte's lane on a segment's last beat),
+//! a few LUTs either way.
 //!
 //! ```text
 //!  segment k, H = 8*hb + h:
@@ -166,7 +181,8 @@ pub struct TsoSegmenter {
     c_flg: DFF<Bits<8>>,
     /// The segment's IPv4 checksum.
     c_ipv: DFF<Bits<16>>,
-    /// The segment's TCP sum but its payload's.
+    /// The segment's TCP checksum but the payload sum: a fold of the terms'
+    /// complements, so adding the payload sum's complement gives the checksum.
     c_tcp: DFF<Bits<16>>,
     /// The segment's inner sum.
     c_inner: DFF<Bits<16>>,
@@ -205,8 +221,6 @@ pub struct TsoSegmenter {
     dnow: Signal<Local, TxDescriptor>,
     ti: Signal<Local, TsoInfo>,
     tso_now: Signal<Local, Bit>,
-    l3: Signal<Local, Bits<16>>,
-    l4: Signal<Local, Bits<16>>,
     dr: Signal<Local, TxDescriptor>,
     tr: Signal<Local, TsoInfo>,
     tso_r: Signal<Local, Bit>,
@@ -302,6 +316,7 @@ pub struct TsoSegmenter {
     go: Signal<Local, Bit>,
     take: Signal<Local, Bit>,
     t_next: Signal<Local, Bits<16>>,
+    t_rd: Signal<Local, Bits<16>>,
     we: Signal<Local, Bit>,
     din: Signal<Local, Bits<64>>,
     hsrc: Signal<Local, Bits<64>>,
@@ -332,6 +347,7 @@ pub struct TsoSegmenter {
     nb: Signal<Local, Bits<4>>,
     keep: Signal<Local, Bits<8>>,
     pt: Signal<Local, ChecksumPatch>,
+    pts: Signal<Local, ChecksumPatch>,
     od: Signal<Local, TxDescriptor>,
     odata: Signal<Local, Bits<64>>,
     okeep: Signal<Local, Bits<8>>,
@@ -349,6 +365,20 @@ pub struct TsoSegmenter {
     t_ipp_n: Signal<Local, Bits<16>>,
     t_ipp_p: Signal<Local, Bits<16>>,
     t_ipp: Signal<Local, Bits<16>>,
+    t_ipm_00_s: Signal<Local, Bits<16>>,
+    t_ipm_00_c: Signal<Local, Bits<16>>,
+    t_ipm_00_r: Signal<Local, Bits<16>>,
+    t_ipm_10_s: Signal<Local, Bits<16>>,
+    t_ipm_10_c: Signal<Local, Bits<16>>,
+    t_ipm_10_r: Signal<Local, Bits<16>>,
+    t_ipm_20_s: Signal<Local, Bits<16>>,
+    t_ipm_20_c: Signal<Local, Bits<16>>,
+    t_ipm_20_r: Signal<Local, Bits<16>>,
+    t_ipm_s: Signal<Local, Bits<17>>,
+    t_ipm_n: Signal<Local, Bits<16>>,
+    t_ipm_p: Signal<Local, Bits<16>>,
+    t_ipm: Signal<Local, Bits<16>>,
+    t_ip: Signal<Local, Bits<16>>,
     t_l4p_00_s: Signal<Local, Bits<16>>,
     t_l4p_00_c: Signal<Local, Bits<16>>,
     t_l4p_00_r: Signal<Local, Bits<16>>,
@@ -371,54 +401,6 @@ pub struct TsoSegmenter {
     t_l4p_n: Signal<Local, Bits<16>>,
     t_l4p_p: Signal<Local, Bits<16>>,
     t_l4p: Signal<Local, Bits<16>>,
-    t_tcp_00_s: Signal<Local, Bits<16>>,
-    t_tcp_00_c: Signal<Local, Bits<16>>,
-    t_tcp_00_r: Signal<Local, Bits<16>>,
-    t_tcp_01_s: Signal<Local, Bits<16>>,
-    t_tcp_01_c: Signal<Local, Bits<16>>,
-    t_tcp_01_r: Signal<Local, Bits<16>>,
-    t_tcp_10_s: Signal<Local, Bits<16>>,
-    t_tcp_10_c: Signal<Local, Bits<16>>,
-    t_tcp_10_r: Signal<Local, Bits<16>>,
-    t_tcp_20_s: Signal<Local, Bits<16>>,
-    t_tcp_20_c: Signal<Local, Bits<16>>,
-    t_tcp_20_r: Signal<Local, Bits<16>>,
-    t_tcp_30_s: Signal<Local, Bits<16>>,
-    t_tcp_30_c: Signal<Local, Bits<16>>,
-    t_tcp_30_r: Signal<Local, Bits<16>>,
-    t_tcp_s: Signal<Local, Bits<17>>,
-    t_tcp_n: Signal<Local, Bits<16>>,
-    t_tcp_p: Signal<Local, Bits<16>>,
-    t_tcp: Signal<Local, Bits<16>>,
-    t_inp_00_s: Signal<Local, Bits<16>>,
-    t_inp_00_c: Signal<Local, Bits<16>>,
-    t_inp_00_r: Signal<Local, Bits<16>>,
-    t_inp_01_s: Signal<Local, Bits<16>>,
-    t_inp_01_c: Signal<Local, Bits<16>>,
-    t_inp_01_r: Signal<Local, Bits<16>>,
-    t_inp_10_s: Signal<Local, Bits<16>>,
-    t_inp_10_c: Signal<Local, Bits<16>>,
-    t_inp_10_r: Signal<Local, Bits<16>>,
-    t_inp_20_s: Signal<Local, Bits<16>>,
-    t_inp_20_c: Signal<Local, Bits<16>>,
-    t_inp_20_r: Signal<Local, Bits<16>>,
-    t_inp_s: Signal<Local, Bits<17>>,
-    t_inp_n: Signal<Local, Bits<16>>,
-    t_inp_p: Signal<Local, Bits<16>>,
-    t_inp: Signal<Local, Bits<16>>,
-    t_ipm_00_s: Signal<Local, Bits<16>>,
-    t_ipm_00_c: Signal<Local, Bits<16>>,
-    t_ipm_00_r: Signal<Local, Bits<16>>,
-    t_ipm_10_s: Signal<Local, Bits<16>>,
-    t_ipm_10_c: Signal<Local, Bits<16>>,
-    t_ipm_10_r: Signal<Local, Bits<16>>,
-    t_ipm_20_s: Signal<Local, Bits<16>>,
-    t_ipm_20_c: Signal<Local, Bits<16>>,
-    t_ipm_20_r: Signal<Local, Bits<16>>,
-    t_ipm_s: Signal<Local, Bits<17>>,
-    t_ipm_n: Signal<Local, Bits<16>>,
-    t_ipm_p: Signal<Local, Bits<16>>,
-    t_ipm: Signal<Local, Bits<16>>,
     t_l4m_00_s: Signal<Local, Bits<16>>,
     t_l4m_00_c: Signal<Local, Bits<16>>,
     t_l4m_00_r: Signal<Local, Bits<16>>,
@@ -441,6 +423,26 @@ pub struct TsoSegmenter {
     t_l4m_n: Signal<Local, Bits<16>>,
     t_l4m_p: Signal<Local, Bits<16>>,
     t_l4m: Signal<Local, Bits<16>>,
+    t_l4: Signal<Local, Bits<16>>,
+    t_tcp_00_s: Signal<Local, Bits<16>>,
+    t_tcp_00_c: Signal<Local, Bits<16>>,
+    t_tcp_00_r: Signal<Local, Bits<16>>,
+    t_tcp_01_s: Signal<Local, Bits<16>>,
+    t_tcp_01_c: Signal<Local, Bits<16>>,
+    t_tcp_01_r: Signal<Local, Bits<16>>,
+    t_tcp_10_s: Signal<Local, Bits<16>>,
+    t_tcp_10_c: Signal<Local, Bits<16>>,
+    t_tcp_10_r: Signal<Local, Bits<16>>,
+    t_tcp_20_s: Signal<Local, Bits<16>>,
+    t_tcp_20_c: Signal<Local, Bits<16>>,
+    t_tcp_20_r: Signal<Local, Bits<16>>,
+    t_tcp_30_s: Signal<Local, Bits<16>>,
+    t_tcp_30_c: Signal<Local, Bits<16>>,
+    t_tcp_30_r: Signal<Local, Bits<16>>,
+    t_tcp_s: Signal<Local, Bits<17>>,
+    t_tcp_n: Signal<Local, Bits<16>>,
+    t_tcp_p: Signal<Local, Bits<16>>,
+    t_tcp: Signal<Local, Bits<16>>,
     t_tcm_00_s: Signal<Local, Bits<16>>,
     t_tcm_00_c: Signal<Local, Bits<16>>,
     t_tcm_00_r: Signal<Local, Bits<16>>,
@@ -460,6 +462,23 @@ pub struct TsoSegmenter {
     t_tcm_n: Signal<Local, Bits<16>>,
     t_tcm_p: Signal<Local, Bits<16>>,
     t_tcm: Signal<Local, Bits<16>>,
+    t_tc: Signal<Local, Bits<16>>,
+    t_inp_00_s: Signal<Local, Bits<16>>,
+    t_inp_00_c: Signal<Local, Bits<16>>,
+    t_inp_00_r: Signal<Local, Bits<16>>,
+    t_inp_01_s: Signal<Local, Bits<16>>,
+    t_inp_01_c: Signal<Local, Bits<16>>,
+    t_inp_01_r: Signal<Local, Bits<16>>,
+    t_inp_10_s: Signal<Local, Bits<16>>,
+    t_inp_10_c: Signal<Local, Bits<16>>,
+    t_inp_10_r: Signal<Local, Bits<16>>,
+    t_inp_20_s: Signal<Local, Bits<16>>,
+    t_inp_20_c: Signal<Local, Bits<16>>,
+    t_inp_20_r: Signal<Local, Bits<16>>,
+    t_inp_s: Signal<Local, Bits<17>>,
+    t_inp_n: Signal<Local, Bits<16>>,
+    t_inp_p: Signal<Local, Bits<16>>,
+    t_inp: Signal<Local, Bits<16>>,
     t_inm_00_s: Signal<Local, Bits<16>>,
     t_inm_00_c: Signal<Local, Bits<16>>,
     t_inm_00_r: Signal<Local, Bits<16>>,
@@ -476,6 +495,7 @@ pub struct TsoSegmenter {
     t_inm_n: Signal<Local, Bits<16>>,
     t_inm_p: Signal<Local, Bits<16>>,
     t_inm: Signal<Local, Bits<16>>,
+    t_in: Signal<Local, Bits<16>>,
     e_a6_r_s: Signal<Local, Bits<17>>,
     e_a6_r_n: Signal<Local, Bits<16>>,
     e_a6_r_p: Signal<Local, Bits<16>>,
@@ -525,7 +545,6 @@ pub struct TsoSegmenter {
     ff8: Constant<Bits<8>>,
     not_fin_psh: Constant<Bits<8>>,
     not_cwr: Constant<Bits<8>>,
-    all16: Constant<Bits<16>>,
 }
 
 impl Default for TsoSegmenter {
@@ -589,8 +608,6 @@ impl Default for TsoSegmenter {
             dnow: Default::default(),
             ti: Default::default(),
             tso_now: Default::default(),
-            l3: Default::default(),
-            l4: Default::default(),
             dr: Default::default(),
             tr: Default::default(),
             tso_r: Default::default(),
@@ -686,6 +703,7 @@ impl Default for TsoSegmenter {
             go: Default::default(),
             take: Default::default(),
             t_next: Default::default(),
+            t_rd: Default::default(),
             we: Default::default(),
             din: Default::default(),
             hsrc: Default::default(),
@@ -716,6 +734,7 @@ impl Default for TsoSegmenter {
             nb: Default::default(),
             keep: Default::default(),
             pt: Default::default(),
+            pts: Default::default(),
             od: Default::default(),
             odata: Default::default(),
             okeep: Default::default(),
@@ -733,6 +752,20 @@ impl Default for TsoSegmenter {
             t_ipp_n: Default::default(),
             t_ipp_p: Default::default(),
             t_ipp: Default::default(),
+            t_ipm_00_s: Default::default(),
+            t_ipm_00_c: Default::default(),
+            t_ipm_00_r: Default::default(),
+            t_ipm_10_s: Default::default(),
+            t_ipm_10_c: Default::default(),
+            t_ipm_10_r: Default::default(),
+            t_ipm_20_s: Default::default(),
+            t_ipm_20_c: Default::default(),
+            t_ipm_20_r: Default::default(),
+            t_ipm_s: Default::default(),
+            t_ipm_n: Default::default(),
+            t_ipm_p: Default::default(),
+            t_ipm: Default::default(),
+            t_ip: Default::default(),
             t_l4p_00_s: Default::default(),
             t_l4p_00_c: Default::default(),
             t_l4p_00_r: Default::default(),
@@ -755,54 +788,6 @@ impl Default for TsoSegmenter {
             t_l4p_n: Default::default(),
             t_l4p_p: Default::default(),
             t_l4p: Default::default(),
-            t_tcp_00_s: Default::default(),
-            t_tcp_00_c: Default::default(),
-            t_tcp_00_r: Default::default(),
-            t_tcp_01_s: Default::default(),
-            t_tcp_01_c: Default::default(),
-            t_tcp_01_r: Default::default(),
-            t_tcp_10_s: Default::default(),
-            t_tcp_10_c: Default::default(),
-            t_tcp_10_r: Default::default(),
-            t_tcp_20_s: Default::default(),
-            t_tcp_20_c: Default::default(),
-            t_tcp_20_r: Default::default(),
-            t_tcp_30_s: Default::default(),
-            t_tcp_30_c: Default::default(),
-            t_tcp_30_r: Default::default(),
-            t_tcp_s: Default::default(),
-            t_tcp_n: Default::default(),
-            t_tcp_p: Default::default(),
-            t_tcp: Default::default(),
-            t_inp_00_s: Default::default(),
-            t_inp_00_c: Default::default(),
-            t_inp_00_r: Default::default(),
-            t_inp_01_s: Default::default(),
-            t_inp_01_c: Default::default(),
-            t_inp_01_r: Default::default(),
-            t_inp_10_s: Default::default(),
-            t_inp_10_c: Default::default(),
-            t_inp_10_r: Default::default(),
-            t_inp_20_s: Default::default(),
-            t_inp_20_c: Default::default(),
-            t_inp_20_r: Default::default(),
-            t_inp_s: Default::default(),
-            t_inp_n: Default::default(),
-            t_inp_p: Default::default(),
-            t_inp: Default::default(),
-            t_ipm_00_s: Default::default(),
-            t_ipm_00_c: Default::default(),
-            t_ipm_00_r: Default::default(),
-            t_ipm_10_s: Default::default(),
-            t_ipm_10_c: Default::default(),
-            t_ipm_10_r: Default::default(),
-            t_ipm_20_s: Default::default(),
-            t_ipm_20_c: Default::default(),
-            t_ipm_20_r: Default::default(),
-            t_ipm_s: Default::default(),
-            t_ipm_n: Default::default(),
-            t_ipm_p: Default::default(),
-            t_ipm: Default::default(),
             t_l4m_00_s: Default::default(),
             t_l4m_00_c: Default::default(),
             t_l4m_00_r: Default::default(),
@@ -825,6 +810,26 @@ impl Default for TsoSegmenter {
             t_l4m_n: Default::default(),
             t_l4m_p: Default::default(),
             t_l4m: Default::default(),
+            t_l4: Default::default(),
+            t_tcp_00_s: Default::default(),
+            t_tcp_00_c: Default::default(),
+            t_tcp_00_r: Default::default(),
+            t_tcp_01_s: Default::default(),
+            t_tcp_01_c: Default::default(),
+            t_tcp_01_r: Default::default(),
+            t_tcp_10_s: Default::default(),
+            t_tcp_10_c: Default::default(),
+            t_tcp_10_r: Default::default(),
+            t_tcp_20_s: Default::default(),
+            t_tcp_20_c: Default::default(),
+            t_tcp_20_r: Default::default(),
+            t_tcp_30_s: Default::default(),
+            t_tcp_30_c: Default::default(),
+            t_tcp_30_r: Default::default(),
+            t_tcp_s: Default::default(),
+            t_tcp_n: Default::default(),
+            t_tcp_p: Default::default(),
+            t_tcp: Default::default(),
             t_tcm_00_s: Default::default(),
             t_tcm_00_c: Default::default(),
             t_tcm_00_r: Default::default(),
@@ -844,6 +849,23 @@ impl Default for TsoSegmenter {
             t_tcm_n: Default::default(),
             t_tcm_p: Default::default(),
             t_tcm: Default::default(),
+            t_tc: Default::default(),
+            t_inp_00_s: Default::default(),
+            t_inp_00_c: Default::default(),
+            t_inp_00_r: Default::default(),
+            t_inp_01_s: Default::default(),
+            t_inp_01_c: Default::default(),
+            t_inp_01_r: Default::default(),
+            t_inp_10_s: Default::default(),
+            t_inp_10_c: Default::default(),
+            t_inp_10_r: Default::default(),
+            t_inp_20_s: Default::default(),
+            t_inp_20_c: Default::default(),
+            t_inp_20_r: Default::default(),
+            t_inp_s: Default::default(),
+            t_inp_n: Default::default(),
+            t_inp_p: Default::default(),
+            t_inp: Default::default(),
             t_inm_00_s: Default::default(),
             t_inm_00_c: Default::default(),
             t_inm_00_r: Default::default(),
@@ -860,6 +882,7 @@ impl Default for TsoSegmenter {
             t_inm_n: Default::default(),
             t_inm_p: Default::default(),
             t_inm: Default::default(),
+            t_in: Default::default(),
             e_a6_r_s: Default::default(),
             e_a6_r_n: Default::default(),
             e_a6_r_p: Default::default(),
@@ -911,7 +934,6 @@ impl Default for TsoSegmenter {
             // on the first only.
             not_fin_psh: Constant::new(0xf6u64.to_bits()),
             not_cwr: Constant::new(0x7fu64.to_bits()),
-            all16: Constant::new(0xffffu64.to_bits()),
         }
     }
 }
@@ -949,8 +971,6 @@ impl Logic for TsoSegmenter {
         }
         self.ti.next = self.dnow.val().tso;
         self.tso_now.next = self.ti.val().en;
-        self.l3.next = bit_cast::<16, 8>(self.ti.val().l3);
-        self.l4.next = bit_cast::<16, 8>(self.ti.val().l4);
         // The held frame: all that is not the first beat's.
         self.dr.next = self.desc.q.val();
         self.tr.next = self.dr.val().tso;
@@ -1040,15 +1060,42 @@ impl Logic for TsoSegmenter {
         if self.t_ipp_s.val().get_bit(16) {
             self.t_ipp.next = self.t_ipp_p.val();
         }
+        self.t_ipm_00_s.next = self.ipb_s.val() ^ self.id_s.val() ^ self.hl_s.val();
+        self.t_ipm_00_c.next = (self.ipb_s.val() & self.id_s.val())
+            | (self.ipb_s.val() & self.hl_s.val())
+            | (self.id_s.val() & self.hl_s.val());
+        self.t_ipm_00_r.next = (self.t_ipm_00_c.val() << 1) | (self.t_ipm_00_c.val() >> 15);
+        self.t_ipm_10_s.next = self.t_ipm_00_s.val() ^ self.t_ipm_00_r.val() ^ self.inv_l3.val();
+        self.t_ipm_10_c.next = (self.t_ipm_00_s.val() & self.t_ipm_00_r.val())
+            | (self.t_ipm_00_s.val() & self.inv_l3.val())
+            | (self.t_ipm_00_r.val() & self.inv_l3.val());
+        self.t_ipm_10_r.next = (self.t_ipm_10_c.val() << 1) | (self.t_ipm_10_c.val() >> 15);
+        self.t_ipm_20_s.next = self.t_ipm_10_s.val() ^ self.t_ipm_10_r.val() ^ self.mss_s.val();
+        self.t_ipm_20_c.next = (self.t_ipm_10_s.val() & self.t_ipm_10_r.val())
+            | (self.t_ipm_10_s.val() & self.mss_s.val())
+            | (self.t_ipm_10_r.val() & self.mss_s.val());
+        self.t_ipm_20_r.next = (self.t_ipm_20_c.val() << 1) | (self.t_ipm_20_c.val() >> 15);
+        self.t_ipm_s.next =
+            bit_cast::<17, 16>(self.t_ipm_20_s.val()) + bit_cast::<17, 16>(self.t_ipm_20_r.val());
+        self.t_ipm_n.next = !self.t_ipm_20_r.val();
+        self.t_ipm_p.next = self.t_ipm_20_s.val() - self.t_ipm_n.val();
+        self.t_ipm.next = bit_cast::<16, 17>(self.t_ipm_s.val());
+        if self.t_ipm_s.val().get_bit(16) {
+            self.t_ipm.next = self.t_ipm_p.val();
+        }
+        self.t_ip.next = self.t_ipm.val();
+        if self.last_s.val() {
+            self.t_ip.next = self.t_ipp.val();
+        }
         self.t_l4p_00_s.next = self.inv_tcb.val() ^ self.inv_seqh.val() ^ self.inv_seql.val();
         self.t_l4p_00_c.next = (self.inv_tcb.val() & self.inv_seqh.val())
             | (self.inv_tcb.val() & self.inv_seql.val())
             | (self.inv_seqh.val() & self.inv_seql.val());
         self.t_l4p_00_r.next = (self.t_l4p_00_c.val() << 1) | (self.t_l4p_00_c.val() >> 15);
-        self.t_l4p_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_fp.val();
+        self.t_l4p_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_sum.val();
         self.t_l4p_01_c.next = (self.inv_hl.val() & self.l4_s.val())
-            | (self.inv_hl.val() & self.inv_fp.val())
-            | (self.l4_s.val() & self.inv_fp.val());
+            | (self.inv_hl.val() & self.inv_sum.val())
+            | (self.l4_s.val() & self.inv_sum.val());
         self.t_l4p_01_r.next = (self.t_l4p_01_c.val() << 1) | (self.t_l4p_01_c.val() >> 15);
         self.t_l4p_10_s.next =
             self.t_l4p_00_s.val() ^ self.t_l4p_00_r.val() ^ self.t_l4p_01_s.val();
@@ -1056,10 +1103,10 @@ impl Logic for TsoSegmenter {
             | (self.t_l4p_00_s.val() & self.t_l4p_01_s.val())
             | (self.t_l4p_00_r.val() & self.t_l4p_01_s.val());
         self.t_l4p_10_r.next = (self.t_l4p_10_c.val() << 1) | (self.t_l4p_10_c.val() >> 15);
-        self.t_l4p_11_s.next = self.t_l4p_01_r.val() ^ self.inv_pl.val() ^ self.inv_sum.val();
-        self.t_l4p_11_c.next = (self.t_l4p_01_r.val() & self.inv_pl.val())
-            | (self.t_l4p_01_r.val() & self.inv_sum.val())
-            | (self.inv_pl.val() & self.inv_sum.val());
+        self.t_l4p_11_s.next = self.t_l4p_01_r.val() ^ self.inv_fp.val() ^ self.inv_pl.val();
+        self.t_l4p_11_c.next = (self.t_l4p_01_r.val() & self.inv_fp.val())
+            | (self.t_l4p_01_r.val() & self.inv_pl.val())
+            | (self.inv_fp.val() & self.inv_pl.val());
         self.t_l4p_11_r.next = (self.t_l4p_11_c.val() << 1) | (self.t_l4p_11_c.val() >> 15);
         self.t_l4p_20_s.next =
             self.t_l4p_10_s.val() ^ self.t_l4p_10_r.val() ^ self.t_l4p_11_s.val();
@@ -1080,6 +1127,51 @@ impl Logic for TsoSegmenter {
         self.t_l4p.next = bit_cast::<16, 17>(self.t_l4p_s.val());
         if self.t_l4p_s.val().get_bit(16) {
             self.t_l4p.next = self.t_l4p_p.val();
+        }
+        self.t_l4m_00_s.next = self.inv_tcb.val() ^ self.inv_seqh.val() ^ self.inv_seql.val();
+        self.t_l4m_00_c.next = (self.inv_tcb.val() & self.inv_seqh.val())
+            | (self.inv_tcb.val() & self.inv_seql.val())
+            | (self.inv_seqh.val() & self.inv_seql.val());
+        self.t_l4m_00_r.next = (self.t_l4m_00_c.val() << 1) | (self.t_l4m_00_c.val() >> 15);
+        self.t_l4m_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_sum.val();
+        self.t_l4m_01_c.next = (self.inv_hl.val() & self.l4_s.val())
+            | (self.inv_hl.val() & self.inv_sum.val())
+            | (self.l4_s.val() & self.inv_sum.val());
+        self.t_l4m_01_r.next = (self.t_l4m_01_c.val() << 1) | (self.t_l4m_01_c.val() >> 15);
+        self.t_l4m_10_s.next =
+            self.t_l4m_00_s.val() ^ self.t_l4m_00_r.val() ^ self.t_l4m_01_s.val();
+        self.t_l4m_10_c.next = (self.t_l4m_00_s.val() & self.t_l4m_00_r.val())
+            | (self.t_l4m_00_s.val() & self.t_l4m_01_s.val())
+            | (self.t_l4m_00_r.val() & self.t_l4m_01_s.val());
+        self.t_l4m_10_r.next = (self.t_l4m_10_c.val() << 1) | (self.t_l4m_10_c.val() >> 15);
+        self.t_l4m_11_s.next = self.t_l4m_01_r.val() ^ self.inv_fm.val() ^ self.inv_ms.val();
+        self.t_l4m_11_c.next = (self.t_l4m_01_r.val() & self.inv_fm.val())
+            | (self.t_l4m_01_r.val() & self.inv_ms.val())
+            | (self.inv_fm.val() & self.inv_ms.val());
+        self.t_l4m_11_r.next = (self.t_l4m_11_c.val() << 1) | (self.t_l4m_11_c.val() >> 15);
+        self.t_l4m_20_s.next =
+            self.t_l4m_10_s.val() ^ self.t_l4m_10_r.val() ^ self.t_l4m_11_s.val();
+        self.t_l4m_20_c.next = (self.t_l4m_10_s.val() & self.t_l4m_10_r.val())
+            | (self.t_l4m_10_s.val() & self.t_l4m_11_s.val())
+            | (self.t_l4m_10_r.val() & self.t_l4m_11_s.val());
+        self.t_l4m_20_r.next = (self.t_l4m_20_c.val() << 1) | (self.t_l4m_20_c.val() >> 15);
+        self.t_l4m_30_s.next =
+            self.t_l4m_20_s.val() ^ self.t_l4m_20_r.val() ^ self.t_l4m_11_r.val();
+        self.t_l4m_30_c.next = (self.t_l4m_20_s.val() & self.t_l4m_20_r.val())
+            | (self.t_l4m_20_s.val() & self.t_l4m_11_r.val())
+            | (self.t_l4m_20_r.val() & self.t_l4m_11_r.val());
+        self.t_l4m_30_r.next = (self.t_l4m_30_c.val() << 1) | (self.t_l4m_30_c.val() >> 15);
+        self.t_l4m_s.next =
+            bit_cast::<17, 16>(self.t_l4m_30_s.val()) + bit_cast::<17, 16>(self.t_l4m_30_r.val());
+        self.t_l4m_n.next = !self.t_l4m_30_r.val();
+        self.t_l4m_p.next = self.t_l4m_30_s.val() - self.t_l4m_n.val();
+        self.t_l4m.next = bit_cast::<16, 17>(self.t_l4m_s.val());
+        if self.t_l4m_s.val().get_bit(16) {
+            self.t_l4m.next = self.t_l4m_p.val();
+        }
+        self.t_l4.next = self.t_l4m.val();
+        if self.last_s.val() {
+            self.t_l4.next = self.t_l4p.val();
         }
         self.t_tcp_00_s.next = self.inv_tcb.val() ^ self.inv_seqh.val() ^ self.inv_seql.val();
         self.t_tcp_00_c.next = (self.inv_tcb.val() & self.inv_seqh.val())
@@ -1116,100 +1208,6 @@ impl Logic for TsoSegmenter {
         if self.t_tcp_s.val().get_bit(16) {
             self.t_tcp.next = self.t_tcp_p.val();
         }
-        self.t_inp_00_s.next = self.l2_s.val() ^ self.inv_as.val() ^ self.k_fff9.val();
-        self.t_inp_00_c.next = (self.l2_s.val() & self.inv_as.val())
-            | (self.l2_s.val() & self.k_fff9.val())
-            | (self.inv_as.val() & self.k_fff9.val());
-        self.t_inp_00_r.next = (self.t_inp_00_c.val() << 1) | (self.t_inp_00_c.val() >> 15);
-        self.t_inp_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_pl.val();
-        self.t_inp_01_c.next = (self.inv_hl.val() & self.l4_s.val())
-            | (self.inv_hl.val() & self.inv_pl.val())
-            | (self.l4_s.val() & self.inv_pl.val());
-        self.t_inp_01_r.next = (self.t_inp_01_c.val() << 1) | (self.t_inp_01_c.val() >> 15);
-        self.t_inp_10_s.next =
-            self.t_inp_00_s.val() ^ self.t_inp_00_r.val() ^ self.t_inp_01_s.val();
-        self.t_inp_10_c.next = (self.t_inp_00_s.val() & self.t_inp_00_r.val())
-            | (self.t_inp_00_s.val() & self.t_inp_01_s.val())
-            | (self.t_inp_00_r.val() & self.t_inp_01_s.val());
-        self.t_inp_10_r.next = (self.t_inp_10_c.val() << 1) | (self.t_inp_10_c.val() >> 15);
-        self.t_inp_20_s.next =
-            self.t_inp_10_s.val() ^ self.t_inp_10_r.val() ^ self.t_inp_01_r.val();
-        self.t_inp_20_c.next = (self.t_inp_10_s.val() & self.t_inp_10_r.val())
-            | (self.t_inp_10_s.val() & self.t_inp_01_r.val())
-            | (self.t_inp_10_r.val() & self.t_inp_01_r.val());
-        self.t_inp_20_r.next = (self.t_inp_20_c.val() << 1) | (self.t_inp_20_c.val() >> 15);
-        self.t_inp_s.next =
-            bit_cast::<17, 16>(self.t_inp_20_s.val()) + bit_cast::<17, 16>(self.t_inp_20_r.val());
-        self.t_inp_n.next = !self.t_inp_20_r.val();
-        self.t_inp_p.next = self.t_inp_20_s.val() - self.t_inp_n.val();
-        self.t_inp.next = bit_cast::<16, 17>(self.t_inp_s.val());
-        if self.t_inp_s.val().get_bit(16) {
-            self.t_inp.next = self.t_inp_p.val();
-        }
-        self.t_ipm_00_s.next = self.ipb_s.val() ^ self.id_s.val() ^ self.hl_s.val();
-        self.t_ipm_00_c.next = (self.ipb_s.val() & self.id_s.val())
-            | (self.ipb_s.val() & self.hl_s.val())
-            | (self.id_s.val() & self.hl_s.val());
-        self.t_ipm_00_r.next = (self.t_ipm_00_c.val() << 1) | (self.t_ipm_00_c.val() >> 15);
-        self.t_ipm_10_s.next = self.t_ipm_00_s.val() ^ self.t_ipm_00_r.val() ^ self.inv_l3.val();
-        self.t_ipm_10_c.next = (self.t_ipm_00_s.val() & self.t_ipm_00_r.val())
-            | (self.t_ipm_00_s.val() & self.inv_l3.val())
-            | (self.t_ipm_00_r.val() & self.inv_l3.val());
-        self.t_ipm_10_r.next = (self.t_ipm_10_c.val() << 1) | (self.t_ipm_10_c.val() >> 15);
-        self.t_ipm_20_s.next = self.t_ipm_10_s.val() ^ self.t_ipm_10_r.val() ^ self.mss_s.val();
-        self.t_ipm_20_c.next = (self.t_ipm_10_s.val() & self.t_ipm_10_r.val())
-            | (self.t_ipm_10_s.val() & self.mss_s.val())
-            | (self.t_ipm_10_r.val() & self.mss_s.val());
-        self.t_ipm_20_r.next = (self.t_ipm_20_c.val() << 1) | (self.t_ipm_20_c.val() >> 15);
-        self.t_ipm_s.next =
-            bit_cast::<17, 16>(self.t_ipm_20_s.val()) + bit_cast::<17, 16>(self.t_ipm_20_r.val());
-        self.t_ipm_n.next = !self.t_ipm_20_r.val();
-        self.t_ipm_p.next = self.t_ipm_20_s.val() - self.t_ipm_n.val();
-        self.t_ipm.next = bit_cast::<16, 17>(self.t_ipm_s.val());
-        if self.t_ipm_s.val().get_bit(16) {
-            self.t_ipm.next = self.t_ipm_p.val();
-        }
-        self.t_l4m_00_s.next = self.inv_tcb.val() ^ self.inv_seqh.val() ^ self.inv_seql.val();
-        self.t_l4m_00_c.next = (self.inv_tcb.val() & self.inv_seqh.val())
-            | (self.inv_tcb.val() & self.inv_seql.val())
-            | (self.inv_seqh.val() & self.inv_seql.val());
-        self.t_l4m_00_r.next = (self.t_l4m_00_c.val() << 1) | (self.t_l4m_00_c.val() >> 15);
-        self.t_l4m_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_fm.val();
-        self.t_l4m_01_c.next = (self.inv_hl.val() & self.l4_s.val())
-            | (self.inv_hl.val() & self.inv_fm.val())
-            | (self.l4_s.val() & self.inv_fm.val());
-        self.t_l4m_01_r.next = (self.t_l4m_01_c.val() << 1) | (self.t_l4m_01_c.val() >> 15);
-        self.t_l4m_10_s.next =
-            self.t_l4m_00_s.val() ^ self.t_l4m_00_r.val() ^ self.t_l4m_01_s.val();
-        self.t_l4m_10_c.next = (self.t_l4m_00_s.val() & self.t_l4m_00_r.val())
-            | (self.t_l4m_00_s.val() & self.t_l4m_01_s.val())
-            | (self.t_l4m_00_r.val() & self.t_l4m_01_s.val());
-        self.t_l4m_10_r.next = (self.t_l4m_10_c.val() << 1) | (self.t_l4m_10_c.val() >> 15);
-        self.t_l4m_11_s.next = self.t_l4m_01_r.val() ^ self.inv_ms.val() ^ self.inv_sum.val();
-        self.t_l4m_11_c.next = (self.t_l4m_01_r.val() & self.inv_ms.val())
-            | (self.t_l4m_01_r.val() & self.inv_sum.val())
-            | (self.inv_ms.val() & self.inv_sum.val());
-        self.t_l4m_11_r.next = (self.t_l4m_11_c.val() << 1) | (self.t_l4m_11_c.val() >> 15);
-        self.t_l4m_20_s.next =
-            self.t_l4m_10_s.val() ^ self.t_l4m_10_r.val() ^ self.t_l4m_11_s.val();
-        self.t_l4m_20_c.next = (self.t_l4m_10_s.val() & self.t_l4m_10_r.val())
-            | (self.t_l4m_10_s.val() & self.t_l4m_11_s.val())
-            | (self.t_l4m_10_r.val() & self.t_l4m_11_s.val());
-        self.t_l4m_20_r.next = (self.t_l4m_20_c.val() << 1) | (self.t_l4m_20_c.val() >> 15);
-        self.t_l4m_30_s.next =
-            self.t_l4m_20_s.val() ^ self.t_l4m_20_r.val() ^ self.t_l4m_11_r.val();
-        self.t_l4m_30_c.next = (self.t_l4m_20_s.val() & self.t_l4m_20_r.val())
-            | (self.t_l4m_20_s.val() & self.t_l4m_11_r.val())
-            | (self.t_l4m_20_r.val() & self.t_l4m_11_r.val());
-        self.t_l4m_30_r.next = (self.t_l4m_30_c.val() << 1) | (self.t_l4m_30_c.val() >> 15);
-        self.t_l4m_s.next =
-            bit_cast::<17, 16>(self.t_l4m_30_s.val()) + bit_cast::<17, 16>(self.t_l4m_30_r.val());
-        self.t_l4m_n.next = !self.t_l4m_30_r.val();
-        self.t_l4m_p.next = self.t_l4m_30_s.val() - self.t_l4m_n.val();
-        self.t_l4m.next = bit_cast::<16, 17>(self.t_l4m_s.val());
-        if self.t_l4m_s.val().get_bit(16) {
-            self.t_l4m.next = self.t_l4m_p.val();
-        }
         self.t_tcm_00_s.next = self.inv_tcb.val() ^ self.inv_seqh.val() ^ self.inv_seql.val();
         self.t_tcm_00_c.next = (self.inv_tcb.val() & self.inv_seqh.val())
             | (self.inv_tcb.val() & self.inv_seql.val())
@@ -1245,6 +1243,40 @@ impl Logic for TsoSegmenter {
         if self.t_tcm_s.val().get_bit(16) {
             self.t_tcm.next = self.t_tcm_p.val();
         }
+        self.t_tc.next = self.t_tcm.val();
+        if self.last_s.val() {
+            self.t_tc.next = self.t_tcp.val();
+        }
+        self.t_inp_00_s.next = self.l2_s.val() ^ self.inv_as.val() ^ self.k_fff9.val();
+        self.t_inp_00_c.next = (self.l2_s.val() & self.inv_as.val())
+            | (self.l2_s.val() & self.k_fff9.val())
+            | (self.inv_as.val() & self.k_fff9.val());
+        self.t_inp_00_r.next = (self.t_inp_00_c.val() << 1) | (self.t_inp_00_c.val() >> 15);
+        self.t_inp_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_pl.val();
+        self.t_inp_01_c.next = (self.inv_hl.val() & self.l4_s.val())
+            | (self.inv_hl.val() & self.inv_pl.val())
+            | (self.l4_s.val() & self.inv_pl.val());
+        self.t_inp_01_r.next = (self.t_inp_01_c.val() << 1) | (self.t_inp_01_c.val() >> 15);
+        self.t_inp_10_s.next =
+            self.t_inp_00_s.val() ^ self.t_inp_00_r.val() ^ self.t_inp_01_s.val();
+        self.t_inp_10_c.next = (self.t_inp_00_s.val() & self.t_inp_00_r.val())
+            | (self.t_inp_00_s.val() & self.t_inp_01_s.val())
+            | (self.t_inp_00_r.val() & self.t_inp_01_s.val());
+        self.t_inp_10_r.next = (self.t_inp_10_c.val() << 1) | (self.t_inp_10_c.val() >> 15);
+        self.t_inp_20_s.next =
+            self.t_inp_10_s.val() ^ self.t_inp_10_r.val() ^ self.t_inp_01_r.val();
+        self.t_inp_20_c.next = (self.t_inp_10_s.val() & self.t_inp_10_r.val())
+            | (self.t_inp_10_s.val() & self.t_inp_01_r.val())
+            | (self.t_inp_10_r.val() & self.t_inp_01_r.val());
+        self.t_inp_20_r.next = (self.t_inp_20_c.val() << 1) | (self.t_inp_20_c.val() >> 15);
+        self.t_inp_s.next =
+            bit_cast::<17, 16>(self.t_inp_20_s.val()) + bit_cast::<17, 16>(self.t_inp_20_r.val());
+        self.t_inp_n.next = !self.t_inp_20_r.val();
+        self.t_inp_p.next = self.t_inp_20_s.val() - self.t_inp_n.val();
+        self.t_inp.next = bit_cast::<16, 17>(self.t_inp_s.val());
+        if self.t_inp_s.val().get_bit(16) {
+            self.t_inp.next = self.t_inp_p.val();
+        }
         self.t_inm_00_s.next = self.l2_s.val() ^ self.inv_as.val() ^ self.k_fff9.val();
         self.t_inm_00_c.next = (self.l2_s.val() & self.inv_as.val())
             | (self.l2_s.val() & self.k_fff9.val())
@@ -1275,23 +1307,23 @@ impl Logic for TsoSegmenter {
         if self.t_inm_s.val().get_bit(16) {
             self.t_inm.next = self.t_inm_p.val();
         }
+        self.t_in.next = self.t_inm.val();
+        if self.last_s.val() {
+            self.t_in.next = self.t_inp.val();
+        }
         self.len_s.next = self.lenm_s.val();
         self.lm1_s.next = self.lm1m_s.val();
         self.tl3_s.next = self.tl3m_s.val();
         self.flg_s.next = self.fm_s.val();
-        self.ipv_s.next = !self.t_ipm.val();
-        self.l4v_s.next = self.t_l4m.val();
-        self.tcp_s.next = self.t_tcm.val();
-        self.inner_s.next = self.t_inm.val();
+        self.ipv_s.next = !self.t_ip.val();
+        self.l4v_s.next = self.t_l4.val();
+        self.tcp_s.next = self.t_tc.val();
+        self.inner_s.next = self.t_in.val();
         if self.last_s.val() {
             self.len_s.next = self.lenp_s.val();
             self.lm1_s.next = self.lm1p_s.val();
             self.tl3_s.next = self.tl3p_s.val();
             self.flg_s.next = self.fp_s.val();
-            self.ipv_s.next = !self.t_ipp.val();
-            self.l4v_s.next = self.t_l4p.val();
-            self.tcp_s.next = self.t_tcp.val();
-            self.inner_s.next = self.t_inp.val();
         }
 
         // ---- The next segment, worked out while this one goes ----
@@ -1469,14 +1501,20 @@ impl Logic for TsoSegmenter {
         self.hdr.write_address.next = bit_cast::<5, 16>(self.t.q.val());
         self.hdr.write_data.next = self.din.val();
         self.hdr.write_enable.next = self.we.val();
-        self.hdr.read_address.next = bit_cast::<5, 16>(self.t_next.val());
-        self.hdr.read_enable.next = !self.we.val();
+        // The word for the beat after this one, read only when this one
+        // goes: the address never waits for `go`.
+        self.t_rd.next = self.t.q.val() + 1;
+        if self.end_beat.val() {
+            self.t_rd.next = 0.into();
+        }
+        self.hdr.read_address.next = bit_cast::<5, 16>(self.t_rd.val());
+        self.hdr.read_enable.next = self.go.val() & !self.we.val();
 
         // ---- The beat: header, payload through the window, or both ----
         // From the held frame and segment: on a TSO frame's first beat it
         // is that beat (header bytes 0..7, none of them changed).
         self.hsrc.next = self.hdr.read_data.val();
-        if self.first_now.val() {
+        if self.first.q.val() {
             self.hsrc.next = self.din.val();
         }
         // `dd = (8 - e) mod 16`.
@@ -1564,32 +1602,39 @@ impl Logic for TsoSegmenter {
             self.e_g_r.next = self.e_g_r_p.val();
         }
         self.l4v_r.next = self.e_g_r.val();
-        self.pt.next = self.dnow.val().patch;
+        // Segment 0's values are the latest signals here: they pick last.
+        self.pt.next = self.dr.val().patch;
         self.pt.next.ip_en = true;
-        self.pt.next.ip_pos = self.l3.val() + 10;
+        self.pt.next.ip_pos = self.l3_r.val() + 10;
         self.pt.next.ip_value = self.c_ipv.q.val();
         self.pt.next.l4_en = true;
-        self.pt.next.l4_pos = self.l4.val() + 16;
+        self.pt.next.l4_pos = self.l4_r.val() + 16;
         self.pt.next.l4_value = self.l4v_r.val();
-        if self.start.val() {
-            self.pt.next.ip_value = self.ipv_s.val();
-            self.pt.next.l4_value = self.l4v_s.val();
-        }
+        self.pts.next = self.tu.val().patch;
+        self.pts.next.ip_en = true;
+        self.pts.next.ip_pos = self.l3_s.val() + 10;
+        self.pts.next.ip_value = self.ipv_s.val();
+        self.pts.next.l4_en = true;
+        self.pts.next.l4_pos = self.l4_s.val() + 16;
+        self.pts.next.l4_value = self.l4v_s.val();
 
         // ---- Out: a segment, or the input beat untouched ----
-        self.od.next = self.s_axis.tuser.val();
+        self.od.next = self.tu.val();
+        if !self.start.val() & self.tso_r.val() {
+            self.od.next = self.dr.val();
+            self.od.next.length = self.c_len.q.val();
+            self.od.next.inner_sum = self.c_inner.q.val();
+            self.od.next.patch = self.pt.val();
+        }
+        if self.start.val() & self.ts.val().en {
+            self.od.next.length = self.len_s.val();
+            self.od.next.inner_sum = self.inner_s.val();
+            self.od.next.patch = self.pts.val();
+        }
         self.odata.next = self.din.val();
         self.okeep.next = self.s_axis.tkeep.val();
         self.olast.next = self.s_axis.tlast.val();
         if self.tso_now.val() {
-            self.od.next = self.dnow.val();
-            self.od.next.length = self.c_len.q.val();
-            self.od.next.inner_sum = self.c_inner.q.val();
-            if self.start.val() {
-                self.od.next.length = self.len_s.val();
-                self.od.next.inner_sum = self.inner_s.val();
-            }
-            self.od.next.patch = self.pt.val();
             self.odata.next = self.data.val();
             self.okeep.next = self.keep.val();
             self.olast.next = self.end_beat.val();
