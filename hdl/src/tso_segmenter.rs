@@ -27,11 +27,39 @@
 //! mixed with the TCP header words, so the tap also records the address
 //! sum alone, `TsoInfo.addr_sum`.
 //!
+//! Timing of the sums: a one-cycle chain from the segment's length through
+//! the total and TCP lengths to sums of six 16-bit terms, each folded
+//! twice, was the block's slowest path (42 MHz on the ECP5). So a
+//! segment's values (length, beats, flags, IPv4 checksum, inner sum, TCP
+//! checksum but the payload sum) sit in registers for the whole segment,
+//! and its beats only add the payload sum at the FIFO's head. Those of
+//! segment `k + 1` are worked out during segment `k` by a free-running
+//! pipeline from segment `k`'s registers, which hold still through it:
+//! five stages of at most one carry chain each (a ones'-complement add is
+//! one chain: `a + b` and `a + b + 1 = a - !b` side by side, the carry of
+//! the first picking), settled long before segment `k`'s last beat (a
+//! segment with a next one is at least `H + mss >= 98` bytes, 13 beats).
+//! Segment 0's values cannot wait: its first output beat is its first
+//! input beat's, so they come from that beat's `TsoInfo` in the same cycle.
+//! There the sums are carry-save trees (a LUT a level, the carry out of
+//! bit 15 going round to bit 0) and one add, for both candidate payload
+//! lengths (`P` if it is the only segment, else `mss`), the compare
+//! picking after. Their terms go in complemented where the result is a
+//! complement (the TCP checksum, the inner sum's pseudo-header part), which
+//! also gives the TCP rule (never 0) with no compare; and the total and TCP
+//! lengths go in as `H + X - L`, which needs them not to wrap (they are
+//! lengths of a frame of at most 65535 bytes), and the inner sum relies on
+//! a nonzero `l2_sum` (an EtherType is never 0). A TSO frame's first beat
+//! is never its segment's last (`H >= 34`) and changes no header byte. The
+//! one-cycle segment-0 sums are what limits the block now; computing them
+//! in the ingress (`TsoTap`) would take them off this path.
+//!
 //! Header storage: the header beats of segment 0 pass straight through and
 //! are written to a 32 x 64 block RAM as they do (`H <= 138`: at most 18
 //! beats); segments 1.. replay them from it. The RAM's registered read is
-//! addressed with the next cycle's beat index, so the word is there when
-//! the beat goes. RAM over a register file: 1152 flip-flops and an 18-way
+//! addressed with the next beat's index (`t + 1`, or 0 after a segment's
+//! last) and enabled by this beat going, so the word is there when the
+//! next beat goes and the address never waits for `go`. RAM over a register file: 1152 flip-flops and an 18-way
 //! 64-bit mux saved for one BRAM; reads never meet writes (segment 0 has at
 //! least `mss >= 64` payload bytes after its header whenever there is a
 //! segment 1 to replay for).
@@ -44,7 +72,11 @@
 //! position of the beat on `s_axis`. The input beat that straddles a
 //! segment boundary feeds the end of segment `k` and, from `res`, the
 //! start of segment `k + 1`. A beat whose bytes are all in `res` (the end
-//! of a segment) takes nothing from the input.
+//! of a segment) takes nothing from the input. The block keeps only
+//! `e = ipos - opos` (small, either sign) in a register: `dd = (8 - e) mod
+//! 16`, and a beat takes an input beat when the last byte it needs is not
+//! in `res`, `e <= 7` (`e <=` that byte's lane on a segment's last beat),
+//! a few LUTs either way.
 //!
 //! ```text
 //!  segment k, H = 8*hb + h:
@@ -117,51 +149,174 @@ pub struct TsoSegmenter {
     rem: DFF<Bits<16>>,
     idk: DFF<Bits<16>>,
     seqk: DFF<Bits<32>>,
-    /// Input position of the segment's payload less `H` (`k*mss`).
-    koff: DFF<Bits<17>>,
     /// Output beat index within the segment.
     t: DFF<Bits<16>>,
     // ---- Input side ----
-    /// Input position of the beat on `s_axis` (8 x beats taken).
-    ipos: DFF<Bits<17>>,
     /// The last input beat taken.
     res: DFF<Bits<64>>,
     hdr: BlockRam<Bits<64>, 5>,
     out: SkidBuffer<TxDescriptor>,
+    /// The segment is the frame's last.
+    c_last: DFF<Bit>,
+    /// The segment's length (`H + min(rem, mss)`).
+    c_len: DFF<Bits<16>>,
+    /// Index of the segment's last beat.
+    c_lastt: DFF<Bits<16>>,
+    /// Bytes in the segment's last beat, less one.
+    c_r7: DFF<Bits<3>>,
+    /// The beat is the segment's last (`t == c_lastt`).
+    eb: DFF<Bit>,
+    /// Beats left in the segment after this one (`c_lastt - t`).
+    bl: DFF<Bits<16>>,
+    /// `t != 0`.
+    tn0: DFF<Bit>,
+    /// Input position of the beat on `s_axis` less the output beat's lane 0:
+    /// `8 x beats taken - (8t + k*mss)`, two's complement; small either way.
+    e: DFF<Bits<17>>,
+    /// How far lane 0 moves back at the segment's end: `mss - 8 c_lastt`.
+    jmp: DFF<Bits<17>>,
+    /// The segment's IPv4 total length.
+    c_tl3: DFF<Bits<16>>,
+    /// The segment's TCP flags.
+    c_flg: DFF<Bits<8>>,
+    /// The segment's IPv4 checksum.
+    c_ipv: DFF<Bits<16>>,
+    /// The segment's TCP checksum but the payload sum: a fold of the terms'
+    /// complements, so adding the payload sum's complement gives the checksum.
+    c_tcp: DFF<Bits<16>>,
+    /// The segment's inner sum.
+    c_inner: DFF<Bits<16>>,
+    /// Next segment, one cycle after this one's state: `rem`, ...
+    x_rem: DFF<Bits<16>>,
+    x_id: DFF<Bits<16>>,
+    x_seq: DFF<Bits<32>>,
+    /// ... and the frame's `H - L3`, `H - L4`, `H - 1`, `addr_sum + 6`.
+    f_c3: DFF<Bits<16>>,
+    f_c4: DFF<Bits<16>>,
+    f_hlm1: DFF<Bits<16>>,
+    f_a6: DFF<Bits<16>>,
+    /// Two cycles after: is it the last, its payload bytes, partial sums.
+    y_last: DFF<Bit>,
+    y_pk: DFF<Bits<16>>,
+    y_ipid: DFF<Bits<16>>,
+    y_seq: DFF<Bits<16>>,
+    /// Three cycles after: lengths, flags, partial sums.
+    z_len: DFF<Bits<16>>,
+    z_lenm1: DFF<Bits<16>>,
+    z_tl3: DFF<Bits<16>>,
+    z_tl4: DFF<Bits<16>>,
+    z_flg: DFF<Bits<8>>,
+    z_tb: DFF<Bits<16>>,
+    /// Four cycles after.
+    n_ipv: DFF<Bits<16>>,
+    w_ft: DFF<Bits<16>>,
+    w_ps: DFF<Bits<16>>,
+    n_lastt: DFF<Bits<16>>,
+    n_lt0: DFF<Bit>,
+    /// Five cycles after: the sums done.
+    n_tcp: DFF<Bits<16>>,
+    n_inner: DFF<Bits<16>>,
     // ---- Locals ----
     start: Signal<Local, Bit>,
     dnow: Signal<Local, TxDescriptor>,
-    anow: Signal<Local, Bits<16>>,
     ti: Signal<Local, TsoInfo>,
     tso_now: Signal<Local, Bit>,
-    mss: Signal<Local, Bits<16>>,
-    l3: Signal<Local, Bits<16>>,
-    l4: Signal<Local, Bits<16>>,
-    hl: Signal<Local, Bits<16>>,
-    hb: Signal<Local, Bits<16>>,
-    hl_m1: Signal<Local, Bits<16>>,
-    last_hdr: Signal<Local, Bits<16>>,
-    rem_now: Signal<Local, Bits<16>>,
-    id_now: Signal<Local, Bits<16>>,
-    seq_now: Signal<Local, Bits<32>>,
+    dr: Signal<Local, TxDescriptor>,
+    tr: Signal<Local, TsoInfo>,
+    tso_r: Signal<Local, Bit>,
+    mss_r: Signal<Local, Bits<16>>,
+    l3_r: Signal<Local, Bits<16>>,
+    l4_r: Signal<Local, Bits<16>>,
+    hl_r: Signal<Local, Bits<16>>,
+    hb_r: Signal<Local, Bits<16>>,
+    hl_m1_r: Signal<Local, Bits<16>>,
+    last_hdr_r: Signal<Local, Bits<16>>,
+    fl_r: Signal<Local, Bits<8>>,
+    tu: Signal<Local, TxDescriptor>,
+    ts: Signal<Local, TsoInfo>,
+    fp16_s: Signal<Local, Bits<16>>,
+    fm16_s: Signal<Local, Bits<16>>,
+    flg16_r: Signal<Local, Bits<16>>,
+    mss_s: Signal<Local, Bits<16>>,
+    pl_s: Signal<Local, Bits<16>>,
+    l3_s: Signal<Local, Bits<16>>,
+    l4_s: Signal<Local, Bits<16>>,
+    hl_s: Signal<Local, Bits<16>>,
+    id_s: Signal<Local, Bits<16>>,
+    seq_s: Signal<Local, Bits<32>>,
+    seqh_s: Signal<Local, Bits<16>>,
+    seql_s: Signal<Local, Bits<16>>,
+    fp_s: Signal<Local, Bits<8>>,
+    fm_s: Signal<Local, Bits<8>>,
+    ipb_s: Signal<Local, Bits<16>>,
+    tcb_s: Signal<Local, Bits<16>>,
+    as_s: Signal<Local, Bits<16>>,
+    l2_s: Signal<Local, Bits<16>>,
+    six: Signal<Local, Bits<16>>,
+    k_fff9: Signal<Local, Bits<16>>,
+    inv_tcb: Signal<Local, Bits<16>>,
+    inv_sum: Signal<Local, Bits<16>>,
+    inv_seqh: Signal<Local, Bits<16>>,
+    inv_seql: Signal<Local, Bits<16>>,
+    inv_hl: Signal<Local, Bits<16>>,
+    inv_l3: Signal<Local, Bits<16>>,
+    inv_pl: Signal<Local, Bits<16>>,
+    inv_ms: Signal<Local, Bits<16>>,
+    inv_fp: Signal<Local, Bits<16>>,
+    inv_fm: Signal<Local, Bits<16>>,
+    inv_as: Signal<Local, Bits<16>>,
+    inv_xseqh: Signal<Local, Bits<16>>,
+    inv_xseql: Signal<Local, Bits<16>>,
+    inv_ftcb: Signal<Local, Bits<16>>,
+    inv_tl4: Signal<Local, Bits<16>>,
+    inv_flg: Signal<Local, Bits<16>>,
+    inv_ssum: Signal<Local, Bits<16>>,
+    last_s: Signal<Local, Bit>,
+    c3_s: Signal<Local, Bits<16>>,
+    hlm1_s: Signal<Local, Bits<16>>,
+    lenp_s: Signal<Local, Bits<16>>,
+    lenm_s: Signal<Local, Bits<16>>,
+    len_s: Signal<Local, Bits<16>>,
+    lm1p_s: Signal<Local, Bits<16>>,
+    lm1m_s: Signal<Local, Bits<16>>,
+    lm1_s: Signal<Local, Bits<16>>,
+    tl3p_s: Signal<Local, Bits<16>>,
+    tl3m_s: Signal<Local, Bits<16>>,
+    tl3_s: Signal<Local, Bits<16>>,
+    flg_s: Signal<Local, Bits<8>>,
+    ipv_s: Signal<Local, Bits<16>>,
+    l4v_s: Signal<Local, Bits<16>>,
+    inner_s: Signal<Local, Bits<16>>,
+    tcp_s: Signal<Local, Bits<16>>,
+    x_idn: Signal<Local, Bits<16>>,
+    x_seqh: Signal<Local, Bits<16>>,
+    x_seql: Signal<Local, Bits<16>>,
+    f_as: Signal<Local, Bits<16>>,
+    f_ipb: Signal<Local, Bits<16>>,
+    f_tcb: Signal<Local, Bits<16>>,
+    f_l2: Signal<Local, Bits<16>>,
+    psn_n: Signal<Local, Bits<16>>,
+    l4v_r: Signal<Local, Bits<16>>,
+    flgz: Signal<Local, Bits<8>>,
+    lm1z: Signal<Local, Bits<16>>,
     first_now: Signal<Local, Bit>,
-    last_seg: Signal<Local, Bit>,
-    pk: Signal<Local, Bits<16>>,
-    seg_len: Signal<Local, Bits<16>>,
-    tl3: Signal<Local, Bits<16>>,
-    tl4: Signal<Local, Bits<16>>,
-    seg_m1: Signal<Local, Bits<16>>,
-    last_t: Signal<Local, Bits<16>>,
     end_beat: Signal<Local, Bit>,
-    opos: Signal<Local, Bits<17>>,
-    seg_end: Signal<Local, Bits<17>>,
-    lastb: Signal<Local, Bits<17>>,
+    e_sh: Signal<Local, Bits<17>>,
+    e_hi: Signal<Local, Bits<13>>,
+    e_lo: Signal<Local, Bits<3>>,
+    e_lo4: Signal<Local, Bits<4>>,
+    e_near: Signal<Local, Bit>,
+    e_m8: Signal<Local, Bits<17>>,
+    e_mj: Signal<Local, Bits<17>>,
+    e_pj: Signal<Local, Bits<17>>,
+    ltt_s: Signal<Local, Bits<16>>,
     need: Signal<Local, Bit>,
     sum_ok: Signal<Local, Bit>,
     have: Signal<Local, Bit>,
     go: Signal<Local, Bit>,
     take: Signal<Local, Bit>,
     t_next: Signal<Local, Bits<16>>,
+    t_rd: Signal<Local, Bits<16>>,
     we: Signal<Local, Bit>,
     din: Signal<Local, Bits<64>>,
     hsrc: Signal<Local, Bits<64>>,
@@ -174,7 +329,6 @@ pub struct TsoSegmenter {
     hsh: Signal<Local, Bits<6>>,
     hmask: Signal<Local, Bits<64>>,
     data: Signal<Local, Bits<64>>,
-    flg: Signal<Local, Bits<8>>,
     p_tl: Signal<Local, Bits<16>>,
     p_s0: Signal<Local, Bits<16>>,
     p_s1: Signal<Local, Bits<16>>,
@@ -187,38 +341,210 @@ pub struct TsoSegmenter {
     v_s0: Signal<Local, Bits<64>>,
     v_s1: Signal<Local, Bits<64>>,
     v_fl: Signal<Local, Bits<64>>,
+    seq_r: Signal<Local, Bits<32>>,
+    tl3_r: Signal<Local, Bits<16>>,
+    id_r: Signal<Local, Bits<16>>,
     nb: Signal<Local, Bits<4>>,
     keep: Signal<Local, Bits<8>>,
-    ipx: Signal<Local, Bits<32>>,
-    ipf: Signal<Local, Bits<32>>,
-    ipg: Signal<Local, Bits<32>>,
-    tcx: Signal<Local, Bits<32>>,
-    tcf: Signal<Local, Bits<32>>,
-    tcg: Signal<Local, Bits<32>>,
-    l4v: Signal<Local, Bits<16>>,
-    psx: Signal<Local, Bits<32>>,
-    psf: Signal<Local, Bits<32>>,
-    psg: Signal<Local, Bits<32>>,
-    psn: Signal<Local, Bits<16>>,
-    inx: Signal<Local, Bits<32>>,
-    inf: Signal<Local, Bits<32>>,
-    ing: Signal<Local, Bits<32>>,
     pt: Signal<Local, ChecksumPatch>,
+    pts: Signal<Local, ChecksumPatch>,
     od: Signal<Local, TxDescriptor>,
     odata: Signal<Local, Bits<64>>,
     okeep: Signal<Local, Bits<8>>,
     olast: Signal<Local, Bit>,
+    t_ipp_00_s: Signal<Local, Bits<16>>,
+    t_ipp_00_c: Signal<Local, Bits<16>>,
+    t_ipp_00_r: Signal<Local, Bits<16>>,
+    t_ipp_10_s: Signal<Local, Bits<16>>,
+    t_ipp_10_c: Signal<Local, Bits<16>>,
+    t_ipp_10_r: Signal<Local, Bits<16>>,
+    t_ipp_20_s: Signal<Local, Bits<16>>,
+    t_ipp_20_c: Signal<Local, Bits<16>>,
+    t_ipp_20_r: Signal<Local, Bits<16>>,
+    t_ipp_s: Signal<Local, Bits<17>>,
+    t_ipp_n: Signal<Local, Bits<16>>,
+    t_ipp_p: Signal<Local, Bits<16>>,
+    t_ipp: Signal<Local, Bits<16>>,
+    t_ipm_00_s: Signal<Local, Bits<16>>,
+    t_ipm_00_c: Signal<Local, Bits<16>>,
+    t_ipm_00_r: Signal<Local, Bits<16>>,
+    t_ipm_10_s: Signal<Local, Bits<16>>,
+    t_ipm_10_c: Signal<Local, Bits<16>>,
+    t_ipm_10_r: Signal<Local, Bits<16>>,
+    t_ipm_20_s: Signal<Local, Bits<16>>,
+    t_ipm_20_c: Signal<Local, Bits<16>>,
+    t_ipm_20_r: Signal<Local, Bits<16>>,
+    t_ipm_s: Signal<Local, Bits<17>>,
+    t_ipm_n: Signal<Local, Bits<16>>,
+    t_ipm_p: Signal<Local, Bits<16>>,
+    t_ipm: Signal<Local, Bits<16>>,
+    t_ip: Signal<Local, Bits<16>>,
+    t_l4p_00_s: Signal<Local, Bits<16>>,
+    t_l4p_00_c: Signal<Local, Bits<16>>,
+    t_l4p_00_r: Signal<Local, Bits<16>>,
+    t_l4p_01_s: Signal<Local, Bits<16>>,
+    t_l4p_01_c: Signal<Local, Bits<16>>,
+    t_l4p_01_r: Signal<Local, Bits<16>>,
+    t_l4p_10_s: Signal<Local, Bits<16>>,
+    t_l4p_10_c: Signal<Local, Bits<16>>,
+    t_l4p_10_r: Signal<Local, Bits<16>>,
+    t_l4p_11_s: Signal<Local, Bits<16>>,
+    t_l4p_11_c: Signal<Local, Bits<16>>,
+    t_l4p_11_r: Signal<Local, Bits<16>>,
+    t_l4p_20_s: Signal<Local, Bits<16>>,
+    t_l4p_20_c: Signal<Local, Bits<16>>,
+    t_l4p_20_r: Signal<Local, Bits<16>>,
+    t_l4p_30_s: Signal<Local, Bits<16>>,
+    t_l4p_30_c: Signal<Local, Bits<16>>,
+    t_l4p_30_r: Signal<Local, Bits<16>>,
+    t_l4p_s: Signal<Local, Bits<17>>,
+    t_l4p_n: Signal<Local, Bits<16>>,
+    t_l4p_p: Signal<Local, Bits<16>>,
+    t_l4p: Signal<Local, Bits<16>>,
+    t_l4m_00_s: Signal<Local, Bits<16>>,
+    t_l4m_00_c: Signal<Local, Bits<16>>,
+    t_l4m_00_r: Signal<Local, Bits<16>>,
+    t_l4m_01_s: Signal<Local, Bits<16>>,
+    t_l4m_01_c: Signal<Local, Bits<16>>,
+    t_l4m_01_r: Signal<Local, Bits<16>>,
+    t_l4m_10_s: Signal<Local, Bits<16>>,
+    t_l4m_10_c: Signal<Local, Bits<16>>,
+    t_l4m_10_r: Signal<Local, Bits<16>>,
+    t_l4m_11_s: Signal<Local, Bits<16>>,
+    t_l4m_11_c: Signal<Local, Bits<16>>,
+    t_l4m_11_r: Signal<Local, Bits<16>>,
+    t_l4m_20_s: Signal<Local, Bits<16>>,
+    t_l4m_20_c: Signal<Local, Bits<16>>,
+    t_l4m_20_r: Signal<Local, Bits<16>>,
+    t_l4m_30_s: Signal<Local, Bits<16>>,
+    t_l4m_30_c: Signal<Local, Bits<16>>,
+    t_l4m_30_r: Signal<Local, Bits<16>>,
+    t_l4m_s: Signal<Local, Bits<17>>,
+    t_l4m_n: Signal<Local, Bits<16>>,
+    t_l4m_p: Signal<Local, Bits<16>>,
+    t_l4m: Signal<Local, Bits<16>>,
+    t_l4: Signal<Local, Bits<16>>,
+    t_tcp_00_s: Signal<Local, Bits<16>>,
+    t_tcp_00_c: Signal<Local, Bits<16>>,
+    t_tcp_00_r: Signal<Local, Bits<16>>,
+    t_tcp_01_s: Signal<Local, Bits<16>>,
+    t_tcp_01_c: Signal<Local, Bits<16>>,
+    t_tcp_01_r: Signal<Local, Bits<16>>,
+    t_tcp_10_s: Signal<Local, Bits<16>>,
+    t_tcp_10_c: Signal<Local, Bits<16>>,
+    t_tcp_10_r: Signal<Local, Bits<16>>,
+    t_tcp_20_s: Signal<Local, Bits<16>>,
+    t_tcp_20_c: Signal<Local, Bits<16>>,
+    t_tcp_20_r: Signal<Local, Bits<16>>,
+    t_tcp_30_s: Signal<Local, Bits<16>>,
+    t_tcp_30_c: Signal<Local, Bits<16>>,
+    t_tcp_30_r: Signal<Local, Bits<16>>,
+    t_tcp_s: Signal<Local, Bits<17>>,
+    t_tcp_n: Signal<Local, Bits<16>>,
+    t_tcp_p: Signal<Local, Bits<16>>,
+    t_tcp: Signal<Local, Bits<16>>,
+    t_tcm_00_s: Signal<Local, Bits<16>>,
+    t_tcm_00_c: Signal<Local, Bits<16>>,
+    t_tcm_00_r: Signal<Local, Bits<16>>,
+    t_tcm_01_s: Signal<Local, Bits<16>>,
+    t_tcm_01_c: Signal<Local, Bits<16>>,
+    t_tcm_01_r: Signal<Local, Bits<16>>,
+    t_tcm_10_s: Signal<Local, Bits<16>>,
+    t_tcm_10_c: Signal<Local, Bits<16>>,
+    t_tcm_10_r: Signal<Local, Bits<16>>,
+    t_tcm_20_s: Signal<Local, Bits<16>>,
+    t_tcm_20_c: Signal<Local, Bits<16>>,
+    t_tcm_20_r: Signal<Local, Bits<16>>,
+    t_tcm_30_s: Signal<Local, Bits<16>>,
+    t_tcm_30_c: Signal<Local, Bits<16>>,
+    t_tcm_30_r: Signal<Local, Bits<16>>,
+    t_tcm_s: Signal<Local, Bits<17>>,
+    t_tcm_n: Signal<Local, Bits<16>>,
+    t_tcm_p: Signal<Local, Bits<16>>,
+    t_tcm: Signal<Local, Bits<16>>,
+    t_tc: Signal<Local, Bits<16>>,
+    t_inp_00_s: Signal<Local, Bits<16>>,
+    t_inp_00_c: Signal<Local, Bits<16>>,
+    t_inp_00_r: Signal<Local, Bits<16>>,
+    t_inp_01_s: Signal<Local, Bits<16>>,
+    t_inp_01_c: Signal<Local, Bits<16>>,
+    t_inp_01_r: Signal<Local, Bits<16>>,
+    t_inp_10_s: Signal<Local, Bits<16>>,
+    t_inp_10_c: Signal<Local, Bits<16>>,
+    t_inp_10_r: Signal<Local, Bits<16>>,
+    t_inp_20_s: Signal<Local, Bits<16>>,
+    t_inp_20_c: Signal<Local, Bits<16>>,
+    t_inp_20_r: Signal<Local, Bits<16>>,
+    t_inp_s: Signal<Local, Bits<17>>,
+    t_inp_n: Signal<Local, Bits<16>>,
+    t_inp_p: Signal<Local, Bits<16>>,
+    t_inp: Signal<Local, Bits<16>>,
+    t_inm_00_s: Signal<Local, Bits<16>>,
+    t_inm_00_c: Signal<Local, Bits<16>>,
+    t_inm_00_r: Signal<Local, Bits<16>>,
+    t_inm_01_s: Signal<Local, Bits<16>>,
+    t_inm_01_c: Signal<Local, Bits<16>>,
+    t_inm_01_r: Signal<Local, Bits<16>>,
+    t_inm_10_s: Signal<Local, Bits<16>>,
+    t_inm_10_c: Signal<Local, Bits<16>>,
+    t_inm_10_r: Signal<Local, Bits<16>>,
+    t_inm_20_s: Signal<Local, Bits<16>>,
+    t_inm_20_c: Signal<Local, Bits<16>>,
+    t_inm_20_r: Signal<Local, Bits<16>>,
+    t_inm_s: Signal<Local, Bits<17>>,
+    t_inm_n: Signal<Local, Bits<16>>,
+    t_inm_p: Signal<Local, Bits<16>>,
+    t_inm: Signal<Local, Bits<16>>,
+    t_in: Signal<Local, Bits<16>>,
+    e_a6_r_s: Signal<Local, Bits<17>>,
+    e_a6_r_n: Signal<Local, Bits<16>>,
+    e_a6_r_p: Signal<Local, Bits<16>>,
+    e_a6_r: Signal<Local, Bits<16>>,
+    e_ipid_r_s: Signal<Local, Bits<17>>,
+    e_ipid_r_n: Signal<Local, Bits<16>>,
+    e_ipid_r_p: Signal<Local, Bits<16>>,
+    e_ipid_r: Signal<Local, Bits<16>>,
+    e_seq_r_s: Signal<Local, Bits<17>>,
+    e_seq_r_n: Signal<Local, Bits<16>>,
+    e_seq_r_p: Signal<Local, Bits<16>>,
+    e_seq_r: Signal<Local, Bits<16>>,
+    e_tb_r_s: Signal<Local, Bits<17>>,
+    e_tb_r_n: Signal<Local, Bits<16>>,
+    e_tb_r_p: Signal<Local, Bits<16>>,
+    e_tb_r: Signal<Local, Bits<16>>,
+    e_ip_r_s: Signal<Local, Bits<17>>,
+    e_ip_r_n: Signal<Local, Bits<16>>,
+    e_ip_r_p: Signal<Local, Bits<16>>,
+    e_ip_r: Signal<Local, Bits<16>>,
+    e_ft_r_s: Signal<Local, Bits<17>>,
+    e_ft_r_n: Signal<Local, Bits<16>>,
+    e_ft_r_p: Signal<Local, Bits<16>>,
+    e_ft_r: Signal<Local, Bits<16>>,
+    e_ps_r_s: Signal<Local, Bits<17>>,
+    e_ps_r_n: Signal<Local, Bits<16>>,
+    e_ps_r_p: Signal<Local, Bits<16>>,
+    e_ps_r: Signal<Local, Bits<16>>,
+    e_tcp_r_s: Signal<Local, Bits<17>>,
+    e_tcp_r_n: Signal<Local, Bits<16>>,
+    e_tcp_r_p: Signal<Local, Bits<16>>,
+    e_tcp_r: Signal<Local, Bits<16>>,
+    e_in_r_s: Signal<Local, Bits<17>>,
+    e_in_r_n: Signal<Local, Bits<16>>,
+    e_in_r_p: Signal<Local, Bits<16>>,
+    e_in_r: Signal<Local, Bits<16>>,
+    e_g_r_s: Signal<Local, Bits<17>>,
+    e_g_r_n: Signal<Local, Bits<16>>,
+    e_g_r_p: Signal<Local, Bits<16>>,
+    e_g_r: Signal<Local, Bits<16>>,
     ones: Constant<Bits<64>>,
     m32: Constant<Bits<64>>,
     m16: Constant<Bits<64>>,
     m8: Constant<Bits<64>>,
-    low16: Constant<Bits<32>>,
     k56: Constant<Bits<6>>,
     k8: Constant<Bits<4>>,
     ff8: Constant<Bits<8>>,
     not_fin_psh: Constant<Bits<8>>,
     not_cwr: Constant<Bits<8>>,
-    all16: Constant<Bits<16>>,
 }
 
 impl Default for TsoSegmenter {
@@ -236,45 +562,148 @@ impl Default for TsoSegmenter {
             rem: Default::default(),
             idk: Default::default(),
             seqk: Default::default(),
-            koff: Default::default(),
             t: Default::default(),
-            ipos: Default::default(),
             res: Default::default(),
             hdr: Default::default(),
             out: Default::default(),
+            c_last: Default::default(),
+            c_len: Default::default(),
+            c_lastt: Default::default(),
+            c_r7: Default::default(),
+            eb: Default::default(),
+            bl: Default::default(),
+            tn0: Default::default(),
+            e: Default::default(),
+            jmp: Default::default(),
+            c_tl3: Default::default(),
+            c_flg: Default::default(),
+            c_ipv: Default::default(),
+            c_tcp: Default::default(),
+            c_inner: Default::default(),
+            x_rem: Default::default(),
+            x_id: Default::default(),
+            x_seq: Default::default(),
+            f_c3: Default::default(),
+            f_c4: Default::default(),
+            f_hlm1: Default::default(),
+            f_a6: Default::default(),
+            y_last: Default::default(),
+            y_pk: Default::default(),
+            y_ipid: Default::default(),
+            y_seq: Default::default(),
+            z_len: Default::default(),
+            z_lenm1: Default::default(),
+            z_tl3: Default::default(),
+            z_tl4: Default::default(),
+            z_flg: Default::default(),
+            z_tb: Default::default(),
+            n_ipv: Default::default(),
+            w_ft: Default::default(),
+            w_ps: Default::default(),
+            n_lastt: Default::default(),
+            n_lt0: Default::default(),
+            n_tcp: Default::default(),
+            n_inner: Default::default(),
             start: Default::default(),
             dnow: Default::default(),
-            anow: Default::default(),
             ti: Default::default(),
             tso_now: Default::default(),
-            mss: Default::default(),
-            l3: Default::default(),
-            l4: Default::default(),
-            hl: Default::default(),
-            hb: Default::default(),
-            hl_m1: Default::default(),
-            last_hdr: Default::default(),
-            rem_now: Default::default(),
-            id_now: Default::default(),
-            seq_now: Default::default(),
+            dr: Default::default(),
+            tr: Default::default(),
+            tso_r: Default::default(),
+            mss_r: Default::default(),
+            l3_r: Default::default(),
+            l4_r: Default::default(),
+            hl_r: Default::default(),
+            hb_r: Default::default(),
+            hl_m1_r: Default::default(),
+            last_hdr_r: Default::default(),
+            fl_r: Default::default(),
+            tu: Default::default(),
+            ts: Default::default(),
+            fp16_s: Default::default(),
+            fm16_s: Default::default(),
+            flg16_r: Default::default(),
+            mss_s: Default::default(),
+            pl_s: Default::default(),
+            l3_s: Default::default(),
+            l4_s: Default::default(),
+            hl_s: Default::default(),
+            id_s: Default::default(),
+            seq_s: Default::default(),
+            seqh_s: Default::default(),
+            seql_s: Default::default(),
+            fp_s: Default::default(),
+            fm_s: Default::default(),
+            ipb_s: Default::default(),
+            tcb_s: Default::default(),
+            as_s: Default::default(),
+            l2_s: Default::default(),
+            six: Default::default(),
+            k_fff9: Default::default(),
+            inv_tcb: Default::default(),
+            inv_sum: Default::default(),
+            inv_seqh: Default::default(),
+            inv_seql: Default::default(),
+            inv_hl: Default::default(),
+            inv_l3: Default::default(),
+            inv_pl: Default::default(),
+            inv_ms: Default::default(),
+            inv_fp: Default::default(),
+            inv_fm: Default::default(),
+            inv_as: Default::default(),
+            inv_xseqh: Default::default(),
+            inv_xseql: Default::default(),
+            inv_ftcb: Default::default(),
+            inv_tl4: Default::default(),
+            inv_flg: Default::default(),
+            inv_ssum: Default::default(),
+            last_s: Default::default(),
+            c3_s: Default::default(),
+            hlm1_s: Default::default(),
+            lenp_s: Default::default(),
+            lenm_s: Default::default(),
+            len_s: Default::default(),
+            lm1p_s: Default::default(),
+            lm1m_s: Default::default(),
+            lm1_s: Default::default(),
+            tl3p_s: Default::default(),
+            tl3m_s: Default::default(),
+            tl3_s: Default::default(),
+            flg_s: Default::default(),
+            ipv_s: Default::default(),
+            l4v_s: Default::default(),
+            inner_s: Default::default(),
+            tcp_s: Default::default(),
+            x_idn: Default::default(),
+            x_seqh: Default::default(),
+            x_seql: Default::default(),
+            f_as: Default::default(),
+            f_ipb: Default::default(),
+            f_tcb: Default::default(),
+            f_l2: Default::default(),
+            psn_n: Default::default(),
+            l4v_r: Default::default(),
+            flgz: Default::default(),
+            lm1z: Default::default(),
             first_now: Default::default(),
-            last_seg: Default::default(),
-            pk: Default::default(),
-            seg_len: Default::default(),
-            tl3: Default::default(),
-            tl4: Default::default(),
-            seg_m1: Default::default(),
-            last_t: Default::default(),
             end_beat: Default::default(),
-            opos: Default::default(),
-            seg_end: Default::default(),
-            lastb: Default::default(),
+            e_sh: Default::default(),
+            e_hi: Default::default(),
+            e_lo: Default::default(),
+            e_lo4: Default::default(),
+            e_near: Default::default(),
+            e_m8: Default::default(),
+            e_mj: Default::default(),
+            e_pj: Default::default(),
+            ltt_s: Default::default(),
             need: Default::default(),
             sum_ok: Default::default(),
             have: Default::default(),
             go: Default::default(),
             take: Default::default(),
             t_next: Default::default(),
+            t_rd: Default::default(),
             we: Default::default(),
             din: Default::default(),
             hsrc: Default::default(),
@@ -287,7 +716,6 @@ impl Default for TsoSegmenter {
             hsh: Default::default(),
             hmask: Default::default(),
             data: Default::default(),
-            flg: Default::default(),
             p_tl: Default::default(),
             p_s0: Default::default(),
             p_s1: Default::default(),
@@ -300,32 +728,205 @@ impl Default for TsoSegmenter {
             v_s0: Default::default(),
             v_s1: Default::default(),
             v_fl: Default::default(),
+            seq_r: Default::default(),
+            tl3_r: Default::default(),
+            id_r: Default::default(),
             nb: Default::default(),
             keep: Default::default(),
-            ipx: Default::default(),
-            ipf: Default::default(),
-            ipg: Default::default(),
-            tcx: Default::default(),
-            tcf: Default::default(),
-            tcg: Default::default(),
-            l4v: Default::default(),
-            psx: Default::default(),
-            psf: Default::default(),
-            psg: Default::default(),
-            psn: Default::default(),
-            inx: Default::default(),
-            inf: Default::default(),
-            ing: Default::default(),
             pt: Default::default(),
+            pts: Default::default(),
             od: Default::default(),
             odata: Default::default(),
             okeep: Default::default(),
             olast: Default::default(),
+            t_ipp_00_s: Default::default(),
+            t_ipp_00_c: Default::default(),
+            t_ipp_00_r: Default::default(),
+            t_ipp_10_s: Default::default(),
+            t_ipp_10_c: Default::default(),
+            t_ipp_10_r: Default::default(),
+            t_ipp_20_s: Default::default(),
+            t_ipp_20_c: Default::default(),
+            t_ipp_20_r: Default::default(),
+            t_ipp_s: Default::default(),
+            t_ipp_n: Default::default(),
+            t_ipp_p: Default::default(),
+            t_ipp: Default::default(),
+            t_ipm_00_s: Default::default(),
+            t_ipm_00_c: Default::default(),
+            t_ipm_00_r: Default::default(),
+            t_ipm_10_s: Default::default(),
+            t_ipm_10_c: Default::default(),
+            t_ipm_10_r: Default::default(),
+            t_ipm_20_s: Default::default(),
+            t_ipm_20_c: Default::default(),
+            t_ipm_20_r: Default::default(),
+            t_ipm_s: Default::default(),
+            t_ipm_n: Default::default(),
+            t_ipm_p: Default::default(),
+            t_ipm: Default::default(),
+            t_ip: Default::default(),
+            t_l4p_00_s: Default::default(),
+            t_l4p_00_c: Default::default(),
+            t_l4p_00_r: Default::default(),
+            t_l4p_01_s: Default::default(),
+            t_l4p_01_c: Default::default(),
+            t_l4p_01_r: Default::default(),
+            t_l4p_10_s: Default::default(),
+            t_l4p_10_c: Default::default(),
+            t_l4p_10_r: Default::default(),
+            t_l4p_11_s: Default::default(),
+            t_l4p_11_c: Default::default(),
+            t_l4p_11_r: Default::default(),
+            t_l4p_20_s: Default::default(),
+            t_l4p_20_c: Default::default(),
+            t_l4p_20_r: Default::default(),
+            t_l4p_30_s: Default::default(),
+            t_l4p_30_c: Default::default(),
+            t_l4p_30_r: Default::default(),
+            t_l4p_s: Default::default(),
+            t_l4p_n: Default::default(),
+            t_l4p_p: Default::default(),
+            t_l4p: Default::default(),
+            t_l4m_00_s: Default::default(),
+            t_l4m_00_c: Default::default(),
+            t_l4m_00_r: Default::default(),
+            t_l4m_01_s: Default::default(),
+            t_l4m_01_c: Default::default(),
+            t_l4m_01_r: Default::default(),
+            t_l4m_10_s: Default::default(),
+            t_l4m_10_c: Default::default(),
+            t_l4m_10_r: Default::default(),
+            t_l4m_11_s: Default::default(),
+            t_l4m_11_c: Default::default(),
+            t_l4m_11_r: Default::default(),
+            t_l4m_20_s: Default::default(),
+            t_l4m_20_c: Default::default(),
+            t_l4m_20_r: Default::default(),
+            t_l4m_30_s: Default::default(),
+            t_l4m_30_c: Default::default(),
+            t_l4m_30_r: Default::default(),
+            t_l4m_s: Default::default(),
+            t_l4m_n: Default::default(),
+            t_l4m_p: Default::default(),
+            t_l4m: Default::default(),
+            t_l4: Default::default(),
+            t_tcp_00_s: Default::default(),
+            t_tcp_00_c: Default::default(),
+            t_tcp_00_r: Default::default(),
+            t_tcp_01_s: Default::default(),
+            t_tcp_01_c: Default::default(),
+            t_tcp_01_r: Default::default(),
+            t_tcp_10_s: Default::default(),
+            t_tcp_10_c: Default::default(),
+            t_tcp_10_r: Default::default(),
+            t_tcp_20_s: Default::default(),
+            t_tcp_20_c: Default::default(),
+            t_tcp_20_r: Default::default(),
+            t_tcp_30_s: Default::default(),
+            t_tcp_30_c: Default::default(),
+            t_tcp_30_r: Default::default(),
+            t_tcp_s: Default::default(),
+            t_tcp_n: Default::default(),
+            t_tcp_p: Default::default(),
+            t_tcp: Default::default(),
+            t_tcm_00_s: Default::default(),
+            t_tcm_00_c: Default::default(),
+            t_tcm_00_r: Default::default(),
+            t_tcm_01_s: Default::default(),
+            t_tcm_01_c: Default::default(),
+            t_tcm_01_r: Default::default(),
+            t_tcm_10_s: Default::default(),
+            t_tcm_10_c: Default::default(),
+            t_tcm_10_r: Default::default(),
+            t_tcm_20_s: Default::default(),
+            t_tcm_20_c: Default::default(),
+            t_tcm_20_r: Default::default(),
+            t_tcm_30_s: Default::default(),
+            t_tcm_30_c: Default::default(),
+            t_tcm_30_r: Default::default(),
+            t_tcm_s: Default::default(),
+            t_tcm_n: Default::default(),
+            t_tcm_p: Default::default(),
+            t_tcm: Default::default(),
+            t_tc: Default::default(),
+            t_inp_00_s: Default::default(),
+            t_inp_00_c: Default::default(),
+            t_inp_00_r: Default::default(),
+            t_inp_01_s: Default::default(),
+            t_inp_01_c: Default::default(),
+            t_inp_01_r: Default::default(),
+            t_inp_10_s: Default::default(),
+            t_inp_10_c: Default::default(),
+            t_inp_10_r: Default::default(),
+            t_inp_20_s: Default::default(),
+            t_inp_20_c: Default::default(),
+            t_inp_20_r: Default::default(),
+            t_inp_s: Default::default(),
+            t_inp_n: Default::default(),
+            t_inp_p: Default::default(),
+            t_inp: Default::default(),
+            t_inm_00_s: Default::default(),
+            t_inm_00_c: Default::default(),
+            t_inm_00_r: Default::default(),
+            t_inm_01_s: Default::default(),
+            t_inm_01_c: Default::default(),
+            t_inm_01_r: Default::default(),
+            t_inm_10_s: Default::default(),
+            t_inm_10_c: Default::default(),
+            t_inm_10_r: Default::default(),
+            t_inm_20_s: Default::default(),
+            t_inm_20_c: Default::default(),
+            t_inm_20_r: Default::default(),
+            t_inm_s: Default::default(),
+            t_inm_n: Default::default(),
+            t_inm_p: Default::default(),
+            t_inm: Default::default(),
+            t_in: Default::default(),
+            e_a6_r_s: Default::default(),
+            e_a6_r_n: Default::default(),
+            e_a6_r_p: Default::default(),
+            e_a6_r: Default::default(),
+            e_ipid_r_s: Default::default(),
+            e_ipid_r_n: Default::default(),
+            e_ipid_r_p: Default::default(),
+            e_ipid_r: Default::default(),
+            e_seq_r_s: Default::default(),
+            e_seq_r_n: Default::default(),
+            e_seq_r_p: Default::default(),
+            e_seq_r: Default::default(),
+            e_tb_r_s: Default::default(),
+            e_tb_r_n: Default::default(),
+            e_tb_r_p: Default::default(),
+            e_tb_r: Default::default(),
+            e_ip_r_s: Default::default(),
+            e_ip_r_n: Default::default(),
+            e_ip_r_p: Default::default(),
+            e_ip_r: Default::default(),
+            e_ft_r_s: Default::default(),
+            e_ft_r_n: Default::default(),
+            e_ft_r_p: Default::default(),
+            e_ft_r: Default::default(),
+            e_ps_r_s: Default::default(),
+            e_ps_r_n: Default::default(),
+            e_ps_r_p: Default::default(),
+            e_ps_r: Default::default(),
+            e_tcp_r_s: Default::default(),
+            e_tcp_r_n: Default::default(),
+            e_tcp_r_p: Default::default(),
+            e_tcp_r: Default::default(),
+            e_in_r_s: Default::default(),
+            e_in_r_n: Default::default(),
+            e_in_r_p: Default::default(),
+            e_in_r: Default::default(),
+            e_g_r_s: Default::default(),
+            e_g_r_n: Default::default(),
+            e_g_r_p: Default::default(),
+            e_g_r: Default::default(),
             ones: Constant::new(u64::MAX.to_bits()),
             m32: Constant::new(0xffff_ffffu64.to_bits()),
             m16: Constant::new(0xffffu64.to_bits()),
             m8: Constant::new(0xffu64.to_bits()),
-            low16: Constant::new(0xffffu64.to_bits()),
             k56: Constant::new(56u64.to_bits()),
             k8: Constant::new(8u64.to_bits()),
             ff8: Constant::new(0xffu64.to_bits()),
@@ -333,7 +934,6 @@ impl Default for TsoSegmenter {
             // on the first only.
             not_fin_psh: Constant::new(0xf6u64.to_bits()),
             not_cwr: Constant::new(0x7fu64.to_bits()),
-            all16: Constant::new(0xffffu64.to_bits()),
         }
     }
 }
@@ -354,7 +954,12 @@ impl TsoSegmenter {
 impl Logic for TsoSegmenter {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, busy, desc, first, rem, idk, seqk, koff, t, ipos, res);
+        dff_setup!(
+            self, clock, busy, desc, first, rem, idk, seqk, t, res, c_last, c_len, c_lastt, c_r7,
+            eb, bl, tn0, e, jmp, c_tl3, c_flg, c_ipv, c_tcp, c_inner, x_rem, x_id, x_seq, f_c3,
+            f_c4, f_hlm1, f_a6, y_last, y_pk, y_ipid, y_seq, z_len, z_lenm1, z_tl3, z_tl4, z_flg,
+            z_tb, n_ipv, w_ft, w_ps, n_lastt, n_lt0, n_tcp, n_inner
+        );
         clock!(self, clock, hdr, out);
         StreamSource::<TxDescriptor>::link(&mut self.m_axis, &mut self.out.m_axis);
 
@@ -365,64 +970,520 @@ impl Logic for TsoSegmenter {
             self.dnow.next = self.s_axis.tuser.val();
         }
         self.ti.next = self.dnow.val().tso;
-        self.anow.next = self.ti.val().addr_sum;
         self.tso_now.next = self.ti.val().en;
-        self.mss.next = self.ti.val().mss;
-        self.l3.next = bit_cast::<16, 8>(self.ti.val().l3);
-        self.l4.next = bit_cast::<16, 8>(self.ti.val().l4);
-        self.hl.next = bit_cast::<16, 8>(self.ti.val().hdr_len);
-        self.hb.next = self.hl.val() >> 3;
+        // The held frame: all that is not the first beat's.
+        self.dr.next = self.desc.q.val();
+        self.tr.next = self.dr.val().tso;
+        self.tso_r.next = self.tr.val().en;
+        self.mss_r.next = self.tr.val().mss;
+        self.l3_r.next = bit_cast::<16, 8>(self.tr.val().l3);
+        self.l4_r.next = bit_cast::<16, 8>(self.tr.val().l4);
+        self.hl_r.next = bit_cast::<16, 8>(self.tr.val().hdr_len);
+        self.fl_r.next = self.tr.val().flags;
+        self.hb_r.next = self.hl_r.val() >> 3;
         // Differences go through 16-bit Locals before any shift: the
         // Verilog would otherwise take them at 32 bits (junk inputs reach
         // the output registers, so Rust and Verilog must agree on them too).
-        self.hl_m1.next = self.hl.val() - 1;
-        self.last_hdr.next = self.hl_m1.val() >> 3;
+        self.hl_m1_r.next = self.hl_r.val() - 1;
+        self.last_hdr_r.next = self.hl_m1_r.val() >> 3;
+
+        // ---- Segment 0, from the first beat's TsoInfo ----
+        // Both candidates for its payload length (`P` when it is the last
+        // segment, else `mss`) are worked through side by side, the compare
+        // picks at the end: it is off the sums' path.
+        self.tu.next = self.s_axis.tuser.val();
+        self.ts.next = self.tu.val().tso;
+        self.mss_s.next = self.ts.val().mss;
+        self.pl_s.next = self.ts.val().payload_len;
+        self.l3_s.next = bit_cast::<16, 8>(self.ts.val().l3);
+        self.l4_s.next = bit_cast::<16, 8>(self.ts.val().l4);
+        self.hl_s.next = bit_cast::<16, 8>(self.ts.val().hdr_len);
+        self.id_s.next = self.ts.val().ip_id;
+        self.seq_s.next = self.ts.val().seq;
+        self.seqh_s.next = self.seq_s.val().get_bits::<16>(16);
+        self.seql_s.next = self.seq_s.val().get_bits::<16>(0);
+        self.fp_s.next = self.ts.val().flags;
+        self.fm_s.next = self.fp_s.val() & self.not_fin_psh.val();
+        self.fp16_s.next = bit_cast::<16, 8>(self.fp_s.val());
+        self.fm16_s.next = bit_cast::<16, 8>(self.fm_s.val());
+        self.ipb_s.next = self.ts.val().ip_base;
+        self.tcb_s.next = self.ts.val().tcp_base;
+        self.as_s.next = self.ts.val().addr_sum;
+        self.l2_s.next = self.ts.val().l2_sum;
+        self.six.next = 6.into();
+        self.last_s.next = self.pl_s.val() <= self.mss_s.val();
+        self.c3_s.next = self.hl_s.val() - self.l3_s.val();
+        self.hlm1_s.next = self.hl_s.val() - 1;
+        self.lenp_s.next = self.hl_s.val() + self.pl_s.val();
+        self.lenm_s.next = self.hl_s.val() + self.mss_s.val();
+        self.lm1p_s.next = self.hlm1_s.val() + self.pl_s.val();
+        self.lm1m_s.next = self.hlm1_s.val() + self.mss_s.val();
+        self.tl3p_s.next = self.c3_s.val() + self.pl_s.val();
+        self.tl3m_s.next = self.c3_s.val() + self.mss_s.val();
+
+        // Ones'-complement sums of many terms as carry-save trees: each
+        // level is one LUT (sum and end-around carry), then one add. The
+        // terms' complements make the sums come out as the checksum, never
+        // 0 (the TCP rule) and with no compare after.
+        self.inv_tcb.next = !self.tcb_s.val();
+        self.inv_sum.next = !self.sum_value.val();
+        self.inv_seqh.next = !self.seqh_s.val();
+        self.inv_seql.next = !self.seql_s.val();
+        self.inv_hl.next = !self.hl_s.val();
+        self.inv_l3.next = !self.l3_s.val();
+        self.inv_pl.next = !self.pl_s.val();
+        self.inv_ms.next = !self.mss_s.val();
+        self.inv_fp.next = !self.fp16_s.val();
+        self.inv_fm.next = !self.fm16_s.val();
+        self.inv_as.next = !self.as_s.val();
+        self.k_fff9.next = 0xfff9.into();
+        self.t_ipp_00_s.next = self.ipb_s.val() ^ self.id_s.val() ^ self.hl_s.val();
+        self.t_ipp_00_c.next = (self.ipb_s.val() & self.id_s.val())
+            | (self.ipb_s.val() & self.hl_s.val())
+            | (self.id_s.val() & self.hl_s.val());
+        self.t_ipp_00_r.next = (self.t_ipp_00_c.val() << 1) | (self.t_ipp_00_c.val() >> 15);
+        self.t_ipp_10_s.next = self.t_ipp_00_s.val() ^ self.t_ipp_00_r.val() ^ self.inv_l3.val();
+        self.t_ipp_10_c.next = (self.t_ipp_00_s.val() & self.t_ipp_00_r.val())
+            | (self.t_ipp_00_s.val() & self.inv_l3.val())
+            | (self.t_ipp_00_r.val() & self.inv_l3.val());
+        self.t_ipp_10_r.next = (self.t_ipp_10_c.val() << 1) | (self.t_ipp_10_c.val() >> 15);
+        self.t_ipp_20_s.next = self.t_ipp_10_s.val() ^ self.t_ipp_10_r.val() ^ self.pl_s.val();
+        self.t_ipp_20_c.next = (self.t_ipp_10_s.val() & self.t_ipp_10_r.val())
+            | (self.t_ipp_10_s.val() & self.pl_s.val())
+            | (self.t_ipp_10_r.val() & self.pl_s.val());
+        self.t_ipp_20_r.next = (self.t_ipp_20_c.val() << 1) | (self.t_ipp_20_c.val() >> 15);
+        self.t_ipp_s.next =
+            bit_cast::<17, 16>(self.t_ipp_20_s.val()) + bit_cast::<17, 16>(self.t_ipp_20_r.val());
+        self.t_ipp_n.next = !self.t_ipp_20_r.val();
+        self.t_ipp_p.next = self.t_ipp_20_s.val() - self.t_ipp_n.val();
+        self.t_ipp.next = bit_cast::<16, 17>(self.t_ipp_s.val());
+        if self.t_ipp_s.val().get_bit(16) {
+            self.t_ipp.next = self.t_ipp_p.val();
+        }
+        self.t_ipm_00_s.next = self.ipb_s.val() ^ self.id_s.val() ^ self.hl_s.val();
+        self.t_ipm_00_c.next = (self.ipb_s.val() & self.id_s.val())
+            | (self.ipb_s.val() & self.hl_s.val())
+            | (self.id_s.val() & self.hl_s.val());
+        self.t_ipm_00_r.next = (self.t_ipm_00_c.val() << 1) | (self.t_ipm_00_c.val() >> 15);
+        self.t_ipm_10_s.next = self.t_ipm_00_s.val() ^ self.t_ipm_00_r.val() ^ self.inv_l3.val();
+        self.t_ipm_10_c.next = (self.t_ipm_00_s.val() & self.t_ipm_00_r.val())
+            | (self.t_ipm_00_s.val() & self.inv_l3.val())
+            | (self.t_ipm_00_r.val() & self.inv_l3.val());
+        self.t_ipm_10_r.next = (self.t_ipm_10_c.val() << 1) | (self.t_ipm_10_c.val() >> 15);
+        self.t_ipm_20_s.next = self.t_ipm_10_s.val() ^ self.t_ipm_10_r.val() ^ self.mss_s.val();
+        self.t_ipm_20_c.next = (self.t_ipm_10_s.val() & self.t_ipm_10_r.val())
+            | (self.t_ipm_10_s.val() & self.mss_s.val())
+            | (self.t_ipm_10_r.val() & self.mss_s.val());
+        self.t_ipm_20_r.next = (self.t_ipm_20_c.val() << 1) | (self.t_ipm_20_c.val() >> 15);
+        self.t_ipm_s.next =
+            bit_cast::<17, 16>(self.t_ipm_20_s.val()) + bit_cast::<17, 16>(self.t_ipm_20_r.val());
+        self.t_ipm_n.next = !self.t_ipm_20_r.val();
+        self.t_ipm_p.next = self.t_ipm_20_s.val() - self.t_ipm_n.val();
+        self.t_ipm.next = bit_cast::<16, 17>(self.t_ipm_s.val());
+        if self.t_ipm_s.val().get_bit(16) {
+            self.t_ipm.next = self.t_ipm_p.val();
+        }
+        self.t_ip.next = self.t_ipm.val();
+        if self.last_s.val() {
+            self.t_ip.next = self.t_ipp.val();
+        }
+        self.t_l4p_00_s.next = self.inv_tcb.val() ^ self.inv_seqh.val() ^ self.inv_seql.val();
+        self.t_l4p_00_c.next = (self.inv_tcb.val() & self.inv_seqh.val())
+            | (self.inv_tcb.val() & self.inv_seql.val())
+            | (self.inv_seqh.val() & self.inv_seql.val());
+        self.t_l4p_00_r.next = (self.t_l4p_00_c.val() << 1) | (self.t_l4p_00_c.val() >> 15);
+        self.t_l4p_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_sum.val();
+        self.t_l4p_01_c.next = (self.inv_hl.val() & self.l4_s.val())
+            | (self.inv_hl.val() & self.inv_sum.val())
+            | (self.l4_s.val() & self.inv_sum.val());
+        self.t_l4p_01_r.next = (self.t_l4p_01_c.val() << 1) | (self.t_l4p_01_c.val() >> 15);
+        self.t_l4p_10_s.next =
+            self.t_l4p_00_s.val() ^ self.t_l4p_00_r.val() ^ self.t_l4p_01_s.val();
+        self.t_l4p_10_c.next = (self.t_l4p_00_s.val() & self.t_l4p_00_r.val())
+            | (self.t_l4p_00_s.val() & self.t_l4p_01_s.val())
+            | (self.t_l4p_00_r.val() & self.t_l4p_01_s.val());
+        self.t_l4p_10_r.next = (self.t_l4p_10_c.val() << 1) | (self.t_l4p_10_c.val() >> 15);
+        self.t_l4p_11_s.next = self.t_l4p_01_r.val() ^ self.inv_fp.val() ^ self.inv_pl.val();
+        self.t_l4p_11_c.next = (self.t_l4p_01_r.val() & self.inv_fp.val())
+            | (self.t_l4p_01_r.val() & self.inv_pl.val())
+            | (self.inv_fp.val() & self.inv_pl.val());
+        self.t_l4p_11_r.next = (self.t_l4p_11_c.val() << 1) | (self.t_l4p_11_c.val() >> 15);
+        self.t_l4p_20_s.next =
+            self.t_l4p_10_s.val() ^ self.t_l4p_10_r.val() ^ self.t_l4p_11_s.val();
+        self.t_l4p_20_c.next = (self.t_l4p_10_s.val() & self.t_l4p_10_r.val())
+            | (self.t_l4p_10_s.val() & self.t_l4p_11_s.val())
+            | (self.t_l4p_10_r.val() & self.t_l4p_11_s.val());
+        self.t_l4p_20_r.next = (self.t_l4p_20_c.val() << 1) | (self.t_l4p_20_c.val() >> 15);
+        self.t_l4p_30_s.next =
+            self.t_l4p_20_s.val() ^ self.t_l4p_20_r.val() ^ self.t_l4p_11_r.val();
+        self.t_l4p_30_c.next = (self.t_l4p_20_s.val() & self.t_l4p_20_r.val())
+            | (self.t_l4p_20_s.val() & self.t_l4p_11_r.val())
+            | (self.t_l4p_20_r.val() & self.t_l4p_11_r.val());
+        self.t_l4p_30_r.next = (self.t_l4p_30_c.val() << 1) | (self.t_l4p_30_c.val() >> 15);
+        self.t_l4p_s.next =
+            bit_cast::<17, 16>(self.t_l4p_30_s.val()) + bit_cast::<17, 16>(self.t_l4p_30_r.val());
+        self.t_l4p_n.next = !self.t_l4p_30_r.val();
+        self.t_l4p_p.next = self.t_l4p_30_s.val() - self.t_l4p_n.val();
+        self.t_l4p.next = bit_cast::<16, 17>(self.t_l4p_s.val());
+        if self.t_l4p_s.val().get_bit(16) {
+            self.t_l4p.next = self.t_l4p_p.val();
+        }
+        self.t_l4m_00_s.next = self.inv_tcb.val() ^ self.inv_seqh.val() ^ self.inv_seql.val();
+        self.t_l4m_00_c.next = (self.inv_tcb.val() & self.inv_seqh.val())
+            | (self.inv_tcb.val() & self.inv_seql.val())
+            | (self.inv_seqh.val() & self.inv_seql.val());
+        self.t_l4m_00_r.next = (self.t_l4m_00_c.val() << 1) | (self.t_l4m_00_c.val() >> 15);
+        self.t_l4m_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_sum.val();
+        self.t_l4m_01_c.next = (self.inv_hl.val() & self.l4_s.val())
+            | (self.inv_hl.val() & self.inv_sum.val())
+            | (self.l4_s.val() & self.inv_sum.val());
+        self.t_l4m_01_r.next = (self.t_l4m_01_c.val() << 1) | (self.t_l4m_01_c.val() >> 15);
+        self.t_l4m_10_s.next =
+            self.t_l4m_00_s.val() ^ self.t_l4m_00_r.val() ^ self.t_l4m_01_s.val();
+        self.t_l4m_10_c.next = (self.t_l4m_00_s.val() & self.t_l4m_00_r.val())
+            | (self.t_l4m_00_s.val() & self.t_l4m_01_s.val())
+            | (self.t_l4m_00_r.val() & self.t_l4m_01_s.val());
+        self.t_l4m_10_r.next = (self.t_l4m_10_c.val() << 1) | (self.t_l4m_10_c.val() >> 15);
+        self.t_l4m_11_s.next = self.t_l4m_01_r.val() ^ self.inv_fm.val() ^ self.inv_ms.val();
+        self.t_l4m_11_c.next = (self.t_l4m_01_r.val() & self.inv_fm.val())
+            | (self.t_l4m_01_r.val() & self.inv_ms.val())
+            | (self.inv_fm.val() & self.inv_ms.val());
+        self.t_l4m_11_r.next = (self.t_l4m_11_c.val() << 1) | (self.t_l4m_11_c.val() >> 15);
+        self.t_l4m_20_s.next =
+            self.t_l4m_10_s.val() ^ self.t_l4m_10_r.val() ^ self.t_l4m_11_s.val();
+        self.t_l4m_20_c.next = (self.t_l4m_10_s.val() & self.t_l4m_10_r.val())
+            | (self.t_l4m_10_s.val() & self.t_l4m_11_s.val())
+            | (self.t_l4m_10_r.val() & self.t_l4m_11_s.val());
+        self.t_l4m_20_r.next = (self.t_l4m_20_c.val() << 1) | (self.t_l4m_20_c.val() >> 15);
+        self.t_l4m_30_s.next =
+            self.t_l4m_20_s.val() ^ self.t_l4m_20_r.val() ^ self.t_l4m_11_r.val();
+        self.t_l4m_30_c.next = (self.t_l4m_20_s.val() & self.t_l4m_20_r.val())
+            | (self.t_l4m_20_s.val() & self.t_l4m_11_r.val())
+            | (self.t_l4m_20_r.val() & self.t_l4m_11_r.val());
+        self.t_l4m_30_r.next = (self.t_l4m_30_c.val() << 1) | (self.t_l4m_30_c.val() >> 15);
+        self.t_l4m_s.next =
+            bit_cast::<17, 16>(self.t_l4m_30_s.val()) + bit_cast::<17, 16>(self.t_l4m_30_r.val());
+        self.t_l4m_n.next = !self.t_l4m_30_r.val();
+        self.t_l4m_p.next = self.t_l4m_30_s.val() - self.t_l4m_n.val();
+        self.t_l4m.next = bit_cast::<16, 17>(self.t_l4m_s.val());
+        if self.t_l4m_s.val().get_bit(16) {
+            self.t_l4m.next = self.t_l4m_p.val();
+        }
+        self.t_l4.next = self.t_l4m.val();
+        if self.last_s.val() {
+            self.t_l4.next = self.t_l4p.val();
+        }
+        self.t_tcp_00_s.next = self.inv_tcb.val() ^ self.inv_seqh.val() ^ self.inv_seql.val();
+        self.t_tcp_00_c.next = (self.inv_tcb.val() & self.inv_seqh.val())
+            | (self.inv_tcb.val() & self.inv_seql.val())
+            | (self.inv_seqh.val() & self.inv_seql.val());
+        self.t_tcp_00_r.next = (self.t_tcp_00_c.val() << 1) | (self.t_tcp_00_c.val() >> 15);
+        self.t_tcp_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_fp.val();
+        self.t_tcp_01_c.next = (self.inv_hl.val() & self.l4_s.val())
+            | (self.inv_hl.val() & self.inv_fp.val())
+            | (self.l4_s.val() & self.inv_fp.val());
+        self.t_tcp_01_r.next = (self.t_tcp_01_c.val() << 1) | (self.t_tcp_01_c.val() >> 15);
+        self.t_tcp_10_s.next =
+            self.t_tcp_00_s.val() ^ self.t_tcp_00_r.val() ^ self.t_tcp_01_s.val();
+        self.t_tcp_10_c.next = (self.t_tcp_00_s.val() & self.t_tcp_00_r.val())
+            | (self.t_tcp_00_s.val() & self.t_tcp_01_s.val())
+            | (self.t_tcp_00_r.val() & self.t_tcp_01_s.val());
+        self.t_tcp_10_r.next = (self.t_tcp_10_c.val() << 1) | (self.t_tcp_10_c.val() >> 15);
+        self.t_tcp_20_s.next =
+            self.t_tcp_10_s.val() ^ self.t_tcp_10_r.val() ^ self.t_tcp_01_r.val();
+        self.t_tcp_20_c.next = (self.t_tcp_10_s.val() & self.t_tcp_10_r.val())
+            | (self.t_tcp_10_s.val() & self.t_tcp_01_r.val())
+            | (self.t_tcp_10_r.val() & self.t_tcp_01_r.val());
+        self.t_tcp_20_r.next = (self.t_tcp_20_c.val() << 1) | (self.t_tcp_20_c.val() >> 15);
+        self.t_tcp_30_s.next = self.t_tcp_20_s.val() ^ self.t_tcp_20_r.val() ^ self.inv_pl.val();
+        self.t_tcp_30_c.next = (self.t_tcp_20_s.val() & self.t_tcp_20_r.val())
+            | (self.t_tcp_20_s.val() & self.inv_pl.val())
+            | (self.t_tcp_20_r.val() & self.inv_pl.val());
+        self.t_tcp_30_r.next = (self.t_tcp_30_c.val() << 1) | (self.t_tcp_30_c.val() >> 15);
+        self.t_tcp_s.next =
+            bit_cast::<17, 16>(self.t_tcp_30_s.val()) + bit_cast::<17, 16>(self.t_tcp_30_r.val());
+        self.t_tcp_n.next = !self.t_tcp_30_r.val();
+        self.t_tcp_p.next = self.t_tcp_30_s.val() - self.t_tcp_n.val();
+        self.t_tcp.next = bit_cast::<16, 17>(self.t_tcp_s.val());
+        if self.t_tcp_s.val().get_bit(16) {
+            self.t_tcp.next = self.t_tcp_p.val();
+        }
+        self.t_tcm_00_s.next = self.inv_tcb.val() ^ self.inv_seqh.val() ^ self.inv_seql.val();
+        self.t_tcm_00_c.next = (self.inv_tcb.val() & self.inv_seqh.val())
+            | (self.inv_tcb.val() & self.inv_seql.val())
+            | (self.inv_seqh.val() & self.inv_seql.val());
+        self.t_tcm_00_r.next = (self.t_tcm_00_c.val() << 1) | (self.t_tcm_00_c.val() >> 15);
+        self.t_tcm_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_fm.val();
+        self.t_tcm_01_c.next = (self.inv_hl.val() & self.l4_s.val())
+            | (self.inv_hl.val() & self.inv_fm.val())
+            | (self.l4_s.val() & self.inv_fm.val());
+        self.t_tcm_01_r.next = (self.t_tcm_01_c.val() << 1) | (self.t_tcm_01_c.val() >> 15);
+        self.t_tcm_10_s.next =
+            self.t_tcm_00_s.val() ^ self.t_tcm_00_r.val() ^ self.t_tcm_01_s.val();
+        self.t_tcm_10_c.next = (self.t_tcm_00_s.val() & self.t_tcm_00_r.val())
+            | (self.t_tcm_00_s.val() & self.t_tcm_01_s.val())
+            | (self.t_tcm_00_r.val() & self.t_tcm_01_s.val());
+        self.t_tcm_10_r.next = (self.t_tcm_10_c.val() << 1) | (self.t_tcm_10_c.val() >> 15);
+        self.t_tcm_20_s.next =
+            self.t_tcm_10_s.val() ^ self.t_tcm_10_r.val() ^ self.t_tcm_01_r.val();
+        self.t_tcm_20_c.next = (self.t_tcm_10_s.val() & self.t_tcm_10_r.val())
+            | (self.t_tcm_10_s.val() & self.t_tcm_01_r.val())
+            | (self.t_tcm_10_r.val() & self.t_tcm_01_r.val());
+        self.t_tcm_20_r.next = (self.t_tcm_20_c.val() << 1) | (self.t_tcm_20_c.val() >> 15);
+        self.t_tcm_30_s.next = self.t_tcm_20_s.val() ^ self.t_tcm_20_r.val() ^ self.inv_ms.val();
+        self.t_tcm_30_c.next = (self.t_tcm_20_s.val() & self.t_tcm_20_r.val())
+            | (self.t_tcm_20_s.val() & self.inv_ms.val())
+            | (self.t_tcm_20_r.val() & self.inv_ms.val());
+        self.t_tcm_30_r.next = (self.t_tcm_30_c.val() << 1) | (self.t_tcm_30_c.val() >> 15);
+        self.t_tcm_s.next =
+            bit_cast::<17, 16>(self.t_tcm_30_s.val()) + bit_cast::<17, 16>(self.t_tcm_30_r.val());
+        self.t_tcm_n.next = !self.t_tcm_30_r.val();
+        self.t_tcm_p.next = self.t_tcm_30_s.val() - self.t_tcm_n.val();
+        self.t_tcm.next = bit_cast::<16, 17>(self.t_tcm_s.val());
+        if self.t_tcm_s.val().get_bit(16) {
+            self.t_tcm.next = self.t_tcm_p.val();
+        }
+        self.t_tc.next = self.t_tcm.val();
+        if self.last_s.val() {
+            self.t_tc.next = self.t_tcp.val();
+        }
+        self.t_inp_00_s.next = self.l2_s.val() ^ self.inv_as.val() ^ self.k_fff9.val();
+        self.t_inp_00_c.next = (self.l2_s.val() & self.inv_as.val())
+            | (self.l2_s.val() & self.k_fff9.val())
+            | (self.inv_as.val() & self.k_fff9.val());
+        self.t_inp_00_r.next = (self.t_inp_00_c.val() << 1) | (self.t_inp_00_c.val() >> 15);
+        self.t_inp_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_pl.val();
+        self.t_inp_01_c.next = (self.inv_hl.val() & self.l4_s.val())
+            | (self.inv_hl.val() & self.inv_pl.val())
+            | (self.l4_s.val() & self.inv_pl.val());
+        self.t_inp_01_r.next = (self.t_inp_01_c.val() << 1) | (self.t_inp_01_c.val() >> 15);
+        self.t_inp_10_s.next =
+            self.t_inp_00_s.val() ^ self.t_inp_00_r.val() ^ self.t_inp_01_s.val();
+        self.t_inp_10_c.next = (self.t_inp_00_s.val() & self.t_inp_00_r.val())
+            | (self.t_inp_00_s.val() & self.t_inp_01_s.val())
+            | (self.t_inp_00_r.val() & self.t_inp_01_s.val());
+        self.t_inp_10_r.next = (self.t_inp_10_c.val() << 1) | (self.t_inp_10_c.val() >> 15);
+        self.t_inp_20_s.next =
+            self.t_inp_10_s.val() ^ self.t_inp_10_r.val() ^ self.t_inp_01_r.val();
+        self.t_inp_20_c.next = (self.t_inp_10_s.val() & self.t_inp_10_r.val())
+            | (self.t_inp_10_s.val() & self.t_inp_01_r.val())
+            | (self.t_inp_10_r.val() & self.t_inp_01_r.val());
+        self.t_inp_20_r.next = (self.t_inp_20_c.val() << 1) | (self.t_inp_20_c.val() >> 15);
+        self.t_inp_s.next =
+            bit_cast::<17, 16>(self.t_inp_20_s.val()) + bit_cast::<17, 16>(self.t_inp_20_r.val());
+        self.t_inp_n.next = !self.t_inp_20_r.val();
+        self.t_inp_p.next = self.t_inp_20_s.val() - self.t_inp_n.val();
+        self.t_inp.next = bit_cast::<16, 17>(self.t_inp_s.val());
+        if self.t_inp_s.val().get_bit(16) {
+            self.t_inp.next = self.t_inp_p.val();
+        }
+        self.t_inm_00_s.next = self.l2_s.val() ^ self.inv_as.val() ^ self.k_fff9.val();
+        self.t_inm_00_c.next = (self.l2_s.val() & self.inv_as.val())
+            | (self.l2_s.val() & self.k_fff9.val())
+            | (self.inv_as.val() & self.k_fff9.val());
+        self.t_inm_00_r.next = (self.t_inm_00_c.val() << 1) | (self.t_inm_00_c.val() >> 15);
+        self.t_inm_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_ms.val();
+        self.t_inm_01_c.next = (self.inv_hl.val() & self.l4_s.val())
+            | (self.inv_hl.val() & self.inv_ms.val())
+            | (self.l4_s.val() & self.inv_ms.val());
+        self.t_inm_01_r.next = (self.t_inm_01_c.val() << 1) | (self.t_inm_01_c.val() >> 15);
+        self.t_inm_10_s.next =
+            self.t_inm_00_s.val() ^ self.t_inm_00_r.val() ^ self.t_inm_01_s.val();
+        self.t_inm_10_c.next = (self.t_inm_00_s.val() & self.t_inm_00_r.val())
+            | (self.t_inm_00_s.val() & self.t_inm_01_s.val())
+            | (self.t_inm_00_r.val() & self.t_inm_01_s.val());
+        self.t_inm_10_r.next = (self.t_inm_10_c.val() << 1) | (self.t_inm_10_c.val() >> 15);
+        self.t_inm_20_s.next =
+            self.t_inm_10_s.val() ^ self.t_inm_10_r.val() ^ self.t_inm_01_r.val();
+        self.t_inm_20_c.next = (self.t_inm_10_s.val() & self.t_inm_10_r.val())
+            | (self.t_inm_10_s.val() & self.t_inm_01_r.val())
+            | (self.t_inm_10_r.val() & self.t_inm_01_r.val());
+        self.t_inm_20_r.next = (self.t_inm_20_c.val() << 1) | (self.t_inm_20_c.val() >> 15);
+        self.t_inm_s.next =
+            bit_cast::<17, 16>(self.t_inm_20_s.val()) + bit_cast::<17, 16>(self.t_inm_20_r.val());
+        self.t_inm_n.next = !self.t_inm_20_r.val();
+        self.t_inm_p.next = self.t_inm_20_s.val() - self.t_inm_n.val();
+        self.t_inm.next = bit_cast::<16, 17>(self.t_inm_s.val());
+        if self.t_inm_s.val().get_bit(16) {
+            self.t_inm.next = self.t_inm_p.val();
+        }
+        self.t_in.next = self.t_inm.val();
+        if self.last_s.val() {
+            self.t_in.next = self.t_inp.val();
+        }
+        self.len_s.next = self.lenm_s.val();
+        self.lm1_s.next = self.lm1m_s.val();
+        self.tl3_s.next = self.tl3m_s.val();
+        self.flg_s.next = self.fm_s.val();
+        self.ipv_s.next = !self.t_ip.val();
+        self.l4v_s.next = self.t_l4.val();
+        self.tcp_s.next = self.t_tc.val();
+        self.inner_s.next = self.t_in.val();
+        if self.last_s.val() {
+            self.len_s.next = self.lenp_s.val();
+            self.lm1_s.next = self.lm1p_s.val();
+            self.tl3_s.next = self.tl3p_s.val();
+            self.flg_s.next = self.fp_s.val();
+        }
+
+        // ---- The next segment, worked out while this one goes ----
+        // Free-running stages from this segment's registers, which hold
+        // still through it: five cycles on, before its last beat (a segment
+        // with a next one is at least `H + mss >= 98` bytes, 13 beats).
+        self.x_rem.d.next = self.rem.q.val() - self.mss_r.val();
+        self.x_id.d.next = self.idk.q.val() + 1;
+        self.x_seq.d.next = self.seqk.q.val() + bit_cast::<32, 16>(self.mss_r.val());
+        self.f_c3.d.next = self.hl_r.val() - self.l3_r.val();
+        self.f_c4.d.next = self.hl_r.val() - self.l4_r.val();
+        self.f_hlm1.d.next = self.hl_m1_r.val();
+        self.f_as.next = self.tr.val().addr_sum;
+        self.f_ipb.next = self.tr.val().ip_base;
+        self.f_tcb.next = self.tr.val().tcp_base;
+        self.f_l2.next = self.tr.val().l2_sum;
+        self.e_a6_r_s.next =
+            bit_cast::<17, 16>(self.f_as.val()) + bit_cast::<17, 16>(self.six.val());
+        self.e_a6_r_n.next = !self.six.val();
+        self.e_a6_r_p.next = self.f_as.val() - self.e_a6_r_n.val();
+        self.e_a6_r.next = bit_cast::<16, 17>(self.e_a6_r_s.val());
+        if self.e_a6_r_s.val().get_bit(16) {
+            self.e_a6_r.next = self.e_a6_r_p.val();
+        }
+        self.f_a6.d.next = self.e_a6_r.val();
+        // Stage 2.
+        self.y_last.d.next = self.x_rem.q.val() <= self.mss_r.val();
+        self.y_pk.d.next = self.mss_r.val();
+        if self.x_rem.q.val() <= self.mss_r.val() {
+            self.y_pk.d.next = self.x_rem.q.val();
+        }
+        self.x_idn.next = self.x_id.q.val();
+        self.x_seqh.next = self.x_seq.q.val().get_bits::<16>(16);
+        self.x_seql.next = self.x_seq.q.val().get_bits::<16>(0);
+        self.e_ipid_r_s.next =
+            bit_cast::<17, 16>(self.f_ipb.val()) + bit_cast::<17, 16>(self.x_idn.val());
+        self.e_ipid_r_n.next = !self.x_idn.val();
+        self.e_ipid_r_p.next = self.f_ipb.val() - self.e_ipid_r_n.val();
+        self.e_ipid_r.next = bit_cast::<16, 17>(self.e_ipid_r_s.val());
+        if self.e_ipid_r_s.val().get_bit(16) {
+            self.e_ipid_r.next = self.e_ipid_r_p.val();
+        }
+        self.inv_xseqh.next = !self.x_seqh.val();
+        self.inv_xseql.next = !self.x_seql.val();
+        self.e_seq_r_s.next =
+            bit_cast::<17, 16>(self.inv_xseqh.val()) + bit_cast::<17, 16>(self.inv_xseql.val());
+        self.e_seq_r_n.next = !self.inv_xseql.val();
+        self.e_seq_r_p.next = self.inv_xseqh.val() - self.e_seq_r_n.val();
+        self.e_seq_r.next = bit_cast::<16, 17>(self.e_seq_r_s.val());
+        if self.e_seq_r_s.val().get_bit(16) {
+            self.e_seq_r.next = self.e_seq_r_p.val();
+        }
+        self.y_ipid.d.next = self.e_ipid_r.val();
+        self.y_seq.d.next = self.e_seq_r.val();
+        // Stage 3.
+        self.z_len.d.next = self.hl_r.val() + self.y_pk.q.val();
+        self.z_lenm1.d.next = self.f_hlm1.q.val() + self.y_pk.q.val();
+        self.z_tl3.d.next = self.f_c3.q.val() + self.y_pk.q.val();
+        self.z_tl4.d.next = self.f_c4.q.val() + self.y_pk.q.val();
+        self.flgz.next = self.fl_r.val() & self.not_cwr.val();
+        if !self.y_last.q.val() {
+            self.flgz.next = self.flgz.val() & self.not_fin_psh.val();
+        }
+        self.z_flg.d.next = self.flgz.val();
+        self.inv_ftcb.next = !self.f_tcb.val();
+        self.e_tb_r_s.next =
+            bit_cast::<17, 16>(self.inv_ftcb.val()) + bit_cast::<17, 16>(self.y_seq.q.val());
+        self.e_tb_r_n.next = !self.y_seq.q.val();
+        self.e_tb_r_p.next = self.inv_ftcb.val() - self.e_tb_r_n.val();
+        self.e_tb_r.next = bit_cast::<16, 17>(self.e_tb_r_s.val());
+        if self.e_tb_r_s.val().get_bit(16) {
+            self.e_tb_r.next = self.e_tb_r_p.val();
+        }
+        self.z_tb.d.next = self.e_tb_r.val();
+        // Stage 4.
+        self.e_ip_r_s.next =
+            bit_cast::<17, 16>(self.y_ipid.q.val()) + bit_cast::<17, 16>(self.z_tl3.q.val());
+        self.e_ip_r_n.next = !self.z_tl3.q.val();
+        self.e_ip_r_p.next = self.y_ipid.q.val() - self.e_ip_r_n.val();
+        self.e_ip_r.next = bit_cast::<16, 17>(self.e_ip_r_s.val());
+        if self.e_ip_r_s.val().get_bit(16) {
+            self.e_ip_r.next = self.e_ip_r_p.val();
+        }
+        self.flg16_r.next = bit_cast::<16, 8>(self.z_flg.q.val());
+        self.inv_flg.next = !self.flg16_r.val();
+        self.inv_tl4.next = !self.z_tl4.q.val();
+        self.e_ft_r_s.next =
+            bit_cast::<17, 16>(self.inv_tl4.val()) + bit_cast::<17, 16>(self.inv_flg.val());
+        self.e_ft_r_n.next = !self.inv_flg.val();
+        self.e_ft_r_p.next = self.inv_tl4.val() - self.e_ft_r_n.val();
+        self.e_ft_r.next = bit_cast::<16, 17>(self.e_ft_r_s.val());
+        if self.e_ft_r_s.val().get_bit(16) {
+            self.e_ft_r.next = self.e_ft_r_p.val();
+        }
+        self.e_ps_r_s.next =
+            bit_cast::<17, 16>(self.f_a6.q.val()) + bit_cast::<17, 16>(self.z_tl4.q.val());
+        self.e_ps_r_n.next = !self.z_tl4.q.val();
+        self.e_ps_r_p.next = self.f_a6.q.val() - self.e_ps_r_n.val();
+        self.e_ps_r.next = bit_cast::<16, 17>(self.e_ps_r_s.val());
+        if self.e_ps_r_s.val().get_bit(16) {
+            self.e_ps_r.next = self.e_ps_r_p.val();
+        }
+        self.n_ipv.d.next = !self.e_ip_r.val();
+        self.w_ft.d.next = self.e_ft_r.val();
+        self.w_ps.d.next = self.e_ps_r.val();
+        self.lm1z.next = self.z_lenm1.q.val();
+        self.n_lastt.d.next = self.lm1z.val() >> 3;
+        self.n_lt0.d.next = (self.lm1z.val() >> 3) == 0;
+        self.jmp.d.next =
+            bit_cast::<17, 16>(self.mss_r.val()) - (bit_cast::<17, 16>(self.c_lastt.q.val()) << 3);
+        // Stage 5.
+        self.e_tcp_r_s.next =
+            bit_cast::<17, 16>(self.z_tb.q.val()) + bit_cast::<17, 16>(self.w_ft.q.val());
+        self.e_tcp_r_n.next = !self.w_ft.q.val();
+        self.e_tcp_r_p.next = self.z_tb.q.val() - self.e_tcp_r_n.val();
+        self.e_tcp_r.next = bit_cast::<16, 17>(self.e_tcp_r_s.val());
+        if self.e_tcp_r_s.val().get_bit(16) {
+            self.e_tcp_r.next = self.e_tcp_r_p.val();
+        }
+        self.psn_n.next = !self.w_ps.q.val();
+        self.e_in_r_s.next =
+            bit_cast::<17, 16>(self.f_l2.val()) + bit_cast::<17, 16>(self.psn_n.val());
+        self.e_in_r_n.next = !self.psn_n.val();
+        self.e_in_r_p.next = self.f_l2.val() - self.e_in_r_n.val();
+        self.e_in_r.next = bit_cast::<16, 17>(self.e_in_r_s.val());
+        if self.e_in_r_s.val().get_bit(16) {
+            self.e_in_r.next = self.e_in_r_p.val();
+        }
+        self.n_tcp.d.next = self.e_tcp_r.val();
+        self.n_inner.d.next = self.e_in_r.val();
 
         // ---- The segment ----
-        self.rem_now.next = self.rem.q.val();
-        self.id_now.next = self.idk.q.val();
-        self.seq_now.next = self.seqk.q.val();
-        self.first_now.next = self.first.q.val();
-        if self.start.val() {
-            self.rem_now.next = self.ti.val().payload_len;
-            self.id_now.next = self.ti.val().ip_id;
-            self.seq_now.next = self.ti.val().seq;
-            self.first_now.next = true;
-        }
-        self.last_seg.next = self.rem_now.val() <= self.mss.val();
-        self.pk.next = self.mss.val();
-        if self.last_seg.val() {
-            self.pk.next = self.rem_now.val();
-        }
-        self.seg_len.next = self.hl.val() + self.pk.val();
-        self.tl3.next = self.seg_len.val() - self.l3.val();
-        self.tl4.next = self.seg_len.val() - self.l4.val();
-        self.seg_m1.next = self.seg_len.val() - 1;
-        self.last_t.next = self.seg_m1.val() >> 3;
-        self.end_beat.next = self.t.q.val() == self.last_t.val();
+        // A TSO frame's first beat is the first of segment 0 and never its
+        // last (`H >= 34`), and it always takes its input beat.
+        self.first_now.next = self.first.q.val() | self.start.val();
+        self.end_beat.next = self.eb.q.val() & !self.start.val();
 
         // ---- Does this beat take an input beat? ----
-        // The last input byte the beat needs; it is in `res` or on s_axis.
-        self.opos.next = (bit_cast::<17, 16>(self.t.q.val()) << 3) + self.koff.q.val();
-        self.seg_end.next = bit_cast::<17, 16>(self.seg_len.val()) + self.koff.q.val();
-        self.lastb.next = self.opos.val() + 7;
-        if self.end_beat.val() {
-            self.lastb.next = self.seg_end.val() - 1;
-        }
+        // Yes if the last input byte it needs (lane 7's, or the segment's
+        // last) is not in `res`: at or past the beat on s_axis, `e <= 7`
+        // (`e <= c_r7` on the segment's last beat).
+        self.e_sh.next = self.e.q.val() >> 3;
+        self.e_hi.next = bit_cast::<13, 17>(self.e_sh.val());
+        self.e_lo.next = bit_cast::<3, 17>(self.e.q.val());
+        self.e_near.next = self.e.q.val().get_bit(16)
+            | ((self.e_hi.val() == 0)
+                & (!self.eb.q.val() | (self.e_lo.val() <= self.c_r7.q.val())));
         self.need.next = true;
-        if self.tso_now.val() & !self.first_now.val() {
-            self.need.next =
-                (self.t.q.val() >= self.hb.val()) & (self.lastb.val() >= self.ipos.q.val());
+        if self.tso_r.val() & !self.first_now.val() {
+            self.need.next = (self.t.q.val() >= self.hb_r.val()) & self.e_near.val();
         }
         // A segment starts only with its payload sum at the FIFO's head.
-        self.sum_ok.next = !(self.tso_now.val() & (self.t.q.val() == 0)) | self.sum_valid.val();
+        self.sum_ok.next = !(self.tso_now.val() & !self.tn0.q.val()) | self.sum_valid.val();
         self.have.next = (!self.need.val() | self.s_axis.tvalid.val()) & self.sum_ok.val();
         // Depends on state, tuser and the FIFO head, never on tvalid.
         self.s_axis.tready.next =
             self.out.s_axis.tready.val() & self.need.val() & self.sum_ok.val();
         self.go.next = self.have.val() & self.out.s_axis.tready.val();
         self.take.next = self.go.val() & self.need.val();
-        self.sum_pop.next = self.go.val() & self.tso_now.val() & (self.t.q.val() == 0);
+        self.sum_pop.next = self.go.val() & self.tso_now.val() & !self.tn0.q.val();
 
         // ---- Header storage: written by segment 0, replayed after ----
         self.t_next.next = self.t.q.val();
@@ -436,19 +1497,29 @@ impl Logic for TsoSegmenter {
         self.we.next = self.go.val()
             & self.tso_now.val()
             & self.first_now.val()
-            & (self.t.q.val() <= self.last_hdr.val());
+            & ((self.t.q.val() <= self.last_hdr_r.val()) | self.start.val());
         self.hdr.write_address.next = bit_cast::<5, 16>(self.t.q.val());
         self.hdr.write_data.next = self.din.val();
         self.hdr.write_enable.next = self.we.val();
-        self.hdr.read_address.next = bit_cast::<5, 16>(self.t_next.val());
-        self.hdr.read_enable.next = !self.we.val();
+        // The word for the beat after this one, read only when this one
+        // goes: the address never waits for `go`.
+        self.t_rd.next = self.t.q.val() + 1;
+        if self.end_beat.val() {
+            self.t_rd.next = 0.into();
+        }
+        self.hdr.read_address.next = bit_cast::<5, 16>(self.t_rd.val());
+        self.hdr.read_enable.next = self.go.val() & !self.we.val();
 
         // ---- The beat: header, payload through the window, or both ----
+        // From the held frame and segment: on a TSO frame's first beat it
+        // is that beat (header bytes 0..7, none of them changed).
         self.hsrc.next = self.hdr.read_data.val();
-        if self.first_now.val() {
+        if self.first.q.val() {
             self.hsrc.next = self.din.val();
         }
-        self.dd.next = bit_cast::<4, 17>(self.opos.val() + 8 - self.ipos.q.val());
+        // `dd = (8 - e) mod 16`.
+        self.e_lo4.next = bit_cast::<4, 17>(self.e.q.val());
+        self.dd.next = self.k8.val() - self.e_lo4.val();
         self.wa.next = self.res.q.val();
         self.wb.next = self.din.val();
         if self.dd.val().get_bit(3) {
@@ -459,44 +1530,40 @@ impl Logic for TsoSegmenter {
         self.shb.next = self.k56.val() - self.sh.val();
         // Two shifts below 64 each: `wb << (64 - sh)` without a shift by 64.
         self.pay.next = (self.wa.val() >> self.sh.val()) | ((self.wb.val() << 8) << self.shb.val());
-        self.hsh.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.hl.val())) << 3;
+        self.hsh.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.hl_r.val())) << 3;
         self.hmask.next = !(self.ones.val() << self.hsh.val());
         self.data.next = self.pay.val();
-        if self.t.q.val() < self.hb.val() {
+        if self.t.q.val() < self.hb_r.val() {
             self.data.next = self.hsrc.val();
-        } else if self.t.q.val() == self.hb.val() {
+        } else if self.t.q.val() == self.hb_r.val() {
             self.data.next =
                 (self.hsrc.val() & self.hmask.val()) | (self.pay.val() & !self.hmask.val());
         }
 
         // ---- The changed header fields, big-endian, at their lanes ----
-        self.flg.next = self.ti.val().flags;
-        if !self.last_seg.val() {
-            self.flg.next = self.flg.val() & self.not_fin_psh.val();
-        }
-        if !self.first_now.val() {
-            self.flg.next = self.flg.val() & self.not_cwr.val();
-        }
         // Total length and identification: 4 bytes at L3 + 2 (16 or 20, so
         // always within beat 2); the sequence number in two 16-bit halves
         // at even positions (never across a beat); the flags byte.
-        self.p_tl.next = self.l3.val() + 2;
-        self.p_s0.next = self.l4.val() + 4;
-        self.p_s1.next = self.l4.val() + 6;
-        self.p_fl.next = self.l4.val() + 13;
+        self.p_tl.next = self.l3_r.val() + 2;
+        self.p_s0.next = self.l4_r.val() + 4;
+        self.p_s1.next = self.l4_r.val() + 6;
+        self.p_fl.next = self.l4_r.val() + 13;
         self.sh_tl.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_tl.val())) << 3;
         self.sh_s0.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_s0.val())) << 3;
         self.sh_s1.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_s1.val())) << 3;
         self.sh_fl.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_fl.val())) << 3;
-        self.v_tl.next = bit_cast::<64, 8>(self.tl3.val().get_bits::<8>(8))
-            | (bit_cast::<64, 8>(self.tl3.val().get_bits::<8>(0)) << 8)
-            | (bit_cast::<64, 8>(self.id_now.val().get_bits::<8>(8)) << 16)
-            | (bit_cast::<64, 8>(self.id_now.val().get_bits::<8>(0)) << 24);
-        self.v_s0.next = bit_cast::<64, 8>(self.seq_now.val().get_bits::<8>(24))
-            | (bit_cast::<64, 8>(self.seq_now.val().get_bits::<8>(16)) << 8);
-        self.v_s1.next = bit_cast::<64, 8>(self.seq_now.val().get_bits::<8>(8))
-            | (bit_cast::<64, 8>(self.seq_now.val().get_bits::<8>(0)) << 8);
-        self.v_fl.next = bit_cast::<64, 8>(self.flg.val());
+        self.tl3_r.next = self.c_tl3.q.val();
+        self.id_r.next = self.idk.q.val();
+        self.seq_r.next = self.seqk.q.val();
+        self.v_tl.next = bit_cast::<64, 8>(self.tl3_r.val().get_bits::<8>(8))
+            | (bit_cast::<64, 8>(self.tl3_r.val().get_bits::<8>(0)) << 8)
+            | (bit_cast::<64, 8>(self.id_r.val().get_bits::<8>(8)) << 16)
+            | (bit_cast::<64, 8>(self.id_r.val().get_bits::<8>(0)) << 24);
+        self.v_s0.next = bit_cast::<64, 8>(self.seq_r.val().get_bits::<8>(24))
+            | (bit_cast::<64, 8>(self.seq_r.val().get_bits::<8>(16)) << 8);
+        self.v_s1.next = bit_cast::<64, 8>(self.seq_r.val().get_bits::<8>(8))
+            | (bit_cast::<64, 8>(self.seq_r.val().get_bits::<8>(0)) << 8);
+        self.v_fl.next = bit_cast::<64, 8>(self.c_flg.q.val());
         if (self.p_tl.val() >> 3) == self.t.q.val() {
             self.data.next = (self.data.val() & !(self.m32.val() << self.sh_tl.val()))
                 | (self.v_tl.val() << self.sh_tl.val());
@@ -513,59 +1580,61 @@ impl Logic for TsoSegmenter {
             self.data.next = (self.data.val() & !(self.m8.val() << self.sh_fl.val()))
                 | (self.v_fl.val() << self.sh_fl.val());
         }
-        self.nb.next = bit_cast::<4, 16>(self.seg_len.val() - (self.t.q.val() << 3));
+        if self.start.val() {
+            self.data.next = self.din.val();
+        }
+        self.nb.next = bit_cast::<4, 16>(self.c_len.q.val() - (self.t.q.val() << 3));
         self.keep.next = self.ff8.val();
         if self.end_beat.val() {
             self.keep.next = self.ff8.val() >> (self.k8.val() - self.nb.val());
         }
 
         // ---- The segment's checksums and inner sum ----
-        self.ipx.next = bit_cast::<32, 16>(self.ti.val().ip_base)
-            + bit_cast::<32, 16>(self.tl3.val())
-            + bit_cast::<32, 16>(self.id_now.val());
-        self.ipf.next = (self.ipx.val() & self.low16.val()) + (self.ipx.val() >> 16);
-        self.ipg.next = (self.ipf.val() & self.low16.val()) + (self.ipf.val() >> 16);
-        self.tcx.next = bit_cast::<32, 16>(self.ti.val().tcp_base)
-            + bit_cast::<32, 16>(self.seq_now.val().get_bits::<16>(16))
-            + bit_cast::<32, 16>(self.seq_now.val().get_bits::<16>(0))
-            + bit_cast::<32, 8>(self.flg.val())
-            + bit_cast::<32, 16>(self.tl4.val())
-            + bit_cast::<32, 16>(self.sum_value.val());
-        self.tcf.next = (self.tcx.val() & self.low16.val()) + (self.tcx.val() >> 16);
-        self.tcg.next = (self.tcf.val() & self.low16.val()) + (self.tcf.val() >> 16);
-        self.l4v.next = !bit_cast::<16, 32>(self.tcg.val());
-        if self.l4v.val() == 0 {
-            self.l4v.next = self.all16.val();
+        // Held for the segment but the TCP sum's payload part, the FIFO's
+        // head: one add on this beat.
+        self.inv_ssum.next = !self.sum_value.val();
+        self.e_g_r_s.next =
+            bit_cast::<17, 16>(self.c_tcp.q.val()) + bit_cast::<17, 16>(self.inv_ssum.val());
+        self.e_g_r_n.next = !self.inv_ssum.val();
+        self.e_g_r_p.next = self.c_tcp.q.val() - self.e_g_r_n.val();
+        self.e_g_r.next = bit_cast::<16, 17>(self.e_g_r_s.val());
+        if self.e_g_r_s.val().get_bit(16) {
+            self.e_g_r.next = self.e_g_r_p.val();
         }
-        self.psx.next =
-            bit_cast::<32, 16>(self.anow.val()) + 6 + bit_cast::<32, 16>(self.tl4.val());
-        self.psf.next = (self.psx.val() & self.low16.val()) + (self.psx.val() >> 16);
-        self.psg.next = (self.psf.val() & self.low16.val()) + (self.psf.val() >> 16);
-        // The complement in a 16-bit Local: inline, Verilog would widen
-        // its operand to 32 bits first.
-        self.psn.next = !bit_cast::<16, 32>(self.psg.val());
-        self.inx.next =
-            bit_cast::<32, 16>(self.ti.val().l2_sum) + bit_cast::<32, 16>(self.psn.val());
-        self.inf.next = (self.inx.val() & self.low16.val()) + (self.inx.val() >> 16);
-        self.ing.next = (self.inf.val() & self.low16.val()) + (self.inf.val() >> 16);
-        self.pt.next = self.dnow.val().patch;
+        self.l4v_r.next = self.e_g_r.val();
+        // Segment 0's values are the latest signals here: they pick last.
+        self.pt.next = self.dr.val().patch;
         self.pt.next.ip_en = true;
-        self.pt.next.ip_pos = self.l3.val() + 10;
-        self.pt.next.ip_value = !bit_cast::<16, 32>(self.ipg.val());
+        self.pt.next.ip_pos = self.l3_r.val() + 10;
+        self.pt.next.ip_value = self.c_ipv.q.val();
         self.pt.next.l4_en = true;
-        self.pt.next.l4_pos = self.l4.val() + 16;
-        self.pt.next.l4_value = self.l4v.val();
+        self.pt.next.l4_pos = self.l4_r.val() + 16;
+        self.pt.next.l4_value = self.l4v_r.val();
+        self.pts.next = self.tu.val().patch;
+        self.pts.next.ip_en = true;
+        self.pts.next.ip_pos = self.l3_s.val() + 10;
+        self.pts.next.ip_value = self.ipv_s.val();
+        self.pts.next.l4_en = true;
+        self.pts.next.l4_pos = self.l4_s.val() + 16;
+        self.pts.next.l4_value = self.l4v_s.val();
 
         // ---- Out: a segment, or the input beat untouched ----
-        self.od.next = self.s_axis.tuser.val();
+        self.od.next = self.tu.val();
+        if !self.start.val() & self.tso_r.val() {
+            self.od.next = self.dr.val();
+            self.od.next.length = self.c_len.q.val();
+            self.od.next.inner_sum = self.c_inner.q.val();
+            self.od.next.patch = self.pt.val();
+        }
+        if self.start.val() & self.ts.val().en {
+            self.od.next.length = self.len_s.val();
+            self.od.next.inner_sum = self.inner_s.val();
+            self.od.next.patch = self.pts.val();
+        }
         self.odata.next = self.din.val();
         self.okeep.next = self.s_axis.tkeep.val();
         self.olast.next = self.s_axis.tlast.val();
         if self.tso_now.val() {
-            self.od.next = self.dnow.val();
-            self.od.next.length = self.seg_len.val();
-            self.od.next.inner_sum = bit_cast::<16, 32>(self.ing.val());
-            self.od.next.patch = self.pt.val();
             self.odata.next = self.data.val();
             self.okeep.next = self.keep.val();
             self.olast.next = self.end_beat.val();
@@ -577,6 +1646,10 @@ impl Logic for TsoSegmenter {
         self.out.s_axis.tuser.next = self.od.val();
 
         // ---- State ----
+        self.ltt_s.next = self.lm1_s.val() >> 3;
+        self.e_m8.next = self.e.q.val() - 8;
+        self.e_mj.next = self.e.q.val() - self.jmp.q.val();
+        self.e_pj.next = self.e.q.val() + 8 - self.jmp.q.val();
         self.t.d.next = self.t_next.val();
         if self.go.val() {
             self.desc.d.next = self.dnow.val();
@@ -584,24 +1657,57 @@ impl Logic for TsoSegmenter {
                 self.busy.d.next = !self.s_axis.tlast.val();
             } else {
                 self.busy.d.next = true;
-                self.first.d.next = self.first_now.val();
-                self.rem.d.next = self.rem_now.val();
-                self.idk.d.next = self.id_now.val();
-                self.seqk.d.next = self.seq_now.val();
+                // Lane 0 moves on 8, the input 8 if a beat is taken.
+                self.tn0.d.next = true;
+                self.eb.d.next = self.bl.q.val() == 1;
+                self.bl.d.next = self.bl.q.val() - 1;
+                if !self.take.val() {
+                    self.e.d.next = self.e_m8.val();
+                }
+                if self.start.val() {
+                    self.first.d.next = true;
+                    self.rem.d.next = self.pl_s.val();
+                    self.idk.d.next = self.id_s.val();
+                    self.seqk.d.next = self.seq_s.val();
+                    self.c_last.d.next = self.last_s.val();
+                    self.c_len.d.next = self.len_s.val();
+                    self.c_lastt.d.next = self.ltt_s.val();
+                    self.c_r7.d.next = bit_cast::<3, 16>(self.lm1_s.val());
+                    self.eb.d.next = self.ltt_s.val() == 1;
+                    self.bl.d.next = self.ltt_s.val() - 1;
+                    self.c_tl3.d.next = self.tl3_s.val();
+                    self.c_flg.d.next = self.flg_s.val();
+                    self.c_ipv.d.next = self.ipv_s.val();
+                    self.c_tcp.d.next = self.tcp_s.val();
+                    self.c_inner.d.next = self.inner_s.val();
+                }
                 if self.take.val() {
-                    self.ipos.d.next = self.ipos.q.val() + 8;
                     self.res.d.next = self.din.val();
                 }
                 if self.end_beat.val() {
                     self.first.d.next = false;
-                    self.rem.d.next = self.rem_now.val() - self.mss.val();
-                    self.idk.d.next = self.id_now.val() + 1;
-                    self.seqk.d.next = self.seq_now.val() + bit_cast::<32, 16>(self.mss.val());
-                    self.koff.d.next = self.koff.q.val() + bit_cast::<17, 16>(self.mss.val());
-                    if self.last_seg.val() {
+                    self.rem.d.next = self.x_rem.q.val();
+                    self.idk.d.next = self.x_id.q.val();
+                    self.seqk.d.next = self.x_seq.q.val();
+                    self.tn0.d.next = false;
+                    self.eb.d.next = self.n_lt0.q.val();
+                    self.bl.d.next = self.n_lastt.q.val();
+                    self.c_r7.d.next = bit_cast::<3, 16>(self.z_lenm1.q.val());
+                    self.e.d.next = self.e_mj.val();
+                    if self.take.val() {
+                        self.e.d.next = self.e_pj.val();
+                    }
+                    self.c_last.d.next = self.y_last.q.val();
+                    self.c_len.d.next = self.z_len.q.val();
+                    self.c_lastt.d.next = self.n_lastt.q.val();
+                    self.c_tl3.d.next = self.z_tl3.q.val();
+                    self.c_flg.d.next = self.z_flg.q.val();
+                    self.c_ipv.d.next = self.n_ipv.q.val();
+                    self.c_tcp.d.next = self.n_tcp.q.val();
+                    self.c_inner.d.next = self.n_inner.q.val();
+                    if self.c_last.q.val() {
                         self.busy.d.next = false;
-                        self.ipos.d.next = 0.into();
-                        self.koff.d.next = 0.into();
+                        self.e.d.next = 0.into();
                     }
                 }
             }
