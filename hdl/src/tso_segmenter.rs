@@ -59,10 +59,11 @@
 //! beats); segments 1.. replay them from it. The RAM's registered read is
 //! addressed with the next beat's index (`t + 1`, or 0 after a segment's
 //! last) and enabled by this beat going, so the word is there when the
-//! next beat goes and the address never waits for `go`. RAM over a register file: 1152 flip-flops and an 18-way
-//! 64-bit mux saved for one BRAM; reads never meet writes (segment 0 has at
-//! least `mss >= 64` payload bytes after its header whenever there is a
-//! segment 1 to replay for).
+//! next beat goes and the address never waits for `go`. RAM over a
+//! register file: 1152 flip-flops and an 18-way 64-bit mux saved for one
+//! block RAM on the iCE40 (distributed RAM on the ECP5); reads never meet
+//! writes (segment 0 has at least `mss >= 64` payload bytes after its
+//! header whenever there is a segment 1 to replay for).
 //!
 //! Payload realignment: output byte `j >= H` of segment `k` is input byte
 //! `j + k*mss`. The output beat is taken from a 16-byte window, the beat on
