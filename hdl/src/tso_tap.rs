@@ -39,9 +39,11 @@
 //! - `D` (the word at `L4 + 12`, a beat from 5 to 11) sets `H` for the next
 //!   beat on; with `D >= 5` the rest of its own beat is TCP header.
 //!
-//! A frame that breaks these (`IHL < 5`, `D < 5`) is not `tso_ok`, which
-//! the checks decide from captured fields that are exact for every frame;
-//! its sums may differ from a same-beat reading, which nothing uses. The
+//! A frame that breaks these is not `tso_ok`: with `IHL < 5` the IHL check
+//! fails (the IHL, like every L3-relative field, is captured exactly for
+//! every frame); with `IHL >= 5` the L4-relative fields are exact too, so
+//! with `D < 5` the D check fails. Such a frame's sums may differ from a
+//! same-beat reading; nothing uses them. The
 //! captured fields (total length, id, fragment word, protocol, sequence
 //! number, data offset and flags) are the words at their positions,
 //! whichever beat they land in.
@@ -53,8 +55,8 @@
 //! `j` start the next. The next boundary is kept relative to `pos`, set from
 //! `H + mss` in the beat after D's (at least 52 bytes before it) and moved
 //! on by 8 a beat and `mss` a boundary, so the lane masks for the next beat
-//! are known a beat ahead too. Since `mss >= MSS_MIN = 64 > 8` a boundary falls at
-//! most once per beat; a beat-aligned boundary has `j = 0`. The sums are in
+//! are known a beat ahead too. Since `mss >= MSS_MIN = 64 > 8` a boundary
+//! falls at most once per beat; a beat-aligned boundary has `j = 0`. The sums are in
 //! natural words; a segment that starts at an odd position (`k*mss` odd)
 //! wants its words counted from its first byte, which is the natural-word
 //! sum byte-swapped (RFC 1071), so the swap is done once, when the segment's
