@@ -96,7 +96,6 @@ pub struct DecapValidator {
     pub fields: Signal<Out, RxParsed>,
     bi: DFF<Bits<16>>,
     in_frame: DFF<Bit>,
-    len_acc: DFF<Bits<16>>,
     len_r: DFF<Bits<16>>,
     ended: DFF<Bit>,
     raw0: DFF<Bits<64>>,
@@ -164,12 +163,10 @@ pub struct DecapValidator {
     f1_dmac: DFF<Bits<48>>,
     f1_smac: DFF<Bits<48>>,
     f1_ipsum_ok: DFF<Bit>,
-    f1_l4: DFF<Bits<16>>,
     /// Worked out from the raw stage while F1 is loaded, so the decision
-    /// cycle starts from registers: L3, L4, the inner length, the length
+    /// cycle starts from registers: L4, the inner length, the length
     /// checks and the checksums' pseudo-header parts (the inner one for
     /// either inner tagging).
-    f1_l3: DFF<Bits<16>>,
     f1_l4d: DFF<Bits<16>>,
     f1_ilen: DFF<Bits<16>>,
     f1_lt14: DFF<Bit>,
@@ -246,7 +243,6 @@ pub struct DecapValidator {
     ucs_pos: Signal<Local, Bits<16>>,
     ipsum_fold1: Signal<Local, Bits<32>>,
     ipsum_fold2: Signal<Local, Bits<32>>,
-    d_l3: Signal<Local, Bits<16>>,
     d_ihl: Signal<Local, Bits<16>>,
     d_l4: Signal<Local, Bits<16>>,
     d_ipv4eth: Signal<Local, Bit>,
@@ -268,8 +264,6 @@ pub struct DecapValidator {
     d_itotal: Signal<Local, Bits<16>>,
     d_ifrag: Signal<Local, Bits<16>>,
     d_iproto: Signal<Local, Bits<8>>,
-    d_isip: Signal<Local, Bits<32>>,
-    d_idip: Signal<Local, Bits<32>>,
     d_u1: Signal<Local, Bits<32>>,
     d_u2: Signal<Local, Bits<32>>,
     d_pseudo_l: Signal<Local, Bits<32>>,
@@ -315,7 +309,6 @@ impl Default for DecapValidator {
             fields: Default::default(),
             bi: Default::default(),
             in_frame: Default::default(),
-            len_acc: Default::default(),
             len_r: Default::default(),
             ended: Default::default(),
             raw0: Default::default(),
@@ -369,8 +362,6 @@ impl Default for DecapValidator {
             f1_dmac: Default::default(),
             f1_smac: Default::default(),
             f1_ipsum_ok: Default::default(),
-            f1_l4: Default::default(),
-            f1_l3: Default::default(),
             f1_l4d: Default::default(),
             f1_ilen: Default::default(),
             f1_lt14: Default::default(),
@@ -445,7 +436,6 @@ impl Default for DecapValidator {
             ucs_pos: Default::default(),
             ipsum_fold1: Default::default(),
             ipsum_fold2: Default::default(),
-            d_l3: Default::default(),
             d_ihl: Default::default(),
             d_l4: Default::default(),
             d_ipv4eth: Default::default(),
@@ -467,8 +457,6 @@ impl Default for DecapValidator {
             d_itotal: Default::default(),
             d_ifrag: Default::default(),
             d_iproto: Default::default(),
-            d_isip: Default::default(),
-            d_idip: Default::default(),
             d_u1: Default::default(),
             d_u2: Default::default(),
             d_pseudo_l: Default::default(),
@@ -503,7 +491,6 @@ impl Logic for DecapValidator {
             clock,
             bi,
             in_frame,
-            len_acc,
             len_r,
             ended,
             raw0,
@@ -553,8 +540,6 @@ impl Logic for DecapValidator {
             f1_dmac,
             f1_smac,
             f1_ipsum_ok,
-            f1_l4,
-            f1_l3,
             f1_l4d,
             f1_ilen,
             f1_lt14,
@@ -1010,8 +995,6 @@ impl Logic for DecapValidator {
             self.f1_smac.d.next = (bit_cast::<48, 16>(self.raw0.q.val().get_bits::<16>(0)) << 32)
                 | bit_cast::<48, 32>(self.raw1.q.val().get_bits::<32>(32));
             self.f1_ipsum_ok.d.next = self.ipsum_fold2.val() == self.low16.val();
-            self.f1_l4.d.next = self.l4_c.val();
-            self.f1_l3.d.next = self.e_l3.val();
             self.f1_l4d.d.next = self.e_l4.val();
             self.f1_ilen.d.next = self.e_ilen.val();
             self.f1_lt14.d.next = self.len_r.q.val() < 14;
@@ -1048,7 +1031,6 @@ impl Logic for DecapValidator {
         }
         // ---- The decision, from F1 and the aligned stage's registers ----
         self.done.next = self.f1_valid.q.val();
-        self.d_l3.next = self.f1_l3.q.val();
         self.d_ihl.next = bit_cast::<16, 4>(self.f1_verihl.q.val().get_bits::<4>(0)) << 2;
         self.d_l4.next = self.f1_l4d.q.val();
         self.d_ipv4eth.next = self.f1_etype.q.val() == self.ethertype_ipv4.val();
@@ -1077,9 +1059,6 @@ impl Logic for DecapValidator {
         self.d_itotal.next = self.ia4.q.val().get_bits::<16>(48);
         self.d_ifrag.next = self.ia4.q.val().get_bits::<16>(16);
         self.d_iproto.next = self.ia4.q.val().get_bits::<8>(0);
-        self.d_isip.next = self.ia5.q.val().get_bits::<32>(16);
-        self.d_idip.next = (bit_cast::<32, 16>(self.ia5.q.val().get_bits::<16>(0)) << 16)
-            | bit_cast::<32, 16>(self.ia6.q.val().get_bits::<16>(48));
         if self.d_ivlan.val() {
             self.d_irel3.next = 34.into();
             self.d_ietype.next = self.ia4.q.val().get_bits::<16>(48);
@@ -1087,9 +1066,6 @@ impl Logic for DecapValidator {
             self.d_itotal.next = self.ia4.q.val().get_bits::<16>(16);
             self.d_ifrag.next = self.ia5.q.val().get_bits::<16>(48);
             self.d_iproto.next = self.ia5.q.val().get_bits::<8>(32);
-            self.d_isip.next = (bit_cast::<32, 16>(self.ia5.q.val().get_bits::<16>(0)) << 16)
-                | bit_cast::<32, 16>(self.ia6.q.val().get_bits::<16>(48));
-            self.d_idip.next = self.ia6.q.val().get_bits::<32>(16);
         }
         self.d_iihl.next = bit_cast::<16, 4>(self.d_iverihl.val().get_bits::<4>(0)) << 2;
         self.d_ip_checked.next = (self.d_ilen.val() >= self.d_irel3.val() + 20)
