@@ -6,9 +6,9 @@
 //!
 //! ```text
 //!            cycle t                 t+1                    t+2
-//! lookup ─▶ compare key with all  ─▶ read value RAM at   ─▶ result_valid,
-//!           valid entries,            the hit slot           result_hit,
-//!           register hit + slot                              result_value
+//! lookup ─▶ compare key with all  ─▶ hit + slot from the ─▶ result_valid,
+//!           valid entries,            matches, read value    result_hit,
+//!           register the matches      RAM at the slot        result_value
 //! ```
 //!
 //! A second lookup port (`lookup_b`, the RX path's source check) has its
@@ -17,9 +17,13 @@
 //!
 //! Every entry is compared in parallel (registers, not RAM, hold the keys), so
 //! a lookup costs the same for any table size, and a new lookup can start
-//! every cycle. Values live in block RAM and are read with the registered
-//! hit slot, which keeps the comparator tree and the RAM address in
-//! different cycles.
+//! every cycle. Values live in block RAM and are read at the slot
+//! encoded from the registered matches, which keeps the comparators
+//! and the encoder in different cycles. Neither the slot of a hit nor the
+//! lowest free slot is a priority chain over the entries (which would grow
+//! with the table and, at 64 entries, limited the whole NIC to ~32 MHz):
+//! keys are unique, so a hit's slot is an OR of the matching entry's, and the
+//! lowest free slot comes from a carry chain a cycle ahead.
 //!
 //! Programming (from the register slave): the host stages a key, a value and
 //! a slot, then rings `cmd` with a command code (see `regmap::pf::cmd`):
@@ -36,7 +40,7 @@
 //! and never in the two cycles of a lookup in flight, so a lookup sees the
 //! entry wholly old or wholly new, never a key of one and a value of another.
 //! Commands borrow the comparator only in cycles without a lookup, so the
-//! datapath never waits for the host. A command takes 3-4 cycles; one rung
+//! datapath never waits for the host. A command takes 4-5 cycles; one rung
 //! while another runs is refused with BUSY.
 
 use crate::block_ram::BlockRam;
@@ -47,6 +51,7 @@ use rust_hdl::prelude::*;
 pub enum CamCommandState {
     Idle,
     Find,
+    Match,
     Exec,
     ReadBack,
 }
@@ -97,13 +102,13 @@ pub struct Cam<const KW: usize, V: Synth, const E: usize, const AW: usize> {
     entries: Constant<Bits<16>>,
     // ---- Lookup pipeline ----
     s1_valid: DFF<Bit>,
-    s1_hit: DFF<Bit>,
-    s1_slot: DFF<Bits<AW>>,
+    /// Which entries matched the lookup (bit i: slot i), registered
+    /// between the compare and the slot encoding.
+    s1_match: DFF<Bits<E>>,
     s2_valid: DFF<Bit>,
     s2_hit: DFF<Bit>,
     b1_valid: DFF<Bit>,
-    b1_slot: DFF<Bits<AW>>,
-    b1_hit: DFF<Bit>,
+    b1_match: DFF<Bits<E>>,
     b2_valid: DFF<Bit>,
     b2_hit: DFF<Bit>,
     // ---- Command state ----
@@ -116,6 +121,10 @@ pub struct Cam<const KW: usize, V: Synth, const E: usize, const AW: usize> {
     p_slot: DFF<Bits<AW>>,
     p_free: DFF<Bit>,
     p_free_slot: DFF<Bits<AW>>,
+    /// The lowest free slot, one-hot (zero when full), worked out every
+    /// cycle from the previous cycle's valid bits: a command reads it in
+    /// `Find`, at least two cycles after the last command changed them.
+    free_low: DFF<Bits<E>>,
     result: DFF<Bits<4>>,
     count: DFF<Bits<16>>,
     rd_valid_q: DFF<Bit>,
@@ -129,8 +138,11 @@ pub struct Cam<const KW: usize, V: Synth, const E: usize, const AW: usize> {
     hit_slot: Signal<Local, Bits<AW>>,
     b_hit: Signal<Local, Bit>,
     b_hit_slot: Signal<Local, Bits<AW>>,
+    match_a: Signal<Local, Bits<E>>,
+    match_b: Signal<Local, Bits<E>>,
     free: Signal<Local, Bit>,
     free_slot: Signal<Local, Bits<AW>>,
+    used_vec: Signal<Local, Bits<E>>,
     quiet: Signal<Local, Bit>,
     busy_bit: Signal<Local, Bits<32>>,
     busy_flag: Constant<Bits<32>>,
@@ -191,13 +203,11 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Default for Cam
             slot_id: std::array::from_fn(|i| Constant::new((i as u64).to_bits())),
             entries: Constant::new((E as u64).to_bits()),
             s1_valid: Default::default(),
-            s1_hit: Default::default(),
-            s1_slot: Default::default(),
+            s1_match: Default::default(),
             s2_valid: Default::default(),
             s2_hit: Default::default(),
             b1_valid: Default::default(),
-            b1_slot: Default::default(),
-            b1_hit: Default::default(),
+            b1_match: Default::default(),
             b2_valid: Default::default(),
             b2_hit: Default::default(),
             state: Default::default(),
@@ -209,6 +219,7 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Default for Cam
             p_slot: Default::default(),
             p_free: Default::default(),
             p_free_slot: Default::default(),
+            free_low: Default::default(),
             result: Default::default(),
             count: Default::default(),
             rd_valid_q: Default::default(),
@@ -221,8 +232,11 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Default for Cam
             hit_slot: Default::default(),
             b_hit: Default::default(),
             b_hit_slot: Default::default(),
+            match_a: Default::default(),
+            match_b: Default::default(),
             free: Default::default(),
             free_slot: Default::default(),
+            used_vec: Default::default(),
             quiet: Default::default(),
             busy_bit: Default::default(),
             busy_flag: Constant::new(256.into()),
@@ -261,13 +275,11 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
             self,
             clock,
             s1_valid,
-            s1_hit,
-            s1_slot,
+            s1_match,
             s2_valid,
             s2_hit,
             b1_valid,
-            b1_slot,
-            b1_hit,
+            b1_match,
             b2_valid,
             b2_hit,
             state,
@@ -279,6 +291,7 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
             p_slot,
             p_free,
             p_free_slot,
+            free_low,
             result,
             count,
             rd_valid_q,
@@ -323,44 +336,64 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
         self.hit_slot.next = 0.into();
         self.free.next = false;
         self.free_slot.next = 0.into();
+        // Cycle t compares and registers which entries matched; cycle t+1
+        // turns that into hit and slot and reads the value RAM. Keys are
+        // unique among used slots (ADD replaces an entry with its key), so
+        // at most one entry matches and the slot number is the OR of the
+        // matching slot's: an OR tree, where a priority chain over the
+        // slots would be as deep as the table is long.
+        self.match_a.next = 0.into();
+        self.match_b.next = 0.into();
         for i in 0..E {
-            if self.used[i].q.val() & (self.keys[i].q.val() == self.probe_key.val()) {
-                self.hit.next = true;
-                self.hit_slot.next = self.slot_id[i].val();
-            }
+            self.match_a.next = self.match_a.val().replace_bit(
+                i,
+                self.used[i].q.val() & (self.keys[i].q.val() == self.probe_key.val()),
+            );
+            // Port B has a comparator of its own.
+            self.match_b.next = self.match_b.val().replace_bit(
+                i,
+                self.used[i].q.val() & (self.keys[i].q.val() == self.lookup_b_key.val()),
+            );
         }
-        // Port B has a comparator of its own.
-        self.b_hit.next = false;
+        self.s1_match.d.next = self.match_a.val();
+        self.b1_match.d.next = self.match_b.val();
+        self.hit.next = self.s1_match.q.val().any();
+        self.b_hit.next = self.b1_match.q.val().any();
         self.b_hit_slot.next = 0.into();
         for i in 0..E {
-            if self.used[i].q.val() & (self.keys[i].q.val() == self.lookup_b_key.val()) {
-                self.b_hit.next = true;
-                self.b_hit_slot.next = self.slot_id[i].val();
+            if self.s1_match.q.val().get_bit(i) {
+                self.hit_slot.next = self.hit_slot.val() | self.slot_id[i].val();
+            }
+            if self.b1_match.q.val().get_bit(i) {
+                self.b_hit_slot.next = self.b_hit_slot.val() | self.slot_id[i].val();
             }
         }
         self.b1_valid.d.next = self.lookup_b.val();
-        self.b1_hit.d.next = self.b_hit.val();
-        self.b1_slot.d.next = self.b_hit_slot.val();
         self.b2_valid.d.next = self.b1_valid.q.val();
-        self.b2_hit.d.next = self.b1_hit.q.val();
-        self.values_b.read_address.next = self.b1_slot.q.val();
+        self.b2_hit.d.next = self.b_hit.val();
+        self.values_b.read_address.next = self.b_hit_slot.val();
         self.values_b.read_enable.next = self.b1_valid.q.val();
-        // Lowest free slot: the first one the scan meets.
+        // Lowest free slot: the lowest clear bit of the valid bits is the
+        // lowest set bit of `!used & (used + 1)` (a carry chain, not a
+        // priority chain), registered; its slot number is an OR tree.
+        self.used_vec.next = 0.into();
         for i in 0..E {
-            if !self.used[i].q.val() & !self.free.val() {
-                self.free.next = true;
-                self.free_slot.next = self.slot_id[i].val();
+            self.used_vec.next = self.used_vec.val().replace_bit(i, self.used[i].q.val());
+        }
+        self.free_low.d.next = !self.used_vec.val() & (self.used_vec.val() + 1);
+        self.free.next = self.free_low.q.val().any();
+        for i in 0..E {
+            if self.free_low.q.val().get_bit(i) {
+                self.free_slot.next = self.free_slot.val() | self.slot_id[i].val();
             }
         }
 
         // ---- Lookup pipeline ----
         self.s1_valid.d.next = self.lookup.val();
-        self.s1_hit.d.next = self.hit.val();
         self.s2_valid.d.next = self.s1_valid.q.val();
-        self.s2_hit.d.next = self.s1_hit.q.val();
+        self.s2_hit.d.next = self.hit.val();
         // The value RAM serves the lookup in flight first.
-        self.s1_slot.d.next = self.hit_slot.val();
-        self.ram_addr.next = self.s1_slot.q.val();
+        self.ram_addr.next = self.hit_slot.val();
         self.ram_read.next = self.s1_valid.q.val();
 
         // ---- Commands ----
@@ -379,7 +412,7 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
         self.index_used.next = false;
         for i in 0..E {
             if self.index_slot.val() == self.slot_id[i].val() {
-                self.index_used.next = self.used[i].q.val();
+                self.index_used.next = self.index_used.val() | self.used[i].q.val();
             }
         }
         self.values.write_address.next = self.write_slot.val();
@@ -400,13 +433,18 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
                 }
             }
             CamCommandState::Find => {
+                // The comparator is the command's in a cycle without a
+                // lookup; its matches are in `s1_match` the cycle after.
                 if !self.lookup.val() {
-                    self.p_hit.d.next = self.hit.val();
-                    self.p_slot.d.next = self.hit_slot.val();
-                    self.p_free.d.next = self.free.val();
-                    self.p_free_slot.d.next = self.free_slot.val();
-                    self.state.d.next = CamCommandState::Exec;
+                    self.state.d.next = CamCommandState::Match;
                 }
+            }
+            CamCommandState::Match => {
+                self.p_hit.d.next = self.hit.val();
+                self.p_slot.d.next = self.hit_slot.val();
+                self.p_free.d.next = self.free.val();
+                self.p_free_slot.d.next = self.free_slot.val();
+                self.state.d.next = CamCommandState::Exec;
             }
             CamCommandState::Exec => {
                 if self.quiet.val() {

@@ -84,6 +84,11 @@ pub fn exported_blocks() -> Vec<ExportedBlock> {
             DefaultDecapsulator::default(),
         ),
         export(
+            "cam",
+            "mapping table: 64 entries, 72-bit keys (VNI + MAC), two lookup ports, values in block RAM",
+            overlay_nic_hdl::cam::Cam::<72, overlay_nic_hdl::tx_types::MapValue, 64, 6>::default(),
+        ),
+        export(
             "header_parser",
             "header parser tap: L2/L3/L4 fields and TX flow hash",
             HeaderParser::default(),
