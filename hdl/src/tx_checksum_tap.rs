@@ -24,6 +24,17 @@
 //!  1-9  | IPv4 header words, L3 .. L4 = L3 + 4*IHL <= 78
 //! ```
 //!
+//! Which of a beat's words are the header's (and which lanes are at or
+//! after `csum_start`) is worked out while the beat before moves, and
+//! registered, so a beat's own cycle is a mask, a tree of adds and the
+//! accumulate. That is exact for every frame with a valid IPv4 header: its
+//! words before `L3 + 20` are the header's whatever the IHL, the IHL is two
+//! beats before the first word it bounds, and the one word whose place
+//! depends on its own beat (byte 14, unless bytes 12-13 are a tag) is
+//! masked by that beat's tag compare. For other frames `ip_ok` is false,
+//! from fields captured exactly. The length checks and the L4 write's
+//! position are registered with the last beat too.
+//!
 //! It also sums the whole frame in natural words (`inner_sum`, for the
 //! optional outer UDP checksum) as it will be sent, after the writes. The
 //! writes' values are only known at the end, so the sum is taken from the
@@ -95,6 +106,11 @@ pub struct TxChecksumTap {
     verihl_r: DFF<Bits<8>>,
     lacc: DFF<Bits<32>>,
     iacc: DFF<Bits<32>>,
+    /// Which of this beat's four words are IPv4 header words (not the
+    /// checksum field), worked out while the beat before moved.
+    imask: [DFF<Bit>; 4],
+    /// The next beat's lanes at or after csum_start.
+    smask_r: DFF<Bits<64>>,
     /// Sum of every byte so far, in natural words.
     tacc: DFF<Bits<32>>,
     /// The host's bytes at `l4_pos` (15:8) and `l4_pos + 1` (7:0), and the
@@ -105,6 +121,18 @@ pub struct TxChecksumTap {
     // ---- Stage F: one frame's raw results, the cycle after its last beat ----
     f_valid: DFF<Bit>,
     f_len: DFF<Bits<16>>,
+    /// Worked out from the last beat so that stage F starts from registers:
+    /// `csum_start + csum_offset` (mod 2^16), `csum_ok`, and the length
+    /// checks of `ip_ok` (length at least 18, 34, 38, 14 + 4 IHL, 18 + 4 IHL).
+    f_l4p: DFF<Bits<16>>,
+    f_cok: DFF<Bit>,
+    /// The L4 write's position is 23, 24, 25, 27, 28, 29 (bits 0-5).
+    f_ov: DFF<Bits<6>>,
+    f_ge18: DFF<Bit>,
+    f_ge34: DFF<Bit>,
+    f_ge38: DFF<Bit>,
+    f_ge14i: DFF<Bit>,
+    f_ge18i: DFF<Bit>,
     f_req: DFF<TxOffloadRequest>,
     f_tpid: DFF<Bit>,
     f_etype: DFF<Bits<16>>,
@@ -125,6 +153,8 @@ pub struct TxChecksumTap {
     start_now: Signal<Local, Bits<16>>,
     kmask: Signal<Local, Bits<64>>,
     smask: Signal<Local, Bits<64>>,
+    npos: Signal<Local, Bits<16>>,
+    nsmask: Signal<Local, Bits<64>>,
     lead: Signal<Local, Bits<16>>,
     bm: Signal<Local, Bits<64>>,
     lm: Signal<Local, Bits<64>>,
@@ -133,6 +163,8 @@ pub struct TxChecksumTap {
     v2: Signal<Local, Bits<32>>,
     v3: Signal<Local, Bits<32>>,
     nbytes: Signal<Local, Bits<16>>,
+    len_now: Signal<Local, Bits<16>>,
+    ihl4_now: Signal<Local, Bits<16>>,
     w0: Signal<Local, Bits<32>>,
     w1: Signal<Local, Bits<32>>,
     w2: Signal<Local, Bits<32>>,
@@ -145,6 +177,7 @@ pub struct TxChecksumTap {
     l3_now: Signal<Local, Bits<16>>,
     l4_now: Signal<Local, Bits<16>>,
     cks_now: Signal<Local, Bits<16>>,
+    /// Positions of the next beat's four words.
     p0: Signal<Local, Bits<16>>,
     p1: Signal<Local, Bits<16>>,
     p2: Signal<Local, Bits<16>>,
@@ -153,6 +186,8 @@ pub struct TxChecksumTap {
     /// The IPv4 header's words of this beat, each or zero.
     iw: [Signal<Local, Bits<32>>; 4],
     iacc_now: Signal<Local, Bits<32>>,
+    l3_20: Signal<Local, Bits<16>>,
+    nmask: [Signal<Local, Bit>; 4],
     tsum: Signal<Local, Bits<32>>,
     tacc_now: Signal<Local, Bits<32>>,
     l4p_now: Signal<Local, Bits<16>>,
@@ -164,7 +199,6 @@ pub struct TxChecksumTap {
     ipold_now: Signal<Local, Bits<16>>,
     // ---- Stage F to outputs ----
     f_start: Signal<Local, Bits<16>>,
-    f_offset: Signal<Local, Bits<16>>,
     l1: Signal<Local, Bits<32>>,
     l2: Signal<Local, Bits<32>>,
     lsw: Signal<Local, Bits<32>>,
@@ -174,6 +208,7 @@ pub struct TxChecksumTap {
     vlan: Signal<Local, Bit>,
     l3: Signal<Local, Bits<16>>,
     ihl4: Signal<Local, Bits<16>>,
+    i_len: Signal<Local, Bit>,
     c_ok: Signal<Local, Bit>,
     i_ok: Signal<Local, Bit>,
     pt: Signal<Local, ChecksumPatch>,
@@ -181,13 +216,21 @@ pub struct TxChecksumTap {
     fipp: Signal<Local, Bits<16>>,
     ipval: Signal<Local, Bits<16>>,
     l4_oldc: Signal<Local, Bits<16>>,
-    l4_newc: Signal<Local, Bits<16>>,
+    l4_sw: Signal<Local, Bit>,
+    l4_clo: Signal<Local, Bits<16>>,
+    l4_chi: Signal<Local, Bits<16>>,
+    l4_nlo: Signal<Local, Bits<16>>,
+    l4_nhi: Signal<Local, Bits<16>>,
     l4_oldn: Signal<Local, Bits<16>>,
     ip_hin: Signal<Local, Bits<16>>,
     ip_lon: Signal<Local, Bits<16>>,
     ip_hi_live: Signal<Local, Bit>,
+    ov_hi: Signal<Local, Bit>,
+    ov_lo: Signal<Local, Bit>,
+    ov_now: Signal<Local, Bits<6>>,
     ip_lo_live: Signal<Local, Bit>,
-    corr: Signal<Local, Bits<20>>,
+    /// The corrections to the host's whole-frame sum, each or zero.
+    cterm: [Signal<Local, Bits<32>>; 7],
     tadj: Signal<Local, Bits<32>>,
     t1: Signal<Local, Bits<32>>,
     t2: Signal<Local, Bits<32>>,
@@ -224,11 +267,21 @@ impl Default for TxChecksumTap {
             verihl_r: Default::default(),
             lacc: Default::default(),
             iacc: Default::default(),
+            imask: Default::default(),
+            smask_r: Default::default(),
             tacc: Default::default(),
             l4old: Default::default(),
             ipold: Default::default(),
             f_valid: Default::default(),
             f_len: Default::default(),
+            f_l4p: Default::default(),
+            f_cok: Default::default(),
+            f_ov: Default::default(),
+            f_ge18: Default::default(),
+            f_ge34: Default::default(),
+            f_ge38: Default::default(),
+            f_ge14i: Default::default(),
+            f_ge18i: Default::default(),
             f_req: Default::default(),
             f_tpid: Default::default(),
             f_etype: Default::default(),
@@ -247,6 +300,8 @@ impl Default for TxChecksumTap {
             start_now: Default::default(),
             kmask: Default::default(),
             smask: Default::default(),
+            npos: Default::default(),
+            nsmask: Default::default(),
             lead: Default::default(),
             bm: Default::default(),
             lm: Default::default(),
@@ -255,6 +310,8 @@ impl Default for TxChecksumTap {
             v2: Default::default(),
             v3: Default::default(),
             nbytes: Default::default(),
+            len_now: Default::default(),
+            ihl4_now: Default::default(),
             w0: Default::default(),
             w1: Default::default(),
             w2: Default::default(),
@@ -274,6 +331,8 @@ impl Default for TxChecksumTap {
             isum: Default::default(),
             iw: Default::default(),
             iacc_now: Default::default(),
+            l3_20: Default::default(),
+            nmask: Default::default(),
             tsum: Default::default(),
             tacc_now: Default::default(),
             l4p_now: Default::default(),
@@ -284,7 +343,6 @@ impl Default for TxChecksumTap {
             l4old_now: Default::default(),
             ipold_now: Default::default(),
             f_start: Default::default(),
-            f_offset: Default::default(),
             l1: Default::default(),
             l2: Default::default(),
             lsw: Default::default(),
@@ -294,6 +352,7 @@ impl Default for TxChecksumTap {
             vlan: Default::default(),
             l3: Default::default(),
             ihl4: Default::default(),
+            i_len: Default::default(),
             c_ok: Default::default(),
             i_ok: Default::default(),
             pt: Default::default(),
@@ -301,13 +360,20 @@ impl Default for TxChecksumTap {
             fipp: Default::default(),
             ipval: Default::default(),
             l4_oldc: Default::default(),
-            l4_newc: Default::default(),
+            l4_sw: Default::default(),
+            l4_clo: Default::default(),
+            l4_chi: Default::default(),
+            l4_nlo: Default::default(),
+            l4_nhi: Default::default(),
             l4_oldn: Default::default(),
             ip_hin: Default::default(),
             ip_lon: Default::default(),
             ip_hi_live: Default::default(),
+            ov_hi: Default::default(),
+            ov_lo: Default::default(),
+            ov_now: Default::default(),
             ip_lo_live: Default::default(),
-            corr: Default::default(),
+            cterm: Default::default(),
             tadj: Default::default(),
             t1: Default::default(),
             t2: Default::default(),
@@ -345,11 +411,20 @@ impl Logic for TxChecksumTap {
             verihl_r,
             lacc,
             iacc,
+            smask_r,
             tacc,
             l4old,
             ipold,
             f_valid,
             f_len,
+            f_l4p,
+            f_cok,
+            f_ov,
+            f_ge18,
+            f_ge34,
+            f_ge38,
+            f_ge14i,
+            f_ge18i,
             f_req,
             f_tpid,
             f_etype,
@@ -365,6 +440,10 @@ impl Logic for TxChecksumTap {
             patch_r,
             inner_sum_r
         );
+        for k in 0..4 {
+            self.imask[k].clock.next = self.clock.val();
+            self.imask[k].d.next = self.imask[k].q.val();
+        }
         self.done.next = self.done_r.q.val();
         self.csum_ok.next = self.csum_ok_r.q.val();
         self.ip_ok.next = self.ip_ok_r.q.val();
@@ -414,12 +493,25 @@ impl Logic for TxChecksumTap {
             self.nbytes.next = 8.into();
         }
         // Lanes at positions pos + i >= csum_start: all, none, or i >= lead.
-        self.lead.next = self.start_now.val() - self.pos.q.val();
-        self.smask.next = self.ones.val();
-        if self.start_now.val() > self.pos.q.val() {
-            self.smask.next = 0.into();
+        // Registered a beat ahead; a first beat (pos 0) works it out from
+        // the port's csum_start alone, with no subtraction.
+        self.smask.next = self.smask_r.q.val();
+        if !self.in_frame.q.val() {
+            self.smask.next = self.ones.val();
+            if self.start_now.val() != 0 {
+                self.smask.next = 0.into();
+                if self.start_now.val() < 8 {
+                    self.smask.next = self.ones.val() << (self.start_now.val() << 3);
+                }
+            }
+        }
+        self.npos.next = self.pos.q.val() + 8;
+        self.lead.next = self.start_now.val() - self.npos.val();
+        self.nsmask.next = self.ones.val();
+        if self.start_now.val() > self.npos.val() {
+            self.nsmask.next = 0.into();
             if self.lead.val() < 8 {
-                self.smask.next = self.ones.val() << (self.lead.val() << 3);
+                self.nsmask.next = self.ones.val() << (self.lead.val() << 3);
             }
         }
         self.bm.next = self.tdata.val() & self.kmask.val();
@@ -474,41 +566,47 @@ impl Logic for TxChecksumTap {
         self.l4_now.next =
             self.l3_now.val() + (bit_cast::<16, 4>(bit_cast::<4, 8>(self.verihl_now.val())) << 2);
         self.cks_now.next = self.l3_now.val() + 10;
-        self.p0.next = self.pos.q.val();
-        self.p1.next = self.pos.q.val() + 2;
-        self.p2.next = self.pos.q.val() + 4;
-        self.p3.next = self.pos.q.val() + 6;
-        // Each word is taken or zeroed on its own and the four summed as a
-        // tree: four conditional adds in a row were the block's critical
-        // path (53 logic levels on the ECP5).
+        // The header's words are those in [L3, L4) but the checksum field.
+        // Their mask is registered a beat ahead, from L3 and L4 as known
+        // then: a valid header has L4 >= L3 + 20, so words before L3 + 20
+        // are the header's whatever the IHL, and those after come two
+        // beats after the IHL (a frame that breaks this has no valid IPv4
+        // header, and `ip_ok` is false from its exactly captured fields).
+        // The one word whose place depends on its own beat is byte 14's,
+        // the header's first unless bytes 12-13 of the same beat are a tag.
         self.iw[0].next = 0.into();
-        if (self.p0.val() >= self.l3_now.val())
-            & (self.p0.val() < self.l4_now.val())
-            & (self.p0.val() != self.cks_now.val())
-        {
+        if self.imask[0].q.val() {
             self.iw[0].next = self.w0.val();
         }
         self.iw[1].next = 0.into();
-        if (self.p1.val() >= self.l3_now.val())
-            & (self.p1.val() < self.l4_now.val())
-            & (self.p1.val() != self.cks_now.val())
-        {
+        if self.imask[1].q.val() {
             self.iw[1].next = self.w1.val();
         }
         self.iw[2].next = 0.into();
-        if (self.p2.val() >= self.l3_now.val())
-            & (self.p2.val() < self.l4_now.val())
-            & (self.p2.val() != self.cks_now.val())
-        {
+        if self.imask[2].q.val() {
             self.iw[2].next = self.w2.val();
         }
         self.iw[3].next = 0.into();
-        if (self.p3.val() >= self.l3_now.val())
-            & (self.p3.val() < self.l4_now.val())
-            & (self.p3.val() != self.cks_now.val())
-        {
+        if self.imask[3].q.val() & !((self.pos.q.val() == 8) & self.tpid_now.val()) {
             self.iw[3].next = self.w3.val();
         }
+        self.p0.next = self.npos.val();
+        self.p1.next = self.pos.q.val() + 10;
+        self.p2.next = self.pos.q.val() + 12;
+        self.p3.next = self.pos.q.val() + 14;
+        self.l3_20.next = self.l3_now.val() + 20;
+        self.nmask[0].next = (self.p0.val() >= self.l3_now.val())
+            & ((self.p0.val() < self.l3_20.val()) | (self.p0.val() < self.l4_now.val()))
+            & (self.p0.val() != self.cks_now.val());
+        self.nmask[1].next = (self.p1.val() >= self.l3_now.val())
+            & ((self.p1.val() < self.l3_20.val()) | (self.p1.val() < self.l4_now.val()))
+            & (self.p1.val() != self.cks_now.val());
+        self.nmask[2].next = (self.p2.val() >= self.l3_now.val())
+            & ((self.p2.val() < self.l3_20.val()) | (self.p2.val() < self.l4_now.val()))
+            & (self.p2.val() != self.cks_now.val());
+        self.nmask[3].next = (self.p3.val() >= self.l3_now.val())
+            & ((self.p3.val() < self.l3_20.val()) | (self.p3.val() < self.l4_now.val()))
+            & (self.p3.val() != self.cks_now.val());
         self.isum.next =
             (self.iw[0].val() + self.iw[1].val()) + (self.iw[2].val() + self.iw[3].val());
         self.iacc_now.next = self.iacc.q.val() + self.isum.val();
@@ -557,6 +655,29 @@ impl Logic for TxChecksumTap {
             }
         }
 
+        // ---- The frame's length checks, registered with its last beat ----
+        self.len_now.next = self.pos.q.val() + self.nbytes.val();
+        self.ihl4_now.next = bit_cast::<16, 4>(bit_cast::<4, 8>(self.verihl_now.val())) << 2;
+        self.ov_now.next = 0.into();
+        if self.l4p_now.val() == 23 {
+            self.ov_now.next = 1.into();
+        }
+        if self.l4p_now.val() == 24 {
+            self.ov_now.next = 2.into();
+        }
+        if self.l4p_now.val() == 25 {
+            self.ov_now.next = 4.into();
+        }
+        if self.l4p_now.val() == 27 {
+            self.ov_now.next = 8.into();
+        }
+        if self.l4p_now.val() == 28 {
+            self.ov_now.next = 16.into();
+        }
+        if self.l4p_now.val() == 29 {
+            self.ov_now.next = 32.into();
+        }
+
         // ---- Taking the beat ----
         self.f_valid.d.next = false;
         if self.beat.val() {
@@ -568,13 +689,28 @@ impl Logic for TxChecksumTap {
             self.verihl_r.d.next = self.verihl_now.val();
             self.lacc.d.next = self.lacc_now.val();
             self.iacc.d.next = self.iacc_now.val();
+            self.smask_r.d.next = self.nsmask.val();
+            for k in 0..4 {
+                self.imask[k].d.next = self.nmask[k].val() & !self.tlast.val();
+            }
             self.tacc.d.next = self.tacc_now.val();
             self.l4old.d.next = self.l4old_now.val();
             self.ipold.d.next = self.ipold_now.val();
             if self.tlast.val() {
                 self.pos.d.next = 0.into();
                 self.f_valid.d.next = true;
-                self.f_len.d.next = self.pos.q.val() + self.nbytes.val();
+                self.f_len.d.next = self.len_now.val();
+                self.f_l4p.d.next = self.l4p_now.val();
+                self.f_ov.d.next = self.ov_now.val();
+                self.f_cok.d.next = (bit_cast::<18, 16>(self.start_now.val())
+                    + bit_cast::<18, 16>(self.req_now.val().csum_offset)
+                    + 2)
+                    <= bit_cast::<18, 16>(self.len_now.val());
+                self.f_ge18.d.next = self.len_now.val() >= 18;
+                self.f_ge34.d.next = self.len_now.val() >= 34;
+                self.f_ge38.d.next = self.len_now.val() >= 38;
+                self.f_ge14i.d.next = self.len_now.val() >= self.ihl4_now.val() + 14;
+                self.f_ge18i.d.next = self.len_now.val() >= self.ihl4_now.val() + 18;
                 self.f_req.d.next = self.req_now.val();
                 self.f_tpid.d.next = self.tpid_now.val();
                 self.f_etype.d.next = self.etype_now.val();
@@ -589,7 +725,6 @@ impl Logic for TxChecksumTap {
 
         // ---- Stage F: folds, complements, checks ----
         self.f_start.next = self.f_req.q.val().csum_start;
-        self.f_offset.next = self.f_req.q.val().csum_offset;
         self.l1.next = (self.f_lsum.q.val() & self.low16.val()) + (self.f_lsum.q.val() >> 16);
         self.l2.next = (self.l1.val() & self.low16.val()) + (self.l1.val() >> 16);
         // An odd csum_start: the natural-word sum is the wanted one swapped.
@@ -603,22 +738,24 @@ impl Logic for TxChecksumTap {
         }
         self.i1.next = (self.f_isum.q.val() & self.low16.val()) + (self.f_isum.q.val() >> 16);
         self.i2.next = (self.i1.val() & self.low16.val()) + (self.i1.val() >> 16);
-        self.vlan.next = self.f_tpid.q.val() & (self.f_len.q.val() >= 18);
+        self.vlan.next = self.f_tpid.q.val() & self.f_ge18.q.val();
         self.l3.next = 14.into();
         if self.vlan.val() {
             self.l3.next = 18.into();
         }
         self.ihl4.next = bit_cast::<16, 4>(bit_cast::<4, 8>(self.f_verihl.q.val())) << 2;
-        self.c_ok.next =
-            (bit_cast::<18, 16>(self.f_start.val()) + bit_cast::<18, 16>(self.f_offset.val()) + 2)
-                <= bit_cast::<18, 16>(self.f_len.q.val());
+        self.c_ok.next = self.f_cok.q.val();
+        // Length at least L3 + 20 and L3 + 4 IHL.
+        self.i_len.next = self.f_ge34.q.val() & self.f_ge14i.q.val();
+        if self.vlan.val() {
+            self.i_len.next = self.f_ge38.q.val() & self.f_ge18i.q.val();
+        }
         self.i_ok.next = (self.f_etype.q.val() == self.ethertype_ipv4.val())
             & ((self.f_verihl.q.val() >> 4) == 4)
             & (self.ihl4.val() >= 20)
-            & (self.f_len.q.val() >= self.l3.val() + 20)
-            & (self.f_len.q.val() >= self.l3.val() + self.ihl4.val());
+            & self.i_len.val();
         self.pt.next.l4_en = self.f_req.q.val().csum & self.c_ok.val();
-        self.fl4p.next = self.f_start.val() + self.f_offset.val();
+        self.fl4p.next = self.f_l4p.q.val();
         self.fipp.next = self.l3.val() + 10;
         self.ipval.next = !bit_cast::<16, 32>(self.i2.val());
         self.pt.next.l4_pos = self.fl4p.val();
@@ -631,45 +768,65 @@ impl Logic for TxChecksumTap {
         // (ones' complement: adding ~x takes x away). The L4 field at an odd
         // position puts its first byte low in a word and its second high.
         self.l4_oldc.next = self.f_l4old.q.val();
-        self.l4_newc.next = self.lval.val();
         if self.fl4p.val().get_bit(0) {
             self.l4_oldc.next =
                 ((self.f_l4old.q.val() & self.lo8.val()) << 8) | (self.f_l4old.q.val() >> 8);
-            self.l4_newc.next = ((self.lval.val() & self.lo8.val()) << 8) | (self.lval.val() >> 8);
+        }
+        // The new L4 bytes are `l4_value`, ~fold(L) (swapped for an odd
+        // csum_start), swapped again at an odd position. In ones' complement
+        // ~fold(L) is ~L_lo + ~L_hi, and a byte swap (x 2^8 mod 0xffff)
+        // distributes over a sum, so the two halves go into the sum as they
+        // are, without waiting for the fold (`l4_value`'s 0 sent as 0xffff
+        // is the same zero).
+        self.l4_sw.next = self.f_start.val().get_bit(0) ^ self.fl4p.val().get_bit(0);
+        self.l4_clo.next = !bit_cast::<16, 32>(self.f_lsum.q.val());
+        self.l4_chi.next = !bit_cast::<16, 32>(self.f_lsum.q.val() >> 16);
+        self.l4_nlo.next = self.l4_clo.val();
+        self.l4_nhi.next = self.l4_chi.val();
+        if self.l4_sw.val() {
+            self.l4_nlo.next =
+                ((self.l4_clo.val() & self.lo8.val()) << 8) | (self.l4_clo.val() >> 8);
+            self.l4_nhi.next =
+                ((self.l4_chi.val() & self.lo8.val()) << 8) | (self.l4_chi.val() >> 8);
         }
         // An IPv4 byte the L4 write covers too is the L4 one's (it wins).
-        self.ip_hi_live.next = self.pt.val().ip_en
-            & !(self.pt.val().l4_en
-                & ((self.fl4p.val() == self.fipp.val())
-                    | ((self.fl4p.val() + 1) == self.fipp.val())));
-        self.ip_lo_live.next = self.pt.val().ip_en
-            & !(self.pt.val().l4_en
-                & ((self.fl4p.val() == self.fipp.val())
-                    | (self.fl4p.val() == (self.fipp.val() + 1))));
+        // The field is at 24 (28 tagged): the L4 write covers its high
+        // byte from 23 or 24 (27, 28), its low byte from 24 or 25 (28, 29).
+        self.ov_hi.next = self.f_ov.q.val().get_bit(0) | self.f_ov.q.val().get_bit(1);
+        self.ov_lo.next = self.f_ov.q.val().get_bit(1) | self.f_ov.q.val().get_bit(2);
+        if self.vlan.val() {
+            self.ov_hi.next = self.f_ov.q.val().get_bit(3) | self.f_ov.q.val().get_bit(4);
+            self.ov_lo.next = self.f_ov.q.val().get_bit(4) | self.f_ov.q.val().get_bit(5);
+        }
+        self.ip_hi_live.next = self.pt.val().ip_en & !(self.pt.val().l4_en & self.ov_hi.val());
+        self.ip_lo_live.next = self.pt.val().ip_en & !(self.pt.val().l4_en & self.ov_lo.val());
         // Complemented at 16 bits first: in Verilog a `~` inside a 32-bit
         // sum would complement the zero-extended value.
         self.l4_oldn.next = !self.l4_oldc.val();
         self.ip_hin.next = !(self.f_ipold.q.val() & self.hi8.val());
         self.ip_lon.next = !(self.f_ipold.q.val() & self.lo8.val());
-        // The corrections (at most six 16-bit terms) are summed narrow and
-        // added to the wide sum once: fewer 32-bit adders.
-        self.corr.next = 0.into();
+        // The corrections (at most seven 16-bit terms) are summed with the
+        // host's sum as a tree: in a row they were the block's critical path.
+        for k in 0..7 {
+            self.cterm[k].next = 0.into();
+        }
         if self.pt.val().l4_en {
-            self.corr.next = self.corr.val()
-                + bit_cast::<20, 16>(self.l4_oldn.val())
-                + bit_cast::<20, 16>(self.l4_newc.val());
+            self.cterm[0].next = bit_cast::<32, 16>(self.l4_oldn.val());
+            self.cterm[1].next = bit_cast::<32, 16>(self.l4_nlo.val());
+            self.cterm[2].next = bit_cast::<32, 16>(self.l4_nhi.val());
         }
         if self.ip_hi_live.val() {
-            self.corr.next = self.corr.val()
-                + bit_cast::<20, 16>(self.ip_hin.val())
-                + bit_cast::<20, 16>(self.ipval.val() & self.hi8.val());
+            self.cterm[3].next = bit_cast::<32, 16>(self.ip_hin.val());
+            self.cterm[4].next = bit_cast::<32, 16>(self.ipval.val() & self.hi8.val());
         }
         if self.ip_lo_live.val() {
-            self.corr.next = self.corr.val()
-                + bit_cast::<20, 16>(self.ip_lon.val())
-                + bit_cast::<20, 16>(self.ipval.val() & self.lo8.val());
+            self.cterm[5].next = bit_cast::<32, 16>(self.ip_lon.val());
+            self.cterm[6].next = bit_cast::<32, 16>(self.ipval.val() & self.lo8.val());
         }
-        self.tadj.next = self.f_tsum.q.val() + bit_cast::<32, 20>(self.corr.val());
+        self.tadj.next = ((self.f_tsum.q.val() + self.cterm[0].val())
+            + (self.cterm[1].val() + self.cterm[2].val()))
+            + ((self.cterm[3].val() + self.cterm[4].val())
+                + (self.cterm[5].val() + self.cterm[6].val()));
         self.t1.next = (self.tadj.val() & self.low16.val()) + (self.tadj.val() >> 16);
         self.t2.next = (self.t1.val() & self.low16.val()) + (self.t1.val() >> 16);
 
