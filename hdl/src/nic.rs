@@ -6,8 +6,9 @@
 //! `docs/tx-path.md` and drawn below. RX (wire to hosts): the `rx` child,
 //! `RxPath` (seed FIG. 8 and FIG. 14, `docs/rx-path.md`), which looks up
 //! the same two CAMs through their second ports and pushes learn events
-//! into the same queue (a TX miss first when both come in one cycle; one RX
-//! event waits in a register meanwhile).
+//! into the same queue (a TX miss, registered a cycle after its frame's
+//! decision, first when both come in one cycle; one RX event waits in a
+//! register meanwhile).
 //!
 //! ```text
 //!  s_host[0] (PF) ─┐
@@ -218,6 +219,10 @@ pub struct Nic<
     ev_pend: DFF<Bit>,
     ev_pend_rec: DFF<EventRecord>,
     tx_push: Signal<Local, Bit>,
+    /// A TX miss event, registered on its way to the queue: the decision
+    /// that raises it is at the end of a long path already.
+    ev_tx: DFF<Bit>,
+    ev_tx_rec: DFF<EventRecord>,
     arbiter: TxArbiter<NF>,
     parser: HeaderParser,
     map: Cam<72, MapValue, E, EAW>,
@@ -526,6 +531,8 @@ impl<
             ev_pend: Default::default(),
             ev_pend_rec: Default::default(),
             tx_push: Default::default(),
+            ev_tx: Default::default(),
+            ev_tx_rec: Default::default(),
             arbiter: Default::default(),
             parser: Default::default(),
             map: Default::default(),
@@ -799,7 +806,9 @@ impl<
             t_q1,
             t_n,
             ev_pend,
-            ev_pend_rec
+            ev_pend_rec,
+            ev_tx,
+            ev_tx_rec
         );
         clock!(
             self, clock, arbiter, parser, map, vnis, buffer, csum_tap, tso_tap, sums, segmenter,
@@ -1411,9 +1420,11 @@ impl<
         // TX misses first; an RX learn event of the same cycle waits one
         // (each side raises at most one event per frame, so one slot does).
         self.tx_push.next = self.done.val() & self.d_miss.q.val() & !self.o_kill.val();
-        self.events.record.next = self.miss_event.val();
-        self.events.push.next = self.tx_push.val();
-        if self.tx_push.val() {
+        self.ev_tx.d.next = self.tx_push.val();
+        self.ev_tx_rec.d.next = self.miss_event.val();
+        self.events.record.next = self.ev_tx_rec.q.val();
+        self.events.push.next = self.ev_tx.q.val();
+        if self.ev_tx.q.val() {
             if self.rx.learn.val() {
                 self.ev_pend.d.next = true;
                 self.ev_pend_rec.d.next = self.rx.learn_record.val();
