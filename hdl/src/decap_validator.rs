@@ -257,18 +257,22 @@ pub struct DecapValidator {
     d_ismac: Signal<Local, Bits<48>>,
     d_ilen: Signal<Local, Bits<16>>,
     d_ivlan: Signal<Local, Bit>,
-    d_irel3: Signal<Local, Bits<16>>,
-    d_ietype: Signal<Local, Bits<16>>,
-    d_iverihl: Signal<Local, Bits<8>>,
-    d_iihl: Signal<Local, Bits<16>>,
-    d_itotal: Signal<Local, Bits<16>>,
-    d_ifrag: Signal<Local, Bits<16>>,
-    d_iproto: Signal<Local, Bits<8>>,
-    d_u1: Signal<Local, Bits<32>>,
-    d_u2: Signal<Local, Bits<32>>,
+    /// The inner header's fields and checks, untagged (0) and tagged (1).
+    d_ietype: [Signal<Local, Bits<16>>; 2],
+    d_iverihl: [Signal<Local, Bits<8>>; 2],
+    d_iihl: [Signal<Local, Bits<16>>; 2],
+    d_itotal: [Signal<Local, Bits<16>>; 2],
+    d_ifrag: [Signal<Local, Bits<16>>; 2],
+    d_iproto: [Signal<Local, Bits<8>>; 2],
+    d_ip_ok: [Signal<Local, Bit>; 2],
+    d_l4_ok: [Signal<Local, Bit>; 2],
+    d_ilen17: Signal<Local, Bits<17>>,
+    /// The inner L3's rel position, untagged and tagged.
+    irel3_k: [Constant<Bits<16>>; 2],
+    d_u_ok: Signal<Local, Bit>,
     d_pseudo_l: Signal<Local, Bits<32>>,
     d_l1: Signal<Local, Bits<32>>,
-    d_l2: Signal<Local, Bits<32>>,
+    d_l_ok: Signal<Local, Bit>,
     d_ip_checked: Signal<Local, Bit>,
     d_l4_checked: Signal<Local, Bit>,
     d_overlay: Signal<Local, Bit>,
@@ -277,7 +281,7 @@ pub struct DecapValidator {
     out: Signal<Local, RxParsed>,
     d_i1: Signal<Local, Bits<32>>,
     d_ifold: Signal<Local, Bits<32>>,
-    d_i2: Signal<Local, Bits<32>>,
+    d_i_ok: Signal<Local, Bit>,
     lane_be: [Constant<Bits<64>>; 8],
     tpid: Constant<Bits<16>>,
     low16: Constant<Bits<32>>,
@@ -450,18 +454,23 @@ impl Default for DecapValidator {
             d_ismac: Default::default(),
             d_ilen: Default::default(),
             d_ivlan: Default::default(),
-            d_irel3: Default::default(),
             d_ietype: Default::default(),
             d_iverihl: Default::default(),
             d_iihl: Default::default(),
             d_itotal: Default::default(),
             d_ifrag: Default::default(),
             d_iproto: Default::default(),
-            d_u1: Default::default(),
-            d_u2: Default::default(),
+            d_ip_ok: Default::default(),
+            d_l4_ok: Default::default(),
+            d_ilen17: Default::default(),
+            irel3_k: [
+                Constant::new(30u64.to_bits()),
+                Constant::new(34u64.to_bits()),
+            ],
+            d_u_ok: Default::default(),
             d_pseudo_l: Default::default(),
             d_l1: Default::default(),
-            d_l2: Default::default(),
+            d_l_ok: Default::default(),
             d_ip_checked: Default::default(),
             d_l4_checked: Default::default(),
             d_overlay: Default::default(),
@@ -470,7 +479,7 @@ impl Default for DecapValidator {
             out: Default::default(),
             d_i1: Default::default(),
             d_ifold: Default::default(),
-            d_i2: Default::default(),
+            d_i_ok: Default::default(),
             lane_be: std::array::from_fn(|i| Constant::new((0xffu64 << (56 - 8 * i)).to_bits())),
             tpid: Constant::new(0x8100u64.to_bits()),
             low16: Constant::new(0xffffu64.to_bits()),
@@ -1046,47 +1055,82 @@ impl Logic for DecapValidator {
         self.d_ismac.next = (bit_cast::<48, 16>(self.ia2.q.val().get_bits::<16>(0)) << 32)
             | bit_cast::<48, 32>(self.ia3.q.val().get_bits::<32>(32));
         // Outer UDP: pseudo-header + everything from L4 to the frame's end.
-        self.d_i1.next = self.uacc.q.val() + self.f1_pu.q.val();
-        self.d_u1.next = (self.d_i1.val() & self.low16.val()) + (self.d_i1.val() >> 16);
-        self.d_u2.next = (self.d_u1.val() & self.low16.val()) + (self.d_u1.val() >> 16);
+        // A sum folds to all ones exactly when the sum of its 16-bit halves
+        // is a nonzero multiple of 0xffff (the parts are below 2^32 and the
+        // halves' sum is zero only for a zero sum): one level of adds, not
+        // an add and two folds in a row.
+        self.d_i1.next = ((self.uacc.q.val() & self.low16.val()) + (self.uacc.q.val() >> 16))
+            + ((self.f1_pu.q.val() & self.low16.val()) + (self.f1_pu.q.val() >> 16));
+        self.d_u_ok.next = (self.d_i1.val() == 0xffff)
+            | (self.d_i1.val() == 0x1fffe)
+            | (self.d_i1.val() == 0x2fffd)
+            | (self.d_i1.val() == 0x3fffc);
         // Inner frame: rel 16 on; rel length = len - L4.
         self.d_ilen.next = self.f1_ilen.q.val();
+        // The inner header's checks are worked out for both inner taggings
+        // side by side (index 0: untagged, L3 at rel 30; 1: tagged, rel 34)
+        // and picked by the tag compare, rather than compare, pick, add and
+        // compare in a row (the RX decision's longest path). Lengths are
+        // compared at 17 bits: an inner total length near 65535 must not
+        // wrap into range.
         self.d_ivlan.next =
             (self.ia3.q.val().get_bits::<16>(16) == self.tpid.val()) & (self.d_ilen.val() >= 34);
-        self.d_irel3.next = 30.into();
-        self.d_ietype.next = self.ia3.q.val().get_bits::<16>(16);
-        self.d_iverihl.next = self.ia3.q.val().get_bits::<8>(8);
-        self.d_itotal.next = self.ia4.q.val().get_bits::<16>(48);
-        self.d_ifrag.next = self.ia4.q.val().get_bits::<16>(16);
-        self.d_iproto.next = self.ia4.q.val().get_bits::<8>(0);
+        self.d_ietype[0].next = self.ia3.q.val().get_bits::<16>(16);
+        self.d_iverihl[0].next = self.ia3.q.val().get_bits::<8>(8);
+        self.d_itotal[0].next = self.ia4.q.val().get_bits::<16>(48);
+        self.d_ifrag[0].next = self.ia4.q.val().get_bits::<16>(16);
+        self.d_iproto[0].next = self.ia4.q.val().get_bits::<8>(0);
+        self.d_ietype[1].next = self.ia4.q.val().get_bits::<16>(48);
+        self.d_iverihl[1].next = self.ia4.q.val().get_bits::<8>(40);
+        self.d_itotal[1].next = self.ia4.q.val().get_bits::<16>(16);
+        self.d_ifrag[1].next = self.ia5.q.val().get_bits::<16>(48);
+        self.d_iproto[1].next = self.ia5.q.val().get_bits::<8>(32);
+        self.d_ilen17.next = bit_cast::<17, 16>(self.d_ilen.val());
+        self.d_iihl[0].next = bit_cast::<16, 4>(self.d_iverihl[0].val().get_bits::<4>(0)) << 2;
+        self.d_ip_ok[0].next = (self.d_ietype[0].val() == self.ethertype_ipv4.val())
+            & (self.d_iverihl[0].val().get_bits::<4>(4) == 4)
+            & (self.d_iihl[0].val() >= 20)
+            & (self.d_ilen.val() >= self.irel3_k[0].val() + 20)
+            & (self.d_ilen.val() >= self.irel3_k[0].val() + self.d_iihl[0].val());
+        self.d_l4_ok[0].next = ((self.d_iproto[0].val() == 6) | (self.d_iproto[0].val() == 17))
+            & ((self.d_ifrag[0].val() & self.frag_mask.val()) == 0)
+            & (self.d_itotal[0].val() >= self.d_iihl[0].val() + 8)
+            & ((bit_cast::<17, 16>(self.irel3_k[0].val())
+                + bit_cast::<17, 16>(self.d_itotal[0].val()))
+                <= self.d_ilen17.val())
+            & !((self.d_iproto[0].val() == 17) & (self.iucsum.q.val() == 0));
+        self.d_iihl[1].next = bit_cast::<16, 4>(self.d_iverihl[1].val().get_bits::<4>(0)) << 2;
+        self.d_ip_ok[1].next = (self.d_ietype[1].val() == self.ethertype_ipv4.val())
+            & (self.d_iverihl[1].val().get_bits::<4>(4) == 4)
+            & (self.d_iihl[1].val() >= 20)
+            & (self.d_ilen.val() >= self.irel3_k[1].val() + 20)
+            & (self.d_ilen.val() >= self.irel3_k[1].val() + self.d_iihl[1].val());
+        self.d_l4_ok[1].next = ((self.d_iproto[1].val() == 6) | (self.d_iproto[1].val() == 17))
+            & ((self.d_ifrag[1].val() & self.frag_mask.val()) == 0)
+            & (self.d_itotal[1].val() >= self.d_iihl[1].val() + 8)
+            & ((bit_cast::<17, 16>(self.irel3_k[1].val())
+                + bit_cast::<17, 16>(self.d_itotal[1].val()))
+                <= self.d_ilen17.val())
+            & !((self.d_iproto[1].val() == 17) & (self.iucsum.q.val() == 0));
+        self.d_ip_checked.next = self.d_ip_ok[0].val();
+        self.d_l4_checked.next = self.d_ip_ok[0].val() & self.d_l4_ok[0].val();
         if self.d_ivlan.val() {
-            self.d_irel3.next = 34.into();
-            self.d_ietype.next = self.ia4.q.val().get_bits::<16>(48);
-            self.d_iverihl.next = self.ia4.q.val().get_bits::<8>(40);
-            self.d_itotal.next = self.ia4.q.val().get_bits::<16>(16);
-            self.d_ifrag.next = self.ia5.q.val().get_bits::<16>(48);
-            self.d_iproto.next = self.ia5.q.val().get_bits::<8>(32);
+            self.d_ip_checked.next = self.d_ip_ok[1].val();
+            self.d_l4_checked.next = self.d_ip_ok[1].val() & self.d_l4_ok[1].val();
         }
-        self.d_iihl.next = bit_cast::<16, 4>(self.d_iverihl.val().get_bits::<4>(0)) << 2;
-        self.d_ip_checked.next = (self.d_ilen.val() >= self.d_irel3.val() + 20)
-            & (self.d_ietype.val() == self.ethertype_ipv4.val())
-            & (self.d_iverihl.val().get_bits::<4>(4) == 4)
-            & (self.d_iihl.val() >= 20)
-            & (self.d_ilen.val() >= self.d_irel3.val() + self.d_iihl.val());
-        self.d_l4_checked.next = self.d_ip_checked.val()
-            & ((self.d_iproto.val() == 6) | (self.d_iproto.val() == 17))
-            & ((self.d_ifrag.val() & self.frag_mask.val()) == 0)
-            & (self.d_itotal.val() >= self.d_iihl.val() + 8)
-            & (self.d_irel3.val() + self.d_itotal.val() <= self.d_ilen.val())
-            & !((self.d_iproto.val() == 17) & (self.iucsum.q.val() == 0));
-        self.d_pseudo_l.next = self.f1_pl0.q.val() + self.lacc.q.val();
+        self.d_pseudo_l.next = self.f1_pl0.q.val();
         if self.d_ivlan.val() {
-            self.d_pseudo_l.next = self.f1_pl1.q.val() + self.lacc.q.val();
+            self.d_pseudo_l.next = self.f1_pl1.q.val();
         }
-        self.d_l1.next = (self.d_pseudo_l.val() & self.low16.val()) + (self.d_pseudo_l.val() >> 16);
-        self.d_l2.next = (self.d_l1.val() & self.low16.val()) + (self.d_l1.val() >> 16);
+        self.d_l1.next = ((self.d_pseudo_l.val() & self.low16.val())
+            + (self.d_pseudo_l.val() >> 16))
+            + ((self.lacc.q.val() & self.low16.val()) + (self.lacc.q.val() >> 16));
+        self.d_l_ok.next = (self.d_l1.val() == 0xffff)
+            | (self.d_l1.val() == 0x1fffe)
+            | (self.d_l1.val() == 0x2fffd)
+            | (self.d_l1.val() == 0x3fffc);
         self.d_ifold.next = (self.iacc.q.val() & self.low16.val()) + (self.iacc.q.val() >> 16);
-        self.d_i2.next = (self.d_ifold.val() & self.low16.val()) + (self.d_ifold.val() >> 16);
+        self.d_i_ok.next = (self.d_ifold.val() == 0xffff) | (self.d_ifold.val() == 0x1fffe);
 
         // ---- Classification and validation, in docs/rx-path.md's order ----
         self.d_strict_bad.next = ((self.d_flags.val() & self.flags_other.val()) != 0)
@@ -1120,7 +1164,7 @@ impl Logic for DecapValidator {
                 self.d_reason.next = 4.into();
             } else if self.f1_ulen_bad.q.val() {
                 self.d_reason.next = 5.into();
-            } else if (self.d_udp_csum.val() != 0) & (self.d_u2.val() != self.low16.val()) {
+            } else if (self.d_udp_csum.val() != 0) & !self.d_u_ok.val() {
                 self.d_reason.next = 6.into();
             } else if (self.f1_dmac.q.val() != self.vtep_mac.val())
                 & !self.f1_dmac.q.val().get_bit(40)
@@ -1149,14 +1193,14 @@ impl Logic for DecapValidator {
         self.out.next.ip_csum = 0.into();
         if self.d_ip_checked.val() {
             self.out.next.ip_csum = 2.into();
-            if self.d_i2.val() == self.low16.val() {
+            if self.d_i_ok.val() {
                 self.out.next.ip_csum = 1.into();
             }
         }
         self.out.next.l4_csum = 0.into();
         if self.d_l4_checked.val() {
             self.out.next.l4_csum = 2.into();
-            if self.d_l2.val() == self.low16.val() {
+            if self.d_l_ok.val() {
                 self.out.next.l4_csum = 1.into();
             }
         }

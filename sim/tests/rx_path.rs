@@ -154,12 +154,19 @@ fn inner(rng: &mut ChaCha8Rng, src: MacAddr, dst: MacAddr) -> Vec<u8> {
             }
         }
     }
-    match rng.gen_range(0..10) {
+    match rng.gen_range(0..12) {
         0 => {
             let i = rng.gen_range(14..out.len());
             out[i] ^= 1 << rng.gen_range(0..8);
         }
         1 => out.extend((0..rng.gen_range(1..20)).map(|_| rng.gen::<u8>())),
+        2 => {
+            // An inner total length near 65535: L3 + total must not wrap
+            // into the frame (the L4 checksum is then not checked).
+            let at = if out[12..14] == [0x81, 0x00] { 20 } else { 16 };
+            let total: u16 = rng.gen_range(0xffe0..=0xffff);
+            out[at..at + 2].copy_from_slice(&total.to_be_bytes());
+        }
         _ => {}
     }
     out
