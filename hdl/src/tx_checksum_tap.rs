@@ -88,7 +88,9 @@ pub struct TxChecksumTap {
     /// The writes: `l4_en = csum & csum_ok`, `l4_pos = csum_start +
     /// csum_offset` (mod 2^16), `l4_value` the checksum (0 sent as 0xffff);
     /// `ip_en = ip_csum & ip_ok`, `ip_pos = L3 + 10`, `ip_value` the IPv4
-    /// header checksum. Values are computed whatever the flags.
+    /// header checksum. Values are computed whatever the flags, but
+    /// `ip_value` is the header's checksum only when `ip_ok` (the header's
+    /// word masks assume a valid header).
     pub patch: Signal<Out, ChecksumPatch>,
     /// Folded ones'-complement sum (not complemented) of the whole frame as
     /// it will be sent, i.e. after `patch`'s enabled writes, in natural
