@@ -123,7 +123,7 @@ pub struct Cam<const KW: usize, V: Synth, const E: usize, const AW: usize> {
     p_free_slot: DFF<Bits<AW>>,
     /// The lowest free slot, one-hot (zero when full), worked out every
     /// cycle from the previous cycle's valid bits: a command reads it in
-    /// `Find`, at least two cycles after the last command changed them.
+    /// `Match`, at least three cycles after the last command changed them.
     free_low: DFF<Bits<E>>,
     result: DFF<Bits<4>>,
     count: DFF<Bits<16>>,
