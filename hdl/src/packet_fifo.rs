@@ -13,7 +13,9 @@
 //! straight from flip-flops and a stall downstream never loses a beat.
 //!
 //! Metadata (`tuser`) is held per frame, not per beat, in a small FIFO of
-//! `2^FW` entries: it bounds how many frames can be waiting, not their size.
+//! `2^FW` entries (plus two in flip-flops at its output, so that its read
+//! never waits on `m_axis.tready`): it bounds how many frames can be
+//! waiting, not their size.
 //! By default it is taken from the frame's first beat, as the stream
 //! convention says. A FIFO built with [`PacketFifo::with_tail_meta`] takes it
 //! from the last beat instead: for a writer that works the descriptor out
@@ -70,6 +72,9 @@ pub struct PacketFifo<
     overflow_count: DFF<Bits<32>>,
     overflowed: DFF<Bit>,
     drop_flag: DFF<Bit>,
+    /// `wr_ptr - rd_ptr == depth`, kept as a register so that `s_axis.tready`
+    /// does not wait on a subtract and a compare.
+    full_r: DFF<Bit>,
     // Read side.
     rd_ptr: DFF<Bits<AWP1>>,
     ram_valid: DFF<Bit>,
@@ -77,6 +82,14 @@ pub struct PacketFifo<
     a_beat: DFF<Beat>,
     b_valid: DFF<Bit>,
     b_beat: DFF<Beat>,
+    // The meta FIFO's head and the entry behind it, in flip-flops. The FIFO
+    // is read on these registers' state alone, never on `m_axis.tready`: its
+    // read address feeds its RAM, and a frame end taken downstream would
+    // otherwise run through that RAM into its read register in one cycle.
+    ma_valid: DFF<Bit>,
+    ma: DFF<M>,
+    mb_valid: DFF<Bit>,
+    mb: DFF<M>,
     depth: Constant<Bits<AWP1>>,
     meta_zero: Constant<M>,
     tail_meta: Constant<Bit>,
@@ -84,6 +97,9 @@ pub struct PacketFifo<
     no_room: Signal<Local, Bit>,
     used: Signal<Local, Bits<AWP1>>,
     full: Signal<Local, Bit>,
+    almost_full: Signal<Local, Bit>,
+    committed_full: Signal<Local, Bit>,
+    rollback: Signal<Local, Bit>,
     hopeless: Signal<Local, Bit>,
     ready: Signal<Local, Bit>,
     accept: Signal<Local, Bit>,
@@ -96,6 +112,8 @@ pub struct PacketFifo<
     out_valid: Signal<Local, Bit>,
     level: Signal<Local, Bits<2>>,
     issue: Signal<Local, Bit>,
+    take: Signal<Local, Bit>,
+    pop_frame: Signal<Local, Bit>,
 }
 
 impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: usize> Default
@@ -127,12 +145,17 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             overflow_count: Default::default(),
             overflowed: Default::default(),
             drop_flag: Default::default(),
+            full_r: Default::default(),
             rd_ptr: Default::default(),
             ram_valid: Default::default(),
             a_valid: Default::default(),
             a_beat: Default::default(),
             b_valid: Default::default(),
             b_beat: Default::default(),
+            ma_valid: Default::default(),
+            ma: Default::default(),
+            mb_valid: Default::default(),
+            mb: Default::default(),
             depth: Constant::new((1u64 << AW).to_bits()),
             meta_zero: Constant::new(M::default()),
             tail_meta: Constant::new(false),
@@ -140,6 +163,9 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             no_room: Default::default(),
             used: Default::default(),
             full: Default::default(),
+            almost_full: Default::default(),
+            committed_full: Default::default(),
+            rollback: Default::default(),
             hopeless: Default::default(),
             ready: Default::default(),
             accept: Default::default(),
@@ -150,6 +176,8 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             out_valid: Default::default(),
             level: Default::default(),
             issue: Default::default(),
+            take: Default::default(),
+            pop_frame: Default::default(),
         }
     }
 }
@@ -203,12 +231,17 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             overflow_count,
             overflowed,
             drop_flag,
+            full_r,
             rd_ptr,
             ram_valid,
             a_valid,
             a_beat,
             b_valid,
-            b_beat
+            b_beat,
+            ma_valid,
+            ma,
+            mb_valid,
+            mb
         );
         clock!(self, clock, ram, meta);
         self.dropped_bad.next = self.bad_count.q.val();
@@ -218,8 +251,12 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         self.drop_flag.d.next = false;
 
         // ---- Write side ----
+        self.full.next = self.full_r.q.val();
         self.used.next = self.wr_ptr.q.val() - self.rd_ptr.q.val();
-        self.full.next = self.used.val() == self.depth.val();
+        self.almost_full.next = self.used.val() == (self.depth.val() - 1);
+        self.committed_full.next =
+            (self.commit_ptr.q.val() - self.rd_ptr.q.val()) == self.depth.val();
+        self.rollback.next = false;
         // Full, and everything in the RAM is the frame being written: it can
         // never fit, so waiting would deadlock. Drain it instead.
         self.hopeless.next = self.full.val()
@@ -256,6 +293,7 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
                 // Oversize or (lossy) no room: discard until the frame's
                 // end, holding nothing.
                 self.wr_ptr.d.next = self.commit_ptr.q.val();
+                self.rollback.next = true;
                 self.dropping.d.next = !self.s_axis.tlast.val();
                 self.overflowed.d.next = !self.s_axis.tlast.val()
                     & (self.overflowed.q.val() | (!self.dropping.q.val() & !self.hopeless.val()));
@@ -273,6 +311,7 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
                 if self.s_axis.tlast.val() {
                     if self.s_bad.val() {
                         self.wr_ptr.d.next = self.commit_ptr.q.val();
+                        self.rollback.next = true;
                         self.bad_count.d.next = self.bad_count.q.val() + 1;
                         self.drop_flag.d.next = true;
                     } else {
@@ -287,20 +326,41 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         // A two-entry queue (a = head, drives m_axis; b = behind it) fed by
         // the RAM's registered read. A read is issued only when its beat is
         // sure to have a slot when it lands next cycle.
-        self.out_valid.next = self.a_valid.q.val() & !self.meta.empty.val();
+        self.out_valid.next = self.a_valid.q.val() & self.ma_valid.q.val();
         self.m_axis.tvalid.next = self.out_valid.val();
         self.m_axis.tdata.next = self.a_beat.q.val().data;
         self.m_axis.tkeep.next = self.a_beat.q.val().keep;
         self.m_axis.tlast.next = self.a_beat.q.val().last;
-        // The meta FIFO's RAM is undefined until written: show zero when idle.
+        // tuser is zero between frames, not a stale frame's.
         self.tuser_out.next = self.meta_zero.val();
         if self.out_valid.val() {
-            self.tuser_out.next = self.meta.data_out.val();
+            self.tuser_out.next = self.ma.q.val();
         }
         self.m_axis.tuser.next = self.tuser_out.val();
         self.meta.write.next = self.meta_write.val();
         self.pop.next = self.out_valid.val() & self.m_axis.tready.val();
-        self.meta.read.next = self.pop.val() & self.a_beat.q.val().last;
+        // Metadata: a two-entry queue (ma = head, mb = behind it) that takes
+        // the meta FIFO's head whenever mb is free.
+        self.pop_frame.next = self.pop.val() & self.a_beat.q.val().last;
+        self.take.next = !self.meta.empty.val() & !self.mb_valid.q.val();
+        self.meta.read.next = self.take.val();
+        if self.pop_frame.val() {
+            // take implies !mb_valid, so the FIFO's head lands in ma.
+            self.ma_valid.d.next = self.mb_valid.q.val() | self.take.val();
+            self.ma.d.next = self.mb.q.val();
+            if self.take.val() {
+                self.ma.d.next = self.meta.data_out.val();
+            }
+            self.mb_valid.d.next = false;
+        } else if self.take.val() {
+            if self.ma_valid.q.val() {
+                self.mb_valid.d.next = true;
+                self.mb.d.next = self.meta.data_out.val();
+            } else {
+                self.ma_valid.d.next = true;
+                self.ma.d.next = self.meta.data_out.val();
+            }
+        }
         self.level.next = 0.into();
         if self.a_valid.q.val() {
             self.level.next = self.level.val() + 1;
@@ -318,6 +378,16 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         self.ram_valid.d.next = self.issue.val();
         if self.issue.val() {
             self.rd_ptr.d.next = self.rd_ptr.q.val() + 1;
+        }
+        // wr_ptr - rd_ptr next cycle, from this cycle's one-bit moves: a
+        // write adds one, a read takes one, a roll back leaves the
+        // committed frames less the read.
+        if self.rollback.val() {
+            self.full_r.d.next = self.committed_full.val() & !self.issue.val();
+        } else if self.ram.write_enable.val() & !self.issue.val() {
+            self.full_r.d.next = self.full.val() | self.almost_full.val();
+        } else if self.issue.val() & !self.ram.write_enable.val() {
+            self.full_r.d.next = false;
         }
         if self.pop.val() {
             // Advance the queue; the landing RAM word takes the first free slot.
