@@ -328,6 +328,13 @@ pub struct Nic<
     t_n: DFF<Bits<2>>,
     t_head: Signal<Local, TxTapResult>,
     t_push: Signal<Local, Bit>,
+    /// `t_n != 0`, a register of its own: the decision's control bits pick
+    /// with it, away from `t_n`'s fanout into the wide `t_head` mux.
+    t_held: DFF<Bit>,
+    h_csum_ok: Signal<Local, Bit>,
+    h_ip_ok: Signal<Local, Bit>,
+    h_tso_ok: Signal<Local, Bit>,
+    h_seg_mtu: Signal<Local, Bit>,
     o_early: Signal<Local, Bit>,
     o_csum: Signal<Local, Bit>,
     o_ip: Signal<Local, Bit>,
@@ -354,6 +361,13 @@ pub struct Nic<
     r1_keep: DFF<Bits<8>>,
     r1_last: DFF<Bit>,
     r1_user: DFF<TxTagged>,
+    // The sending function's settings, looked up as a beat enters r1 so the
+    // decision does not wait on the function compare.
+    r1_mac_hi: DFF<Bits<16>>,
+    r1_mac_lo: DFF<Bits<32>>,
+    r1_mtu: DFF<Bits<16>>,
+    r1_vni: DFF<Bits<24>>,
+    r1_encap: DFF<Bit>,
     r2_valid: DFF<Bit>,
     r2_data: DFF<Bits<64>>,
     r2_keep: DFF<Bits<8>>,
@@ -388,7 +402,11 @@ pub struct Nic<
     p_dst_mac: Signal<Local, Bits<48>>,
     c_mac_hi: Signal<Local, Bits<16>>,
     c_mac_lo: Signal<Local, Bits<32>>,
-    c_overlay: Signal<Local, Bit>,
+    u_mac_hi: Signal<Local, Bits<16>>,
+    u_mac_lo: Signal<Local, Bits<32>>,
+    u_mtu: Signal<Local, Bits<16>>,
+    u_vni: Signal<Local, Bits<24>>,
+    u_encap: Signal<Local, Bit>,
     c_mtu: Signal<Local, Bits<16>>,
     c_vni: Signal<Local, Bits<24>>,
     c_encap: Signal<Local, Bit>,
@@ -406,6 +424,8 @@ pub struct Nic<
     c_dst_ip: Signal<Local, Bits<32>>,
     c_dst_mac: Signal<Local, Bits<48>>,
     c_off_subnet: Signal<Local, Bit>,
+    c_off_map: Signal<Local, Bit>,
+    c_off_gw: Signal<Local, Bit>,
     c_span: Signal<Local, Bits<16>>,
     c_scaled: Signal<Local, Bits<32>>,
     c_port: Signal<Local, Bits<16>>,
@@ -634,6 +654,11 @@ impl<
             t_n: Default::default(),
             t_head: Default::default(),
             t_push: Default::default(),
+            t_held: Default::default(),
+            h_csum_ok: Default::default(),
+            h_ip_ok: Default::default(),
+            h_tso_ok: Default::default(),
+            h_seg_mtu: Default::default(),
             o_early: Default::default(),
             o_csum: Default::default(),
             o_ip: Default::default(),
@@ -659,6 +684,11 @@ impl<
             r1_keep: Default::default(),
             r1_last: Default::default(),
             r1_user: Default::default(),
+            r1_mac_hi: Default::default(),
+            r1_mac_lo: Default::default(),
+            r1_mtu: Default::default(),
+            r1_vni: Default::default(),
+            r1_encap: Default::default(),
             r2_valid: Default::default(),
             r2_data: Default::default(),
             r2_keep: Default::default(),
@@ -690,7 +720,11 @@ impl<
             p_dst_mac: Default::default(),
             c_mac_hi: Default::default(),
             c_mac_lo: Default::default(),
-            c_overlay: Default::default(),
+            u_mac_hi: Default::default(),
+            u_mac_lo: Default::default(),
+            u_mtu: Default::default(),
+            u_vni: Default::default(),
+            u_encap: Default::default(),
             c_mtu: Default::default(),
             c_vni: Default::default(),
             c_encap: Default::default(),
@@ -708,6 +742,8 @@ impl<
             c_dst_ip: Default::default(),
             c_dst_mac: Default::default(),
             c_off_subnet: Default::default(),
+            c_off_map: Default::default(),
+            c_off_gw: Default::default(),
             c_span: Default::default(),
             c_scaled: Default::default(),
             c_port: Default::default(),
@@ -780,6 +816,11 @@ impl<
             r1_keep,
             r1_last,
             r1_user,
+            r1_mac_hi,
+            r1_mac_lo,
+            r1_mtu,
+            r1_vni,
+            r1_encap,
             r2_valid,
             r2_data,
             r2_keep,
@@ -805,6 +846,7 @@ impl<
             t_q0,
             t_q1,
             t_n,
+            t_held,
             ev_pend,
             ev_pend_rec,
             ev_tx,
@@ -1150,12 +1192,31 @@ impl<
                 }
             }
         }
+        self.u_mac_hi.next = self.fn_mac_hi[0].val();
+        self.u_mac_lo.next = self.fn_mac_lo[0].val();
+        self.u_mtu.next = self.fn_mtu[0].val();
+        self.u_vni.next = self.u_cur.val().vni;
+        self.u_encap.next = self.u_cur.val().encap;
+        for f in 1..NF {
+            if self.u_cur.val().function == self.fn_id[f].val() {
+                self.u_mac_hi.next = self.fn_mac_hi[f].val();
+                self.u_mac_lo.next = self.fn_mac_lo[f].val();
+                self.u_mtu.next = self.fn_mtu[f].val();
+                self.u_vni.next = self.fn_vni[f].val();
+                self.u_encap.next = self.fn_overlay[f].val();
+            }
+        }
         if self.advance.val() {
             self.r1_valid.d.next = self.take.val();
             self.r1_data.d.next = self.arbiter.m_axis.tdata.val();
             self.r1_keep.d.next = self.arbiter.m_axis.tkeep.val();
             self.r1_last.d.next = self.arbiter.m_axis.tlast.val();
             self.r1_user.d.next = self.u_cur.val();
+            self.r1_mac_hi.d.next = self.u_mac_hi.val();
+            self.r1_mac_lo.d.next = self.u_mac_lo.val();
+            self.r1_mtu.d.next = self.u_mtu.val();
+            self.r1_vni.d.next = self.u_vni.val();
+            self.r1_encap.d.next = self.u_encap.val();
             self.r2_valid.d.next = self.r1_valid.q.val();
             self.r2_data.d.next = self.r1_data.q.val();
             self.r2_keep.d.next = self.r1_keep.q.val();
@@ -1167,22 +1228,11 @@ impl<
         // frame's last beat is taken, which cannot happen before r1 moves)
         self.c_fn.next = self.r1_user.q.val().function;
         self.r1_off.next = self.r1_user.q.val().offload;
-        self.c_mac_hi.next = self.fn_mac_hi[0].val();
-        self.c_mac_lo.next = self.fn_mac_lo[0].val();
-        self.c_overlay.next = false;
-        self.c_mtu.next = self.fn_mtu[0].val();
-        self.c_vni.next = self.r1_user.q.val().vni;
-        self.c_encap.next = self.r1_user.q.val().encap;
-        for f in 1..NF {
-            if self.c_fn.val() == self.fn_id[f].val() {
-                self.c_mac_hi.next = self.fn_mac_hi[f].val();
-                self.c_mac_lo.next = self.fn_mac_lo[f].val();
-                self.c_overlay.next = self.fn_overlay[f].val();
-                self.c_mtu.next = self.fn_mtu[f].val();
-                self.c_vni.next = self.fn_vni[f].val();
-                self.c_encap.next = self.fn_overlay[f].val();
-            }
-        }
+        self.c_mac_hi.next = self.r1_mac_hi.q.val();
+        self.c_mac_lo.next = self.r1_mac_lo.q.val();
+        self.c_mtu.next = self.r1_mtu.q.val();
+        self.c_vni.next = self.r1_vni.q.val();
+        self.c_encap.next = self.r1_encap.q.val();
         self.p_src_mac.next = self.parser.fields.val().src_mac;
         self.p_dst_mac.next = self.parser.fields.val().dst_mac;
         self.c_runt.next = self.parser.fields.val().runt;
@@ -1216,8 +1266,15 @@ impl<
             self.c_dst_ip.next = self.a_vni.q.val().gw_ip;
             self.c_dst_mac.next = self.a_vni.q.val().gw_mac;
         }
-        self.c_off_subnet.next =
-            ((self.c_dst_ip.val() ^ self.vtep.val().ip) & self.netmask.val()) != 0;
+        // Both candidates' subnet checks side by side, picked like the IP.
+        self.c_off_map.next =
+            ((self.a_map.q.val().vtep_ip ^ self.vtep.val().ip) & self.netmask.val()) != 0;
+        self.c_off_gw.next =
+            ((self.a_vni.q.val().gw_ip ^ self.vtep.val().ip) & self.netmask.val()) != 0;
+        self.c_off_subnet.next = self.c_off_map.val();
+        if self.c_gateway.val() {
+            self.c_off_subnet.next = self.c_off_gw.val();
+        }
         if self.c_off_subnet.val() {
             self.c_dst_mac.next = self.gw_mac.val();
         }
@@ -1284,6 +1341,7 @@ impl<
         }
         if self.t_push.val() & !self.done.val() {
             self.t_n.d.next = self.t_n.q.val() + 1;
+            self.t_held.d.next = true;
             if self.t_n.q.val() == 0 {
                 self.t_q0.d.next = self.t_now.val();
             } else {
@@ -1292,6 +1350,7 @@ impl<
         }
         if !self.t_push.val() & self.done.val() {
             self.t_n.d.next = self.t_n.q.val() - 1;
+            self.t_held.d.next = self.t_n.q.val() != 1;
             self.t_q0.d.next = self.t_q1.q.val();
         }
         if self.t_push.val() & self.done.val() {
@@ -1303,23 +1362,33 @@ impl<
                 self.t_q1.d.next = self.t_now.val();
             }
         }
+        // The head's bits the decision needs, each worked out for both
+        // candidates and then picked, so the pick is the last step.
+        self.h_csum_ok.next = self.t_q0.q.val().csum_ok;
+        self.h_ip_ok.next = self.t_q0.q.val().ip_ok;
+        self.h_tso_ok.next = self.t_q0.q.val().tso_ok;
+        self.h_seg_mtu.next = self.t_q0.q.val().seg_l3_max > self.d_mtu_limit.q.val();
+        if !self.t_held.q.val() {
+            self.h_csum_ok.next = self.t_now.val().csum_ok;
+            self.h_ip_ok.next = self.t_now.val().ip_ok;
+            self.h_tso_ok.next = self.t_now.val().tso_ok;
+            self.h_seg_mtu.next = self.t_now.val().seg_l3_max > self.d_mtu_limit.q.val();
+        }
         // Refused requests (docs/tx-offload.md): after runt and spoofed,
         // before everything else; a TSO frame is judged on TSO alone.
         self.o_early.next = self.d_runt.q.val() | self.d_spoofed.q.val();
-        self.o_csum.next = !self.o_early.val()
-            & !self.d_tso.q.val()
-            & self.d_csum.q.val()
-            & !self.t_head.val().csum_ok;
+        self.o_csum.next =
+            !self.o_early.val() & !self.d_tso.q.val() & self.d_csum.q.val() & !self.h_csum_ok.val();
         self.o_ip.next = !self.o_early.val()
             & !self.d_tso.q.val()
             & !self.o_csum.val()
             & self.d_ip_csum.q.val()
-            & !self.t_head.val().ip_ok;
-        self.o_tso.next = !self.o_early.val() & self.d_tso.q.val() & !self.t_head.val().tso_ok;
+            & !self.h_ip_ok.val();
+        self.o_tso.next = !self.o_early.val() & self.d_tso.q.val() & !self.h_tso_ok.val();
         self.o_any.next = self.o_csum.val() | self.o_ip.val() | self.o_tso.val();
         self.o_mtu.next = self.d_mtu.q.val();
         if self.d_tso.q.val() {
-            self.o_mtu.next = self.t_head.val().seg_l3_max > self.d_mtu_limit.q.val();
+            self.o_mtu.next = self.h_seg_mtu.val();
         }
         self.o_mtu.next =
             !self.o_early.val() & !self.o_any.val() & (self.d_too_big.q.val() | self.o_mtu.val());
