@@ -10,14 +10,22 @@ second stage (PFUMX, L6MUX21) is reached without a net. The figures are not
 nextpnr's (no placement, no fanout), but they rank paths by logic depth and
 name their ends, which is what finding the path between two blocks needs.
 
+A net's delay grows with its fanout (a constant per doubling): a net with
+hundreds of sinks spans much of the die once placed, and without this term
+the model missed the NIC's slowest path (a FIFO's read address, fanout
+400, into its distributed RAM), which placement made the worst.
+
 Prints the slowest path into each register group (one line per register
-name, heaviest first):
+name, heaviest first), and the cells of the first few with --show:
 
     python3 scripts/netlist-paths.py target/synth/ecp5-85k-default/ooc_top.json 30
+    python3 scripts/netlist-paths.py target/synth/ecp5-85k-default/ooc_top.json 10 --show 3
 """
 
+import argparse
 import collections
 import json
+import math
 import re
 import sys
 
@@ -25,8 +33,9 @@ import sys
 SEQUENTIAL = {"TRELLIS_FF", "DP16KD"}
 # Delay through each combinational cell, in ns (ECP5 speed grade 8, rough).
 CELL = {"LUT4": 0.35, "PFUMX": 0.2, "L6MUX21": 0.2, "CCU2C": 0.4, "TRELLIS_DPR16X4": 1.0}
-# A net between two cells.
+# A net between two cells, plus FANOUT per doubling of its sinks.
 NET = 0.6
+FANOUT = 0.25
 # Clock-to-out of a register.
 CLOCK_TO_OUT = 0.5
 
@@ -52,10 +61,15 @@ def net(cell_type, into):
 
 
 def main():
-    if len(sys.argv) < 2:
-        sys.exit(__doc__)
-    shown_max = int(sys.argv[2]) if len(sys.argv) > 2 else 30
-    netlist = json.load(open(sys.argv[1]))
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("netlist", help="ooc_top.json from overlay-nic synth")
+    parser.add_argument("count", nargs="?", type=int, default=30, help="register groups to list")
+    parser.add_argument("--show", type=int, default=0, help="print the cells of the first N paths")
+    args = parser.parse_args()
+    shown_max = args.count
+    netlist = json.load(open(args.netlist))
     top = next(m for n, m in netlist["modules"].items() if m.get("attributes", {}).get("top"))
     cells = top["cells"]
 
@@ -66,6 +80,19 @@ def main():
                 for bit in bits:
                     if not isinstance(bit, str):
                         driver[bit] = (name, port)
+
+    fanout = collections.Counter()
+    for name, cell in cells.items():
+        for port, bits in cell["connections"].items():
+            if cell["port_directions"].get(port) == "input":
+                for bit in bits:
+                    if not isinstance(bit, str):
+                        fanout[bit] += 1
+
+    def wire(bit, kind, into):
+        """Delay of net `bit` into port `into` of a `kind` cell."""
+        base = net(kind, into)
+        return base + FANOUT * math.log2(max(fanout[bit], 1)) if base else 0.0
 
     arrival, previous = {}, {}
     sys.setrecursionlimit(1_000_000)
@@ -94,7 +121,7 @@ def main():
             for b in bits:
                 if isinstance(b, str):
                     continue
-                t = arrive(b) + net(kind, into) + through(kind, into, out)
+                t = arrive(b) + wire(b, kind, into) + through(kind, into, out)
                 if t > best:
                     best, best_bit = t, b
         arrival[bit], previous[bit] = best, best_bit
@@ -109,7 +136,7 @@ def main():
                 continue
             for b in bits:
                 if not isinstance(b, str):
-                    ends.append((arrive(b) + NET, name, into, b))
+                    ends.append((arrive(b) + wire(b, cell["type"], into), name, into, b))
     ends.sort(key=lambda e: -e[0])
 
     seen = set()
@@ -119,11 +146,17 @@ def main():
             continue
         seen.add(group)
         chain = []
+        last = bit
         while bit is not None and bit in driver:
             chain.append(driver[bit][0])
             bit = previous.get(bit)
         start = chain[-1] if chain else "?"
         print(f"{t:6.2f} ns {len(chain):4d} cells  {group}.{into}  <-  {start}")
+        if len(seen) <= args.show:
+            while last is not None and last in driver:
+                name = driver[last][0]
+                print(f"        {arrival[last]:6.2f} ns  fanout {fanout[last]:4d}  {name} ({cells[name]['type']})")
+                last = previous.get(last)
         if len(seen) >= shown_max:
             break
 
