@@ -91,7 +91,6 @@ pub struct PacketFifo<
     mb_valid: DFF<Bit>,
     mb: DFF<M>,
     depth: Constant<Bits<AWP1>>,
-    meta_zero: Constant<M>,
     tail_meta: Constant<Bit>,
     lossy_mode: Constant<Bit>,
     no_room: Signal<Local, Bit>,
@@ -157,7 +156,6 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             mb_valid: Default::default(),
             mb: Default::default(),
             depth: Constant::new((1u64 << AW).to_bits()),
-            meta_zero: Constant::new(M::default()),
             tail_meta: Constant::new(false),
             lossy_mode: Constant::new(false),
             no_room: Default::default(),
@@ -331,11 +329,11 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         self.m_axis.tdata.next = self.a_beat.q.val().data;
         self.m_axis.tkeep.next = self.a_beat.q.val().keep;
         self.m_axis.tlast.next = self.a_beat.q.val().last;
-        // tuser is zero between frames, not a stale frame's.
-        self.tuser_out.next = self.meta_zero.val();
-        if self.out_valid.val() {
-            self.tuser_out.next = self.ma.q.val();
-        }
+        // Straight from the register, not gated by tvalid: tuser feeds the
+        // reader's per-frame sums (the TSO segmenter's), and a gate would
+        // put the valid logic in front of them. Between frames it holds the
+        // last frame's (zero before the first), never undefined RAM.
+        self.tuser_out.next = self.ma.q.val();
         self.m_axis.tuser.next = self.tuser_out.val();
         self.meta.write.next = self.meta_write.val();
         self.pop.next = self.out_valid.val() & self.m_axis.tready.val();
