@@ -26,10 +26,13 @@
 //! The classifier looks up (VNI, inner dst MAC) and the VNI's record as soon
 //! as a frame's first beat is offered, so the results are back before the
 //! frame ends (frames of three beats or more never wait). Parser results
-//! come one cycle after the last beat, so the frame passes through two
-//! pipeline registers and its descriptor and drop decision are ready exactly
-//! when its last beat reaches the packet buffer, which takes the descriptor
-//! from that beat (`PacketFifo::with_tail_meta`). The buffer holds two
+//! come one cycle after the last beat, and the checksum and TSO taps watch
+//! the stream a register later (so their first-beat logic starts next to
+//! them, not at the arbiter's widely fanned-out output) and finish two
+//! cycles after that. So the frame passes through three pipeline registers,
+//! and its descriptor and drop decision are ready exactly when its last
+//! beat reaches the packet buffer, which takes the descriptor from that
+//! beat (`PacketFifo::with_tail_meta`). The buffer holds two
 //! maximum frames, so the encapsulator always has the next frame whole when
 //! the previous one ends: the wire sees no gap between frames.
 //!
@@ -57,7 +60,7 @@ use crate::tx_arbiter::TxArbiter;
 use crate::tx_checksum_tap::TxChecksumTap;
 use crate::tx_types::{
     MapValue, TsoInfo, TxDescriptor, TxHostMeta, TxOffloadRequest, TxTagged, TxTapResult,
-    VniRecord, VtepConfig,
+    TxVerdict, VniRecord, VtepConfig,
 };
 use crate::vf_register_file::{VfRegisterFile, VF_MIRROR_REGISTERS};
 use overlay_nic_regmap::{pf, Build, Register};
@@ -325,6 +328,7 @@ pub struct Nic<
     t_now: Signal<Local, TxTapResult>,
     t_q0: DFF<TxTapResult>,
     t_q1: DFF<TxTapResult>,
+    t_q2: DFF<TxTapResult>,
     t_n: DFF<Bits<2>>,
     t_head: Signal<Local, TxTapResult>,
     t_push: Signal<Local, Bit>,
@@ -372,25 +376,19 @@ pub struct Nic<
     r2_data: DFF<Bits<64>>,
     r2_keep: DFF<Bits<8>>,
     r2_last: DFF<Bit>,
-    // ---- Decision, registered with the last beat into r2 ----
+    r3_valid: DFF<Bit>,
+    r3_data: DFF<Bits<64>>,
+    r3_keep: DFF<Bits<8>>,
+    r3_last: DFF<Bit>,
+    /// A beat entered r1 last cycle: the taps watch the stream there, a
+    /// cycle after the input, so that their first-beat logic starts from
+    /// registers next to them rather than from the arbiter's output.
+    took: DFF<Bit>,
+    // ---- Decision, registered with the last beat into r2, then r3 ----
     desc: DFF<TxDescriptor>,
-    bad: DFF<Bit>,
-    d_fn: DFF<Bits<4>>,
-    d_length: DFF<Bits<16>>,
-    d_runt: DFF<Bit>,
-    d_spoofed: DFF<Bit>,
-    d_mtu: DFF<Bit>,
-    d_no_vni: DFF<Bit>,
-    d_miss_drop: DFF<Bit>,
-    d_miss: DFF<Bit>,
-    d_encap: DFF<Bit>,
-    d_dst_mac: DFF<Bits<48>>,
-    d_csum: DFF<Bit>,
-    d_ip_csum: DFF<Bit>,
-    d_tso: DFF<Bit>,
-    /// Longer than MAX_FRAME; the function's MTU (`d_mtu`: L3 length over it).
-    d_too_big: DFF<Bit>,
-    d_mtu_limit: DFF<Bits<16>>,
+    v2: DFF<TxVerdict>,
+    desc3: DFF<TxDescriptor>,
+    v3: DFF<TxVerdict>,
     // ---- Decision logic ----
     r1_off: Signal<Local, TxOffloadRequest>,
     c_fn: Signal<Local, Bits<4>>,
@@ -651,6 +649,7 @@ impl<
             t_now: Default::default(),
             t_q0: Default::default(),
             t_q1: Default::default(),
+            t_q2: Default::default(),
             t_n: Default::default(),
             t_head: Default::default(),
             t_push: Default::default(),
@@ -693,23 +692,15 @@ impl<
             r2_data: Default::default(),
             r2_keep: Default::default(),
             r2_last: Default::default(),
+            r3_valid: Default::default(),
+            r3_data: Default::default(),
+            r3_keep: Default::default(),
+            r3_last: Default::default(),
+            took: Default::default(),
             desc: Default::default(),
-            bad: Default::default(),
-            d_fn: Default::default(),
-            d_length: Default::default(),
-            d_runt: Default::default(),
-            d_spoofed: Default::default(),
-            d_mtu: Default::default(),
-            d_no_vni: Default::default(),
-            d_miss_drop: Default::default(),
-            d_miss: Default::default(),
-            d_encap: Default::default(),
-            d_dst_mac: Default::default(),
-            d_csum: Default::default(),
-            d_ip_csum: Default::default(),
-            d_tso: Default::default(),
-            d_too_big: Default::default(),
-            d_mtu_limit: Default::default(),
+            v2: Default::default(),
+            desc3: Default::default(),
+            v3: Default::default(),
             r1_off: Default::default(),
             c_fn: Default::default(),
             rd_map_mac: Default::default(),
@@ -825,26 +816,19 @@ impl<
             r2_data,
             r2_keep,
             r2_last,
+            r3_valid,
+            r3_data,
+            r3_keep,
+            r3_last,
+            took,
             desc,
-            bad,
-            d_fn,
-            d_length,
-            d_runt,
-            d_spoofed,
-            d_mtu,
-            d_no_vni,
-            d_miss_drop,
-            d_miss,
-            d_encap,
-            d_dst_mac,
-            d_csum,
-            d_ip_csum,
-            d_tso,
-            d_too_big,
-            d_mtu_limit,
+            v2,
+            desc3,
+            v3,
             u_first,
             t_q0,
             t_q1,
+            t_q2,
             t_n,
             t_held,
             ev_pend,
@@ -1110,6 +1094,30 @@ impl<
 
         // ---- Input: look up at the first beat ----
         self.in_user.next = self.arbiter.m_axis.tuser.val();
+        // The frame's tag (at the first beat, the arbiter's) and its
+        // function's settings, registered into r1 with each beat.
+        self.u_cur.next = self.u_first.q.val();
+        if !self.in_frame.q.val() {
+            self.u_cur.next = self.in_user.val();
+        }
+        self.u_mac_hi.next = self.fn_mac_hi[0].val();
+        self.u_mac_lo.next = self.fn_mac_lo[0].val();
+        self.u_mtu.next = self.fn_mtu[0].val();
+        self.u_vni.next = self.u_cur.val().vni;
+        self.u_encap.next = self.u_cur.val().encap;
+        for f in 1..NF {
+            if self.u_cur.val().function == self.fn_id[f].val() {
+                self.u_mac_hi.next = self.fn_mac_hi[f].val();
+                self.u_mac_lo.next = self.fn_mac_lo[f].val();
+                self.u_mtu.next = self.fn_mtu[f].val();
+                self.u_vni.next = self.fn_vni[f].val();
+                self.u_encap.next = self.fn_overlay[f].val();
+            }
+        }
+        // The key's VNI compares the arbiter's tag directly, not `u_cur`:
+        // a lookup is issued only at a first beat, where the two agree, and
+        // `u_cur`'s in-frame mux would be one more level in front of the
+        // CAM's comparators.
         self.key_vni.next = self.in_user.val().vni;
         for f in 1..NF {
             if self.in_user.val().function == self.fn_id[f].val() {
@@ -1147,8 +1155,8 @@ impl<
             self.l_vni.d.next = self.vnis.result_value.val();
         }
 
-        // ---- Two pipeline registers between the input and the buffer ----
-        self.advance.next = !self.r2_valid.q.val() | self.buffer.s_axis.tready.val();
+        // ---- Three pipeline registers between the input and the buffer ----
+        self.advance.next = !self.r3_valid.q.val() | self.buffer.s_axis.tready.val();
         // A frame's last beat waits for its lookup result.
         self.in_ready.next =
             self.advance.val() & (!self.arbiter.m_axis.tlast.val() | self.have_result.val());
@@ -1158,20 +1166,16 @@ impl<
         self.parser.tkeep.next = self.arbiter.m_axis.tkeep.val();
         self.parser.tlast.next = self.arbiter.m_axis.tlast.val();
         self.parser.beat.next = self.take.val();
-        self.u_cur.next = self.u_first.q.val();
-        if !self.in_frame.q.val() {
-            self.u_cur.next = self.in_user.val();
-        }
-        self.csum_tap.tdata.next = self.arbiter.m_axis.tdata.val();
-        self.csum_tap.tkeep.next = self.arbiter.m_axis.tkeep.val();
-        self.csum_tap.tlast.next = self.arbiter.m_axis.tlast.val();
-        self.csum_tap.beat.next = self.take.val();
-        self.csum_tap.req.next = self.in_user.val().offload;
-        self.tso_tap.tdata.next = self.arbiter.m_axis.tdata.val();
-        self.tso_tap.tkeep.next = self.arbiter.m_axis.tkeep.val();
-        self.tso_tap.tlast.next = self.arbiter.m_axis.tlast.val();
-        self.tso_tap.beat.next = self.take.val();
-        self.tso_tap.req.next = self.in_user.val().offload;
+        self.csum_tap.tdata.next = self.r1_data.q.val();
+        self.csum_tap.tkeep.next = self.r1_keep.q.val();
+        self.csum_tap.tlast.next = self.r1_last.q.val();
+        self.csum_tap.beat.next = self.took.q.val();
+        self.csum_tap.req.next = self.r1_user.q.val().offload;
+        self.tso_tap.tdata.next = self.r1_data.q.val();
+        self.tso_tap.tkeep.next = self.r1_keep.q.val();
+        self.tso_tap.tlast.next = self.r1_last.q.val();
+        self.tso_tap.beat.next = self.took.q.val();
+        self.tso_tap.req.next = self.r1_user.q.val().offload;
         self.sums.push.next = self.tso_tap.sum_push.val();
         self.sums.push_value.next = self.tso_tap.sum_value.val();
         if self.take.val() {
@@ -1192,20 +1196,6 @@ impl<
                 }
             }
         }
-        self.u_mac_hi.next = self.fn_mac_hi[0].val();
-        self.u_mac_lo.next = self.fn_mac_lo[0].val();
-        self.u_mtu.next = self.fn_mtu[0].val();
-        self.u_vni.next = self.u_cur.val().vni;
-        self.u_encap.next = self.u_cur.val().encap;
-        for f in 1..NF {
-            if self.u_cur.val().function == self.fn_id[f].val() {
-                self.u_mac_hi.next = self.fn_mac_hi[f].val();
-                self.u_mac_lo.next = self.fn_mac_lo[f].val();
-                self.u_mtu.next = self.fn_mtu[f].val();
-                self.u_vni.next = self.fn_vni[f].val();
-                self.u_encap.next = self.fn_overlay[f].val();
-            }
-        }
         if self.advance.val() {
             self.r1_valid.d.next = self.take.val();
             self.r1_data.d.next = self.arbiter.m_axis.tdata.val();
@@ -1221,7 +1211,16 @@ impl<
             self.r2_data.d.next = self.r1_data.q.val();
             self.r2_keep.d.next = self.r1_keep.q.val();
             self.r2_last.d.next = self.r1_last.q.val();
+            self.r3_valid.d.next = self.r2_valid.q.val();
+            self.r3_data.d.next = self.r2_data.q.val();
+            self.r3_keep.d.next = self.r2_keep.q.val();
+            self.r3_last.d.next = self.r2_last.q.val();
+            if self.r2_valid.q.val() & self.r2_last.q.val() {
+                self.desc3.d.next = self.desc.q.val();
+                self.v3.d.next = self.v2.q.val();
+            }
         }
+        self.took.d.next = self.take.val();
 
         // ---- Decision for the frame whose last beat is in r1 ----
         // (the parser's results are this frame's from now until the next
@@ -1298,35 +1297,36 @@ impl<
             self.desc.d.next.dst_mac = self.c_dst_mac.val();
             self.desc.d.next.src_port = self.c_port.val();
             self.desc.d.next.length = self.parser.fields.val().length;
-            self.bad.d.next =
+            self.v2.d.next.bad =
                 self.c_dropped_early.val() | self.c_no_vni.val() | self.c_miss_drop.val();
-            self.d_fn.d.next = self.c_fn.val();
-            self.d_length.d.next = self.parser.fields.val().length;
-            self.d_runt.d.next = self.c_runt.val();
-            self.d_spoofed.d.next = !self.c_runt.val() & self.c_spoofed.val();
-            self.d_mtu.d.next = self.c_mtu_bad.val();
-            self.d_too_big.d.next = self.parser.fields.val().length > self.max_frame.val();
-            self.d_mtu_limit.d.next = self.c_mtu.val();
-            self.d_no_vni.d.next = self.c_no_vni.val();
-            self.d_miss_drop.d.next = self.c_miss_drop.val();
-            self.d_miss.d.next = self.c_miss.val();
-            self.d_encap.d.next = self.c_encap.val()
+            self.v2.d.next.func = self.c_fn.val();
+            self.v2.d.next.length = self.parser.fields.val().length;
+            self.v2.d.next.runt = self.c_runt.val();
+            self.v2.d.next.spoofed = !self.c_runt.val() & self.c_spoofed.val();
+            self.v2.d.next.mtu = self.c_mtu_bad.val();
+            self.v2.d.next.too_big = self.parser.fields.val().length > self.max_frame.val();
+            self.v2.d.next.mtu_limit = self.c_mtu.val();
+            self.v2.d.next.no_vni = self.c_no_vni.val();
+            self.v2.d.next.miss_drop = self.c_miss_drop.val();
+            self.v2.d.next.miss = self.c_miss.val();
+            self.v2.d.next.encap = self.c_encap.val()
                 & !self.c_dropped_early.val()
                 & !self.c_no_vni.val()
                 & !self.c_miss_drop.val();
-            self.d_dst_mac.d.next = self.parser.fields.val().dst_mac;
-            self.d_csum.d.next = self.r1_off.val().csum;
-            self.d_ip_csum.d.next = self.r1_off.val().ip_csum;
-            self.d_tso.d.next = self.r1_off.val().tso;
+            self.v2.d.next.dst_mac = self.parser.fields.val().dst_mac;
+            self.v2.d.next.csum = self.r1_off.val().csum;
+            self.v2.d.next.ip_csum = self.r1_off.val().ip_csum;
+            self.v2.d.next.tso = self.r1_off.val().tso;
         }
 
         // A frame's last beat enters the buffer.
         self.done.next =
-            self.r2_valid.q.val() & self.r2_last.q.val() & self.buffer.s_axis.tready.val();
-        // ---- Tap results: a frame's are ready two cycles after its last beat
-        // was taken, which is no later than that beat reaches r2, and up to
-        // two frames' last beats sit in r1/r2, so two slots (with a bypass
-        // for the frame whose results come the cycle it enters) suffice ----
+            self.r3_valid.q.val() & self.r3_last.q.val() & self.buffer.s_axis.tready.val();
+        // ---- Tap results: the taps see a beat in r1, so a frame's are ready
+        // three cycles after its last beat was taken, which is no later than
+        // that beat reaches r3; up to three frames' last beats sit in
+        // r1-r3, so three slots (with a bypass for the frame whose results
+        // come the cycle it enters the buffer) suffice ----
         self.t_now.next.csum_ok = self.csum_tap.csum_ok.val();
         self.t_now.next.ip_ok = self.csum_tap.ip_ok.val();
         self.t_now.next.patch = self.csum_tap.patch.val();
@@ -1344,14 +1344,19 @@ impl<
             self.t_held.d.next = true;
             if self.t_n.q.val() == 0 {
                 self.t_q0.d.next = self.t_now.val();
-            } else {
+            }
+            if self.t_n.q.val() == 1 {
                 self.t_q1.d.next = self.t_now.val();
+            }
+            if self.t_n.q.val() == 2 {
+                self.t_q2.d.next = self.t_now.val();
             }
         }
         if !self.t_push.val() & self.done.val() {
             self.t_n.d.next = self.t_n.q.val() - 1;
             self.t_held.d.next = self.t_n.q.val() != 1;
             self.t_q0.d.next = self.t_q1.q.val();
+            self.t_q1.d.next = self.t_q2.q.val();
         }
         if self.t_push.val() & self.done.val() {
             if self.t_n.q.val() == 1 {
@@ -1361,40 +1366,47 @@ impl<
                 self.t_q0.d.next = self.t_q1.q.val();
                 self.t_q1.d.next = self.t_now.val();
             }
+            if self.t_n.q.val() == 3 {
+                self.t_q0.d.next = self.t_q1.q.val();
+                self.t_q1.d.next = self.t_q2.q.val();
+                self.t_q2.d.next = self.t_now.val();
+            }
         }
         // The head's bits the decision needs, each worked out for both
         // candidates and then picked, so the pick is the last step.
         self.h_csum_ok.next = self.t_q0.q.val().csum_ok;
         self.h_ip_ok.next = self.t_q0.q.val().ip_ok;
         self.h_tso_ok.next = self.t_q0.q.val().tso_ok;
-        self.h_seg_mtu.next = self.t_q0.q.val().seg_l3_max > self.d_mtu_limit.q.val();
+        self.h_seg_mtu.next = self.t_q0.q.val().seg_l3_max > self.v3.q.val().mtu_limit;
         if !self.t_held.q.val() {
             self.h_csum_ok.next = self.t_now.val().csum_ok;
             self.h_ip_ok.next = self.t_now.val().ip_ok;
             self.h_tso_ok.next = self.t_now.val().tso_ok;
-            self.h_seg_mtu.next = self.t_now.val().seg_l3_max > self.d_mtu_limit.q.val();
+            self.h_seg_mtu.next = self.t_now.val().seg_l3_max > self.v3.q.val().mtu_limit;
         }
         // Refused requests (docs/tx-offload.md): after runt and spoofed,
         // before everything else; a TSO frame is judged on TSO alone.
-        self.o_early.next = self.d_runt.q.val() | self.d_spoofed.q.val();
-        self.o_csum.next =
-            !self.o_early.val() & !self.d_tso.q.val() & self.d_csum.q.val() & !self.h_csum_ok.val();
+        self.o_early.next = self.v3.q.val().runt | self.v3.q.val().spoofed;
+        self.o_csum.next = !self.o_early.val()
+            & !self.v3.q.val().tso
+            & self.v3.q.val().csum
+            & !self.h_csum_ok.val();
         self.o_ip.next = !self.o_early.val()
-            & !self.d_tso.q.val()
+            & !self.v3.q.val().tso
             & !self.o_csum.val()
-            & self.d_ip_csum.q.val()
+            & self.v3.q.val().ip_csum
             & !self.h_ip_ok.val();
-        self.o_tso.next = !self.o_early.val() & self.d_tso.q.val() & !self.h_tso_ok.val();
+        self.o_tso.next = !self.o_early.val() & self.v3.q.val().tso & !self.h_tso_ok.val();
         self.o_any.next = self.o_csum.val() | self.o_ip.val() | self.o_tso.val();
-        self.o_mtu.next = self.d_mtu.q.val();
-        if self.d_tso.q.val() {
+        self.o_mtu.next = self.v3.q.val().mtu;
+        if self.v3.q.val().tso {
             self.o_mtu.next = self.h_seg_mtu.val();
         }
         self.o_mtu.next =
-            !self.o_early.val() & !self.o_any.val() & (self.d_too_big.q.val() | self.o_mtu.val());
+            !self.o_early.val() & !self.o_any.val() & (self.v3.q.val().too_big | self.o_mtu.val());
         self.o_kill.next = self.o_any.val() | self.o_mtu.val();
         // A TSO frame's sums become the segmenter's if the frame is kept.
-        self.o_tso_en.next = self.d_tso.q.val() & !self.bad.q.val() & !self.o_kill.val();
+        self.o_tso_en.next = self.v3.q.val().tso & !self.v3.q.val().bad & !self.o_kill.val();
         // (The tap's last push for the frame is no later than this cycle,
         // and the next frame's first comes at its 10th beat at the
         // earliest, so what was pushed since the last commit is this
@@ -1405,21 +1417,21 @@ impl<
         self.o_tso_info.next = self.t_head.val().tso;
         self.o_segments.next = self.o_tso_info.val().segments;
         self.o_frames.next = 1.into();
-        if self.d_tso.q.val() {
+        if self.v3.q.val().tso {
             self.o_frames.next = bit_cast::<32, 16>(self.o_segments.val());
         }
-        self.o_desc.next = self.desc.q.val();
+        self.o_desc.next = self.desc3.q.val();
         self.o_desc.next.patch = self.t_head.val().patch;
         self.o_desc.next.inner_sum = self.t_head.val().inner_sum;
         self.o_desc.next.tso = self.t_head.val().tso;
 
         // ---- Into the buffer ----
-        self.buffer.s_axis.tvalid.next = self.r2_valid.q.val();
-        self.buffer.s_axis.tdata.next = self.r2_data.q.val();
-        self.buffer.s_axis.tkeep.next = self.r2_keep.q.val();
-        self.buffer.s_axis.tlast.next = self.r2_last.q.val();
+        self.buffer.s_axis.tvalid.next = self.r3_valid.q.val();
+        self.buffer.s_axis.tdata.next = self.r3_data.q.val();
+        self.buffer.s_axis.tkeep.next = self.r3_keep.q.val();
+        self.buffer.s_axis.tlast.next = self.r3_last.q.val();
         self.buffer.s_axis.tuser.next = self.o_desc.val();
-        self.buffer.s_bad.next = self.bad.q.val() | self.o_kill.val();
+        self.buffer.s_bad.next = self.v3.q.val().bad | self.o_kill.val();
         // ---- Egress: segmentation, checksum writes, then encapsulation ----
         StreamSource::<TxDescriptor>::join(&mut self.buffer.m_axis, &mut self.segmenter.s_axis);
         self.segmenter.sum_valid.next = self.sums.valid.val();
@@ -1432,7 +1444,7 @@ impl<
 
         // ---- Accounting, when a frame's last beat enters the buffer ----
         for f in 0..NF {
-            if self.done.val() & (self.d_fn.q.val() == self.fn_id[f].val()) {
+            if self.done.val() & (self.v3.q.val().func == self.fn_id[f].val()) {
                 if self.o_csum.val() {
                     self.cnt_off_csum[f].d.next = self.cnt_off_csum[f].q.val() + 1;
                 }
@@ -1444,30 +1456,30 @@ impl<
                 }
                 self.cnt_frames[f].d.next = self.cnt_frames[f].q.val() + 1;
                 self.cnt_bytes[f].d.next =
-                    self.cnt_bytes[f].q.val() + bit_cast::<32, 16>(self.d_length.q.val());
-                if self.d_encap.q.val() & !self.o_kill.val() {
+                    self.cnt_bytes[f].q.val() + bit_cast::<32, 16>(self.v3.q.val().length);
+                if self.v3.q.val().encap & !self.o_kill.val() {
                     self.cnt_encap[f].d.next = self.cnt_encap[f].q.val() + self.o_frames.val();
                 }
                 if self.o_tso_en.val() {
                     self.cnt_segments[f].d.next =
                         self.cnt_segments[f].q.val() + self.o_frames.val();
                 }
-                if self.d_runt.q.val() {
+                if self.v3.q.val().runt {
                     self.cnt_runt[f].d.next = self.cnt_runt[f].q.val() + 1;
                 }
-                if self.d_spoofed.q.val() {
+                if self.v3.q.val().spoofed {
                     self.cnt_spoofed[f].d.next = self.cnt_spoofed[f].q.val() + 1;
                 }
                 if self.o_mtu.val() {
                     self.cnt_mtu[f].d.next = self.cnt_mtu[f].q.val() + 1;
                 }
-                if self.d_no_vni.q.val() & !self.o_kill.val() {
+                if self.v3.q.val().no_vni & !self.o_kill.val() {
                     self.cnt_no_vni[f].d.next = self.cnt_no_vni[f].q.val() + 1;
                 }
-                if self.d_miss_drop.q.val() & !self.o_kill.val() {
+                if self.v3.q.val().miss_drop & !self.o_kill.val() {
                     self.cnt_miss_drop[f].d.next = self.cnt_miss_drop[f].q.val() + 1;
                 }
-                if self.d_miss.q.val() & !self.o_kill.val() {
+                if self.v3.q.val().miss & !self.o_kill.val() {
                     self.cnt_misses[f].d.next = self.cnt_misses[f].q.val() + 1;
                 }
             }
@@ -1482,13 +1494,13 @@ impl<
             self.regs.status[f * 21 + 12].next = self.cnt_misses[f].q.val();
         }
         self.miss_event.next.kind = self.miss_kind.val();
-        self.miss_event.next.vni = self.desc.q.val().vni;
-        self.miss_event.next.mac = self.d_dst_mac.q.val();
+        self.miss_event.next.vni = self.desc3.q.val().vni;
+        self.miss_event.next.mac = self.v3.q.val().dst_mac;
         self.miss_event.next.vtep_ip = 0.into();
         self.miss_event.next.vtep_mac = 0.into();
         // TX misses first; an RX learn event of the same cycle waits one
         // (each side raises at most one event per frame, so one slot does).
-        self.tx_push.next = self.done.val() & self.d_miss.q.val() & !self.o_kill.val();
+        self.tx_push.next = self.done.val() & self.v3.q.val().miss & !self.o_kill.val();
         self.ev_tx.d.next = self.tx_push.val();
         self.ev_tx_rec.d.next = self.miss_event.val();
         self.events.record.next = self.ev_tx_rec.q.val();

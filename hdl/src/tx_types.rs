@@ -177,3 +177,33 @@ pub struct TxTapResult {
     pub seg_l3_max: Bits<16>,
     pub tso: TsoInfo,
 }
+
+/// The TX path's verdict on one frame, made while its last beat is in the
+/// classifier's first pipeline register and carried with that beat to the
+/// TX buffer, where it is completed with the frame's [`TxTapResult`].
+#[derive(Default, PartialEq, LogicStruct, Copy, Clone, Debug)]
+pub struct TxVerdict {
+    /// Dropped before the tap results: runt, spoofed, no VNI, or a miss the
+    /// VNI's policy drops.
+    pub bad: Bit,
+    /// The sending function's number.
+    pub func: Bits<4>,
+    pub length: Bits<16>,
+    pub runt: Bit,
+    pub spoofed: Bit,
+    /// The L3 length is over the function's MTU.
+    pub mtu: Bit,
+    pub no_vni: Bit,
+    pub miss_drop: Bit,
+    pub miss: Bit,
+    /// Encapsulated if the tap results do not refuse it.
+    pub encap: Bit,
+    pub dst_mac: Bits<48>,
+    pub csum: Bit,
+    pub ip_csum: Bit,
+    pub tso: Bit,
+    /// Longer than the build's largest frame.
+    pub too_big: Bit,
+    /// The function's MTU, for a TSO frame's segments.
+    pub mtu_limit: Bits<16>,
+}
