@@ -237,6 +237,9 @@ pub struct TsoTap {
     x2: Signal<Local, Bits<16>>,
     x3: Signal<Local, Bits<16>>,
     tp8: Signal<Local, Bit>,
+    /// The beat's words 0 and 2 as they came (the type / TPID fields).
+    rw0: Signal<Local, Bits<16>>,
+    rw2: Signal<Local, Bits<16>>,
     ml2: Signal<Local, Bits<64>>,
     mip: Signal<Local, Bits<64>>,
     l2s: Signal<Local, Bits<32>>,
@@ -433,6 +436,8 @@ impl Default for TsoTap {
             x2: Default::default(),
             x3: Default::default(),
             tp8: Default::default(),
+            rw0: Default::default(),
+            rw2: Default::default(),
             ml2: Default::default(),
             mip: Default::default(),
             l2s: Default::default(),
@@ -689,18 +694,25 @@ impl Logic for TsoTap {
             self.etype_now.next = 0.into();
             self.verihl_now.next = 0.into();
         }
-        self.tp8.next = self.at8.q.val() & (self.x2.val() == self.tpid.val());
+        // (From the beat as it came, not `bm`: a byte that is not there
+        // makes the frame too short for the length checks, whatever it
+        // held; this keeps `tkeep` out of the next beat's masks.)
+        self.rw0.next = (bit_cast::<16, 8>(self.tdata.val().get_bits::<8>(0)) << 8)
+            | bit_cast::<16, 8>(self.tdata.val().get_bits::<8>(8));
+        self.rw2.next = (bit_cast::<16, 8>(self.tdata.val().get_bits::<8>(32)) << 8)
+            | bit_cast::<16, 8>(self.tdata.val().get_bits::<8>(40));
+        self.tp8.next = self.at8.q.val() & (self.rw2.val() == self.tpid.val());
         if self.at8.q.val() {
             self.tpid_now.next = self.tp8.val();
-            self.etype_now.next = self.x2.val();
+            self.etype_now.next = self.rw2.val();
             if !self.tp8.val() {
-                self.verihl_now.next = self.bm.val().get_bits::<8>(48);
+                self.verihl_now.next = self.tdata.val().get_bits::<8>(48);
                 self.vk_now.next = true;
             }
         }
         if self.at16.q.val() & self.tpid_now.val() {
-            self.etype_now.next = self.x0.val();
-            self.verihl_now.next = self.bm.val().get_bits::<8>(16);
+            self.etype_now.next = self.rw0.val();
+            self.verihl_now.next = self.tdata.val().get_bits::<8>(16);
             self.vk_now.next = true;
         }
         // D: from the word at L4 + 12, wherever the masks say it is.

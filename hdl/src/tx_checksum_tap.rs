@@ -178,6 +178,9 @@ pub struct TxChecksumTap {
     verihl_now: Signal<Local, Bits<8>>,
     l3_now: Signal<Local, Bits<16>>,
     l4_now: Signal<Local, Bits<16>>,
+    /// The beat's words 0 and 2 as they came (the type / TPID fields).
+    rw0: Signal<Local, Bits<16>>,
+    rw2: Signal<Local, Bits<16>>,
     cks_now: Signal<Local, Bits<16>>,
     /// Positions of the next beat's four words.
     p0: Signal<Local, Bits<16>>,
@@ -325,6 +328,8 @@ impl Default for TxChecksumTap {
             verihl_now: Default::default(),
             l3_now: Default::default(),
             l4_now: Default::default(),
+            rw0: Default::default(),
+            rw2: Default::default(),
             cks_now: Default::default(),
             p0: Default::default(),
             p1: Default::default(),
@@ -500,10 +505,10 @@ impl Logic for TxChecksumTap {
         self.smask.next = self.smask_r.q.val();
         if !self.in_frame.q.val() {
             self.smask.next = self.ones.val();
-            if self.start_now.val() != 0 {
+            if self.req.val().csum_start != 0 {
                 self.smask.next = 0.into();
-                if self.start_now.val() < 8 {
-                    self.smask.next = self.ones.val() << (self.start_now.val() << 3);
+                if self.req.val().csum_start < 8 {
+                    self.smask.next = self.ones.val() << (self.req.val().csum_start << 3);
                 }
             }
         }
@@ -538,11 +543,12 @@ impl Logic for TxChecksumTap {
             | bit_cast::<32, 8>(self.lm.val().get_bits::<8>(56));
         self.lsum.next = (self.v0.val() + self.v1.val()) + (self.v2.val() + self.v3.val());
         self.lacc_now.next = self.lacc.q.val() + self.lsum.val();
-        if !self.in_frame.q.val() {
-            self.lacc_now.next = self.lsum.val();
-        }
 
         // ---- The IPv4 header: L3, type and IHL as they become known ----
+        self.rw0.next = (bit_cast::<16, 8>(self.tdata.val().get_bits::<8>(0)) << 8)
+            | bit_cast::<16, 8>(self.tdata.val().get_bits::<8>(8));
+        self.rw2.next = (bit_cast::<16, 8>(self.tdata.val().get_bits::<8>(32)) << 8)
+            | bit_cast::<16, 8>(self.tdata.val().get_bits::<8>(40));
         self.tpid_now.next = self.tpid_r.q.val() & self.in_frame.q.val();
         self.etype_now.next = self.etype_r.q.val();
         self.verihl_now.next = self.verihl_r.q.val();
@@ -550,16 +556,19 @@ impl Logic for TxChecksumTap {
             self.etype_now.next = 0.into();
             self.verihl_now.next = 0.into();
         }
+        // (From the beat as it came, not `bm`: a byte that is not there
+        // makes the frame too short for an IPv4 header, and `ip_ok` false,
+        // whatever it held; this keeps `tkeep` out of the header masks.)
         if self.pos.q.val() == 8 {
-            self.tpid_now.next = bit_cast::<16, 32>(self.w2.val()) == self.tpid.val();
-            self.etype_now.next = bit_cast::<16, 32>(self.w2.val());
+            self.tpid_now.next = self.rw2.val() == self.tpid.val();
+            self.etype_now.next = self.rw2.val();
             if !self.tpid_now.val() {
-                self.verihl_now.next = self.bm.val().get_bits::<8>(48);
+                self.verihl_now.next = self.tdata.val().get_bits::<8>(48);
             }
         }
         if (self.pos.q.val() == 16) & self.tpid_now.val() {
-            self.etype_now.next = bit_cast::<16, 32>(self.w0.val());
-            self.verihl_now.next = self.bm.val().get_bits::<8>(16);
+            self.etype_now.next = self.rw0.val();
+            self.verihl_now.next = self.tdata.val().get_bits::<8>(16);
         }
         self.l3_now.next = 14.into();
         if self.tpid_now.val() {
@@ -612,16 +621,10 @@ impl Logic for TxChecksumTap {
         self.isum.next =
             (self.iw[0].val() + self.iw[1].val()) + (self.iw[2].val() + self.iw[3].val());
         self.iacc_now.next = self.iacc.q.val() + self.isum.val();
-        if !self.in_frame.q.val() {
-            self.iacc_now.next = self.isum.val();
-        }
 
         // ---- The whole frame, and the bytes the writes will replace ----
         self.tsum.next = (self.w0.val() + self.w1.val()) + (self.w2.val() + self.w3.val());
         self.tacc_now.next = self.tacc.q.val() + self.tsum.val();
-        if !self.in_frame.q.val() {
-            self.tacc_now.next = self.tsum.val();
-        }
         // The L4 field's two bytes, each wherever it falls (the field may
         // straddle two beats). Lanes are picked by shifting the beat, only
         // for a lane that exists (a shift of 64 or more is not defined); the
@@ -699,6 +702,11 @@ impl Logic for TxChecksumTap {
             self.l4old.d.next = self.l4old_now.val();
             self.ipold.d.next = self.ipold_now.val();
             if self.tlast.val() {
+                // The sums restart from 0 with the next frame's first beat
+                // (a clear here, not a mux after the adder on that beat).
+                self.lacc.d.next = 0.into();
+                self.iacc.d.next = 0.into();
+                self.tacc.d.next = 0.into();
                 self.pos.d.next = 0.into();
                 self.f_valid.d.next = true;
                 self.f_len.d.next = self.len_now.val();

@@ -269,7 +269,9 @@ fn beats(f: &[u8]) -> Vec<(u64, u8, bool)> {
     f.chunks(8)
         .enumerate()
         .map(|(b, c)| {
-            let mut lanes = [0u8; 8];
+            // Lanes past the frame's end hold junk, which the tap must
+            // ignore (a stream's absent bytes are undefined).
+            let mut lanes = [0xa5u8 ^ (b as u8); 8];
             lanes[..c.len()].copy_from_slice(c);
             let keep = if c.len() == 8 {
                 0xff
