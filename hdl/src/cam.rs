@@ -397,12 +397,17 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
         self.ram_read.next = self.s1_valid.q.val();
 
         // ---- Commands ----
-        // No command may touch keys or RAM while a lookup is between its
-        // compare (t) and its RAM read (t+1).
-        self.quiet.next = !self.lookup.val()
-            & !self.s1_valid.q.val()
-            & !self.lookup_b.val()
-            & !self.b1_valid.q.val();
+        // No command may use the RAMs or change an entry while a lookup is
+        // in its RAM-read cycle (t+1). One in its compare cycle (t) may
+        // run: the lookup compares the old keys, so it misses a key being
+        // added and hits one being deleted (with its old value, which the
+        // delete leaves), and a key whose value is being replaced it hits
+        // and reads with the new value. Each lookup thus sees the entry
+        // wholly before or wholly after the command. Judging this from
+        // registers alone keeps the datapaths' lookup requests out of the
+        // command's write enables (the key registers' clock enables and
+        // the RAMs' ports).
+        self.quiet.next = !self.s1_valid.q.val() & !self.b1_valid.q.val();
         self.write_now.next = false;
         self.write_slot.next = self.p_free_slot.q.val();
         if self.p_hit.q.val() {
