@@ -332,6 +332,9 @@ pub struct Nic<
     t_n: DFF<Bits<2>>,
     t_head: Signal<Local, TxTapResult>,
     t_push: Signal<Local, Bit>,
+    /// Per slot: load the new result; load the slot behind (the head left).
+    t_ld_now: Signal<Local, Bits<3>>,
+    t_ld_next: Signal<Local, Bits<3>>,
     /// `t_n != 0`, a register of its own: the decision's control bits pick
     /// with it, away from `t_n`'s fanout into the wide `t_head` mux.
     t_held: DFF<Bit>,
@@ -653,6 +656,8 @@ impl<
             t_n: Default::default(),
             t_head: Default::default(),
             t_push: Default::default(),
+            t_ld_now: Default::default(),
+            t_ld_next: Default::default(),
             t_held: Default::default(),
             h_csum_ok: Default::default(),
             h_ip_ok: Default::default(),
@@ -1339,38 +1344,53 @@ impl<
         if self.t_n.q.val() == 0 {
             self.t_head.next = self.t_now.val();
         }
-        if self.t_push.val() & !self.done.val() {
+        // Each slot either keeps its entry, takes the new result, or takes
+        // the slot behind it as the head leaves. The choice is made once
+        // per slot, so each bit is a 2:1 mux and a clock enable rather
+        // than a tree over the queue's whole state.
+        self.t_ld_now.next = 0.into();
+        self.t_ld_next.next = 0.into();
+        if self.done.val() {
+            self.t_ld_next.next = 3.into();
+            if self.t_push.val() {
+                if self.t_n.q.val() == 1 {
+                    self.t_ld_now.next = 1.into();
+                }
+                if self.t_n.q.val() == 2 {
+                    self.t_ld_now.next = 2.into();
+                }
+                if self.t_n.q.val() == 3 {
+                    self.t_ld_now.next = 4.into();
+                }
+            } else {
+                self.t_n.d.next = self.t_n.q.val() - 1;
+                self.t_held.d.next = self.t_n.q.val() != 1;
+            }
+        } else if self.t_push.val() {
             self.t_n.d.next = self.t_n.q.val() + 1;
             self.t_held.d.next = true;
             if self.t_n.q.val() == 0 {
-                self.t_q0.d.next = self.t_now.val();
+                self.t_ld_now.next = 1.into();
             }
             if self.t_n.q.val() == 1 {
-                self.t_q1.d.next = self.t_now.val();
+                self.t_ld_now.next = 2.into();
             }
             if self.t_n.q.val() == 2 {
-                self.t_q2.d.next = self.t_now.val();
+                self.t_ld_now.next = 4.into();
             }
         }
-        if !self.t_push.val() & self.done.val() {
-            self.t_n.d.next = self.t_n.q.val() - 1;
-            self.t_held.d.next = self.t_n.q.val() != 1;
+        if self.t_ld_now.val().get_bit(0) {
+            self.t_q0.d.next = self.t_now.val();
+        } else if self.t_ld_next.val().get_bit(0) {
             self.t_q0.d.next = self.t_q1.q.val();
+        }
+        if self.t_ld_now.val().get_bit(1) {
+            self.t_q1.d.next = self.t_now.val();
+        } else if self.t_ld_next.val().get_bit(1) {
             self.t_q1.d.next = self.t_q2.q.val();
         }
-        if self.t_push.val() & self.done.val() {
-            if self.t_n.q.val() == 1 {
-                self.t_q0.d.next = self.t_now.val();
-            }
-            if self.t_n.q.val() == 2 {
-                self.t_q0.d.next = self.t_q1.q.val();
-                self.t_q1.d.next = self.t_now.val();
-            }
-            if self.t_n.q.val() == 3 {
-                self.t_q0.d.next = self.t_q1.q.val();
-                self.t_q1.d.next = self.t_q2.q.val();
-                self.t_q2.d.next = self.t_now.val();
-            }
+        if self.t_ld_now.val().get_bit(2) {
+            self.t_q2.d.next = self.t_now.val();
         }
         // The head's bits the decision needs, each worked out for both
         // candidates and then picked, so the pick is the last step.
