@@ -197,6 +197,12 @@ pub struct TxChecksumTap {
     tacc_now: Signal<Local, Bits<32>>,
     l4p_now: Signal<Local, Bits<16>>,
     d0: Signal<Local, Bits<16>>,
+    /// The next beat's `d0`.
+    d0_r: DFF<Bits<16>>,
+    /// The beat at position 8, 16, 24 (registered with the beat before).
+    at8: DFF<Bit>,
+    at16: DFF<Bit>,
+    at24: DFF<Bit>,
     d1: Signal<Local, Bits<16>>,
     sh0: Signal<Local, Bits<64>>,
     sh1: Signal<Local, Bits<64>>,
@@ -344,6 +350,10 @@ impl Default for TxChecksumTap {
             tacc_now: Default::default(),
             l4p_now: Default::default(),
             d0: Default::default(),
+            d0_r: Default::default(),
+            at8: Default::default(),
+            at16: Default::default(),
+            at24: Default::default(),
             d1: Default::default(),
             sh0: Default::default(),
             sh1: Default::default(),
@@ -420,6 +430,10 @@ impl Logic for TxChecksumTap {
             iacc,
             smask_r,
             tacc,
+            d0_r,
+            at8,
+            at16,
+            at24,
             l4old,
             ipold,
             f_valid,
@@ -559,14 +573,14 @@ impl Logic for TxChecksumTap {
         // (From the beat as it came, not `bm`: a byte that is not there
         // makes the frame too short for an IPv4 header, and `ip_ok` false,
         // whatever it held; this keeps `tkeep` out of the header masks.)
-        if self.pos.q.val() == 8 {
+        if self.at8.q.val() {
             self.tpid_now.next = self.rw2.val() == self.tpid.val();
             self.etype_now.next = self.rw2.val();
             if !self.tpid_now.val() {
                 self.verihl_now.next = self.tdata.val().get_bits::<8>(48);
             }
         }
-        if (self.pos.q.val() == 16) & self.tpid_now.val() {
+        if self.at16.q.val() & self.tpid_now.val() {
             self.etype_now.next = self.rw0.val();
             self.verihl_now.next = self.tdata.val().get_bits::<8>(16);
         }
@@ -598,7 +612,7 @@ impl Logic for TxChecksumTap {
             self.iw[2].next = self.w2.val();
         }
         self.iw[3].next = 0.into();
-        if self.imask[3].q.val() & !((self.pos.q.val() == 8) & self.tpid_now.val()) {
+        if self.imask[3].q.val() & !(self.at8.q.val() & self.tpid_now.val()) {
             self.iw[3].next = self.w3.val();
         }
         self.p0.next = self.npos.val();
@@ -630,7 +644,12 @@ impl Logic for TxChecksumTap {
         // for a lane that exists (a shift of 64 or more is not defined); the
         // amount is cut to 6 bits, all a lane needs.
         self.l4p_now.next = self.start_now.val() + self.req_now.val().csum_offset;
-        self.d0.next = self.l4p_now.val() - self.pos.q.val();
+        // Its distance from this beat, kept a beat ahead (on a first beat
+        // the position itself, from the port).
+        self.d0.next = self.d0_r.q.val();
+        if !self.in_frame.q.val() {
+            self.d0.next = self.req.val().csum_start + self.req.val().csum_offset;
+        }
         self.d1.next = self.d0.val() + 1;
         self.l4old_now.next = self.l4old.q.val();
         if !self.in_frame.q.val() {
@@ -653,7 +672,7 @@ impl Logic for TxChecksumTap {
         if !self.in_frame.q.val() {
             self.ipold_now.next = 0.into();
         }
-        if self.pos.q.val() == 24 {
+        if self.at24.q.val() {
             self.ipold_now.next = bit_cast::<16, 32>(self.w0.val());
             if self.tpid_now.val() {
                 self.ipold_now.next = bit_cast::<16, 32>(self.w2.val());
@@ -699,6 +718,10 @@ impl Logic for TxChecksumTap {
                 self.imask[k].d.next = self.nmask[k].val() & !self.tlast.val();
             }
             self.tacc.d.next = self.tacc_now.val();
+            self.d0_r.d.next = self.d0.val() - 8;
+            self.at8.d.next = !self.tlast.val() & !self.in_frame.q.val();
+            self.at16.d.next = !self.tlast.val() & self.at8.q.val();
+            self.at24.d.next = !self.tlast.val() & self.at16.q.val();
             self.l4old.d.next = self.l4old_now.val();
             self.ipold.d.next = self.ipold_now.val();
             if self.tlast.val() {
