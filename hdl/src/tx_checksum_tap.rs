@@ -166,7 +166,7 @@ pub struct TxChecksumTap {
     v3: Signal<Local, Bits<32>>,
     nbytes: Signal<Local, Bits<16>>,
     len_now: Signal<Local, Bits<16>>,
-    ihl4_now: Signal<Local, Bits<16>>,
+    ihl4_r: Signal<Local, Bits<16>>,
     w0: Signal<Local, Bits<32>>,
     w1: Signal<Local, Bits<32>>,
     w2: Signal<Local, Bits<32>>,
@@ -178,6 +178,8 @@ pub struct TxChecksumTap {
     verihl_now: Signal<Local, Bits<8>>,
     l3_now: Signal<Local, Bits<16>>,
     l4_now: Signal<Local, Bits<16>>,
+    /// `l4_now` as of the beat before.
+    l4_r: DFF<Bits<16>>,
     /// The beat's words 0 and 2 as they came (the type / TPID fields).
     rw0: Signal<Local, Bits<16>>,
     rw2: Signal<Local, Bits<16>>,
@@ -322,7 +324,7 @@ impl Default for TxChecksumTap {
             v3: Default::default(),
             nbytes: Default::default(),
             len_now: Default::default(),
-            ihl4_now: Default::default(),
+            ihl4_r: Default::default(),
             w0: Default::default(),
             w1: Default::default(),
             w2: Default::default(),
@@ -334,6 +336,7 @@ impl Default for TxChecksumTap {
             verihl_now: Default::default(),
             l3_now: Default::default(),
             l4_now: Default::default(),
+            l4_r: Default::default(),
             rw0: Default::default(),
             rw2: Default::default(),
             cks_now: Default::default(),
@@ -431,6 +434,7 @@ impl Logic for TxChecksumTap {
             smask_r,
             tacc,
             d0_r,
+            l4_r,
             at8,
             at16,
             at24,
@@ -599,6 +603,9 @@ impl Logic for TxChecksumTap {
         // header, and `ip_ok` is false from its exactly captured fields).
         // The one word whose place depends on its own beat is byte 14's,
         // the header's first unless bytes 12-13 of the same beat are a tag.
+        // L4 itself comes from a register: the beat that carries the IHL
+        // sets the mask of a beat still short of L3 + 20, for which the
+        // IHL does not count, so L4 as of the beat before will do.
         self.iw[0].next = 0.into();
         if self.imask[0].q.val() {
             self.iw[0].next = self.w0.val();
@@ -621,16 +628,16 @@ impl Logic for TxChecksumTap {
         self.p3.next = self.pos.q.val() + 14;
         self.l3_20.next = self.l3_now.val() + 20;
         self.nmask[0].next = (self.p0.val() >= self.l3_now.val())
-            & ((self.p0.val() < self.l3_20.val()) | (self.p0.val() < self.l4_now.val()))
+            & ((self.p0.val() < self.l3_20.val()) | (self.p0.val() < self.l4_r.q.val()))
             & (self.p0.val() != self.cks_now.val());
         self.nmask[1].next = (self.p1.val() >= self.l3_now.val())
-            & ((self.p1.val() < self.l3_20.val()) | (self.p1.val() < self.l4_now.val()))
+            & ((self.p1.val() < self.l3_20.val()) | (self.p1.val() < self.l4_r.q.val()))
             & (self.p1.val() != self.cks_now.val());
         self.nmask[2].next = (self.p2.val() >= self.l3_now.val())
-            & ((self.p2.val() < self.l3_20.val()) | (self.p2.val() < self.l4_now.val()))
+            & ((self.p2.val() < self.l3_20.val()) | (self.p2.val() < self.l4_r.q.val()))
             & (self.p2.val() != self.cks_now.val());
         self.nmask[3].next = (self.p3.val() >= self.l3_now.val())
-            & ((self.p3.val() < self.l3_20.val()) | (self.p3.val() < self.l4_now.val()))
+            & ((self.p3.val() < self.l3_20.val()) | (self.p3.val() < self.l4_r.q.val()))
             & (self.p3.val() != self.cks_now.val());
         self.isum.next =
             (self.iw[0].val() + self.iw[1].val()) + (self.iw[2].val() + self.iw[3].val());
@@ -681,7 +688,7 @@ impl Logic for TxChecksumTap {
 
         // ---- The frame's length checks, registered with its last beat ----
         self.len_now.next = self.pos.q.val() + self.nbytes.val();
-        self.ihl4_now.next = bit_cast::<16, 4>(bit_cast::<4, 8>(self.verihl_now.val())) << 2;
+        self.ihl4_r.next = bit_cast::<16, 4>(bit_cast::<4, 8>(self.verihl_r.q.val())) << 2;
         self.ov_now.next = 0.into();
         if self.l4p_now.val() == 23 {
             self.ov_now.next = 1.into();
@@ -718,6 +725,7 @@ impl Logic for TxChecksumTap {
                 self.imask[k].d.next = self.nmask[k].val() & !self.tlast.val();
             }
             self.tacc.d.next = self.tacc_now.val();
+            self.l4_r.d.next = self.l4_now.val();
             self.d0_r.d.next = self.d0.val() - 8;
             self.at8.d.next = !self.tlast.val() & !self.in_frame.q.val();
             self.at16.d.next = !self.tlast.val() & self.at8.q.val();
@@ -742,8 +750,10 @@ impl Logic for TxChecksumTap {
                 self.f_ge18.d.next = self.len_now.val() >= 18;
                 self.f_ge34.d.next = self.len_now.val() >= 34;
                 self.f_ge38.d.next = self.len_now.val() >= 38;
-                self.f_ge14i.d.next = self.len_now.val() >= self.ihl4_now.val() + 14;
-                self.f_ge18i.d.next = self.len_now.val() >= self.ihl4_now.val() + 18;
+                // (The IHL as of the beat before: a frame that ends in the
+                // IHL's beat is too short for `ip_ok` whatever this says.)
+                self.f_ge14i.d.next = self.len_now.val() >= self.ihl4_r.val() + 14;
+                self.f_ge18i.d.next = self.len_now.val() >= self.ihl4_r.val() + 18;
                 self.f_req.d.next = self.req_now.val();
                 self.f_tpid.d.next = self.tpid_now.val();
                 self.f_etype.d.next = self.etype_now.val();
