@@ -75,6 +75,8 @@ pub struct PacketFifo<
     /// `wr_ptr - rd_ptr == depth`, kept as a register so that `s_axis.tready`
     /// does not wait on a subtract and a compare.
     full_r: DFF<Bit>,
+    /// `rd_ptr == commit_ptr` as of the cycle before, if neither moved then.
+    drained_r: DFF<Bit>,
     // Read side.
     rd_ptr: DFF<Bits<AWP1>>,
     ram_valid: DFF<Bit>,
@@ -145,6 +147,7 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             overflowed: Default::default(),
             drop_flag: Default::default(),
             full_r: Default::default(),
+            drained_r: Default::default(),
             rd_ptr: Default::default(),
             ram_valid: Default::default(),
             a_valid: Default::default(),
@@ -230,6 +233,7 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             overflowed,
             drop_flag,
             full_r,
+            drained_r,
             rd_ptr,
             ram_valid,
             a_valid,
@@ -257,9 +261,13 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         self.rollback.next = false;
         // Full, and everything in the RAM is the frame being written: it can
         // never fit, so waiting would deadlock. Drain it instead.
-        self.hopeless.next = self.full.val()
-            & self.in_frame.q.val()
-            & (self.rd_ptr.q.val() == self.commit_ptr.q.val());
+        // `rd_ptr == commit_ptr` comes from a register, exact after a cycle
+        // in which neither pointer moved and false otherwise: once the
+        // state is hopeless neither can move, so it is seen a cycle late at
+        // worst, and never wrongly. (The compare and its fanout into
+        // `s_axis.tready` were the writer's clock enables' longest path.)
+        self.hopeless.next = self.full.val() & self.in_frame.q.val() & self.drained_r.q.val();
+        self.drained_r.d.next = self.rd_ptr.q.val() == self.commit_ptr.q.val();
         // Depends on state only, never on tvalid.
         self.no_room.next = self.full.val() | self.meta.full.val();
         self.ready.next = self.dropping.q.val()
@@ -314,6 +322,7 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
                         self.drop_flag.d.next = true;
                     } else {
                         self.commit_ptr.d.next = self.wr_ptr.q.val() + 1;
+                        self.drained_r.d.next = false;
                         self.meta_write.next = true;
                     }
                 }
@@ -376,6 +385,7 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         self.ram_valid.d.next = self.issue.val();
         if self.issue.val() {
             self.rd_ptr.d.next = self.rd_ptr.q.val() + 1;
+            self.drained_r.d.next = false;
         }
         // wr_ptr - rd_ptr next cycle, from this cycle's one-bit moves: a
         // write adds one, a read takes one, a roll back leaves the
