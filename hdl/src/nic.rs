@@ -335,6 +335,8 @@ pub struct Nic<
     /// Per slot: load the new result; load the slot behind (the head left).
     t_ld_now: Signal<Local, Bits<3>>,
     t_ld_next: Signal<Local, Bits<3>>,
+    /// The slot a new result goes to.
+    t_at: Signal<Local, Bits<2>>,
     /// `t_n != 0`, a register of its own: the decision's control bits pick
     /// with it, away from `t_n`'s fanout into the wide `t_head` mux.
     t_held: DFF<Bit>,
@@ -658,6 +660,7 @@ impl<
             t_push: Default::default(),
             t_ld_now: Default::default(),
             t_ld_next: Default::default(),
+            t_at: Default::default(),
             t_held: Default::default(),
             h_csum_ok: Default::default(),
             h_ip_ok: Default::default(),
@@ -1348,36 +1351,34 @@ impl<
         // the slot behind it as the head leaves. The choice is made once
         // per slot, so each bit is a 2:1 mux and a clock enable rather
         // than a tree over the queue's whole state.
-        self.t_ld_now.next = 0.into();
+        // The new result goes to slot `t_n`, one lower if the head leaves
+        // in the same cycle; with the queue empty and the head leaving, the
+        // index wraps to 3 and no slot loads (the bypass).
+        self.t_at.next = self.t_n.q.val();
         self.t_ld_next.next = 0.into();
         if self.done.val() {
+            self.t_at.next = self.t_n.q.val() - 1;
             self.t_ld_next.next = 3.into();
-            if self.t_push.val() {
-                if self.t_n.q.val() == 1 {
-                    self.t_ld_now.next = 1.into();
-                }
-                if self.t_n.q.val() == 2 {
-                    self.t_ld_now.next = 2.into();
-                }
-                if self.t_n.q.val() == 3 {
-                    self.t_ld_now.next = 4.into();
-                }
-            } else {
-                self.t_n.d.next = self.t_n.q.val() - 1;
-                self.t_held.d.next = self.t_n.q.val() != 1;
-            }
-        } else if self.t_push.val() {
-            self.t_n.d.next = self.t_n.q.val() + 1;
-            self.t_held.d.next = true;
-            if self.t_n.q.val() == 0 {
+        }
+        self.t_ld_now.next = 0.into();
+        if self.t_push.val() {
+            if self.t_at.val() == 0 {
                 self.t_ld_now.next = 1.into();
             }
-            if self.t_n.q.val() == 1 {
+            if self.t_at.val() == 1 {
                 self.t_ld_now.next = 2.into();
             }
-            if self.t_n.q.val() == 2 {
+            if self.t_at.val() == 2 {
                 self.t_ld_now.next = 4.into();
             }
+        }
+        if self.done.val() & !self.t_push.val() {
+            self.t_n.d.next = self.t_n.q.val() - 1;
+            self.t_held.d.next = self.t_n.q.val() != 1;
+        }
+        if !self.done.val() & self.t_push.val() {
+            self.t_n.d.next = self.t_n.q.val() + 1;
+            self.t_held.d.next = true;
         }
         if self.t_ld_now.val().get_bit(0) {
             self.t_q0.d.next = self.t_now.val();
