@@ -166,7 +166,9 @@ pub struct TxChecksumTap {
     v3: Signal<Local, Bits<32>>,
     nbytes: Signal<Local, Bits<16>>,
     len_now: Signal<Local, Bits<16>>,
-    ihl4_r: Signal<Local, Bits<16>>,
+    /// The IPv4 header's length from the IHL as of the beat before
+    /// (`verihl_r`), not from this beat's bytes.
+    hdr_len_prev: Signal<Local, Bits<16>>,
     w0: Signal<Local, Bits<32>>,
     w1: Signal<Local, Bits<32>>,
     w2: Signal<Local, Bits<32>>,
@@ -324,7 +326,7 @@ impl Default for TxChecksumTap {
             v3: Default::default(),
             nbytes: Default::default(),
             len_now: Default::default(),
-            ihl4_r: Default::default(),
+            hdr_len_prev: Default::default(),
             w0: Default::default(),
             w1: Default::default(),
             w2: Default::default(),
@@ -688,7 +690,7 @@ impl Logic for TxChecksumTap {
 
         // ---- The frame's length checks, registered with its last beat ----
         self.len_now.next = self.pos.q.val() + self.nbytes.val();
-        self.ihl4_r.next = bit_cast::<16, 4>(bit_cast::<4, 8>(self.verihl_r.q.val())) << 2;
+        self.hdr_len_prev.next = bit_cast::<16, 4>(bit_cast::<4, 8>(self.verihl_r.q.val())) << 2;
         self.ov_now.next = 0.into();
         if self.l4p_now.val() == 23 {
             self.ov_now.next = 1.into();
@@ -752,8 +754,8 @@ impl Logic for TxChecksumTap {
                 self.f_ge38.d.next = self.len_now.val() >= 38;
                 // (The IHL as of the beat before: a frame that ends in the
                 // IHL's beat is too short for `ip_ok` whatever this says.)
-                self.f_ge14i.d.next = self.len_now.val() >= self.ihl4_r.val() + 14;
-                self.f_ge18i.d.next = self.len_now.val() >= self.ihl4_r.val() + 18;
+                self.f_ge14i.d.next = self.len_now.val() >= self.hdr_len_prev.val() + 14;
+                self.f_ge18i.d.next = self.len_now.val() >= self.hdr_len_prev.val() + 18;
                 self.f_req.d.next = self.req_now.val();
                 self.f_tpid.d.next = self.tpid_now.val();
                 self.f_etype.d.next = self.etype_now.val();
