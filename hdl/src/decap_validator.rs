@@ -31,11 +31,16 @@
 //!
 //! Timing, for a frame whose last beat is taken in cycle t: the raw
 //! results are registered into `f1_*` at the end of t+1 (the cycle the
-//! aligned stage flushes the frame's tail), and in cycle t+2 `done` is high
-//! with `fields` computed from those registers. A next frame cannot disturb
-//! them before then, even frames of one beat every cycle. The VNI-record
-//! lookup is issued at least 2 cycles before t+1; the (VNI, source MAC)
-//! lookup at t+1 at the latest, so its result is there by t+3.
+//! aligned stage flushes the frame's tail, whose inner sums are added a
+//! cycle later), the decision from those registers into `g_*` at the end of
+//! t+2, and in cycle t+3 `done` is high with `fields`, the inner checksum
+//! verdicts judged in that cycle from the finished sums. A next frame
+//! cannot disturb any of these before they are read, even frames of one
+//! beat every cycle: F1 and G are each a plain shift by one frame, and the
+//! accumulators restart only at a next frame's aligned beat 0, five beats
+//! in at the earliest. The VNI-record lookup is issued at least 2 cycles
+//! before t+1; the (VNI, source MAC) lookup at t+1 at the latest, so its
+//! result is there by t+3.
 
 use rust_hdl::prelude::*;
 
@@ -91,7 +96,7 @@ pub struct DecapValidator {
     /// VNI in 71:48, inner source MAC in 47:0 (the mapping table's key).
     pub map_key: Signal<Out, Bits<72>>,
     // ---- Results ----
-    /// High in the second cycle after a frame's last beat, with `fields`.
+    /// High in the third cycle after a frame's last beat, with `fields`.
     pub done: Signal<Out, Bit>,
     pub fields: Signal<Out, RxParsed>,
     bi: DFF<Bits<16>>,
@@ -150,6 +155,24 @@ pub struct DecapValidator {
     uacc: DFF<Bits<32>>,
     iacc: DFF<Bits<32>>,
     lacc: DFF<Bits<32>>,
+    /// The aligned beat's inner-header and inner-L4 words, masked, four
+    /// 16-bit lanes each, registered: the masks' compares and the sums'
+    /// adders are a cycle each, and the accumulators lag the aligned
+    /// stage by one (`b_*`: that beat's `a_in`, first and fourth beat).
+    b_iwords: DFF<Bits<64>>,
+    b_lwords: DFF<Bits<64>>,
+    b_in: DFF<Bit>,
+    b_first: DFF<Bit>,
+    b_at4: DFF<Bit>,
+    /// The decision, registered in the cycle after F1 (t+2) but for the
+    /// two inner checksums, which need the accumulators' last add: those
+    /// are judged in t+3 from `iacc`, `lacc` and the pseudo-header's
+    /// folded sum.
+    g_valid: DFF<Bit>,
+    g_out: DFF<RxParsed>,
+    g_ip_checked: DFF<Bit>,
+    g_l4_checked: DFF<Bit>,
+    g_pl: DFF<Bits<32>>,
     f1_valid: DFF<Bit>,
     f1_len: DFF<Bits<16>>,
     f1_vlan: DFF<Bit>,
@@ -279,6 +302,7 @@ pub struct DecapValidator {
     d_reason: Signal<Local, Bits<4>>,
     d_strict_bad: Signal<Local, Bit>,
     out: Signal<Local, RxParsed>,
+    res: Signal<Local, RxParsed>,
     d_i1: Signal<Local, Bits<32>>,
     d_ifold: Signal<Local, Bits<32>>,
     d_i_ok: Signal<Local, Bit>,
@@ -353,6 +377,16 @@ impl Default for DecapValidator {
             uacc: Default::default(),
             iacc: Default::default(),
             lacc: Default::default(),
+            b_iwords: Default::default(),
+            b_lwords: Default::default(),
+            b_in: Default::default(),
+            b_first: Default::default(),
+            b_at4: Default::default(),
+            g_valid: Default::default(),
+            g_out: Default::default(),
+            g_ip_checked: Default::default(),
+            g_l4_checked: Default::default(),
+            g_pl: Default::default(),
             f1_valid: Default::default(),
             f1_len: Default::default(),
             f1_vlan: Default::default(),
@@ -477,6 +511,7 @@ impl Default for DecapValidator {
             d_reason: Default::default(),
             d_strict_bad: Default::default(),
             out: Default::default(),
+            res: Default::default(),
             d_i1: Default::default(),
             d_ifold: Default::default(),
             d_i_ok: Default::default(),
@@ -536,6 +571,16 @@ impl Logic for DecapValidator {
             uacc,
             iacc,
             lacc,
+            b_iwords,
+            b_lwords,
+            b_in,
+            b_first,
+            b_at4,
+            g_valid,
+            g_out,
+            g_ip_checked,
+            g_l4_checked,
+            g_pl,
             f1_valid,
             f1_len,
             f1_vlan,
@@ -879,10 +924,25 @@ impl Logic for DecapValidator {
         {
             self.lterm[3].next = bit_cast::<32, 16>(self.lw3.val());
         }
-        self.isum.next = (self.iterm[0].val() + self.iterm[1].val())
-            + (self.iterm[2].val() + self.iterm[3].val());
-        self.lsum.next = (self.lterm[0].val() + self.lterm[1].val())
-            + (self.lterm[2].val() + self.lterm[3].val());
+        self.b_iwords.d.next = (bit_cast::<64, 32>(self.iterm[0].val()) << 48)
+            | (bit_cast::<64, 32>(self.iterm[1].val()) << 32)
+            | (bit_cast::<64, 32>(self.iterm[2].val()) << 16)
+            | bit_cast::<64, 32>(self.iterm[3].val());
+        self.b_lwords.d.next = (bit_cast::<64, 32>(self.lterm[0].val()) << 48)
+            | (bit_cast::<64, 32>(self.lterm[1].val()) << 32)
+            | (bit_cast::<64, 32>(self.lterm[2].val()) << 16)
+            | bit_cast::<64, 32>(self.lterm[3].val());
+        self.b_in.d.next = self.a_in.val();
+        self.b_first.d.next = self.arel.val() == 0;
+        self.b_at4.d.next = self.arel.val() == 4;
+        self.isum.next = (bit_cast::<32, 16>(self.b_iwords.q.val().get_bits::<16>(48))
+            + bit_cast::<32, 16>(self.b_iwords.q.val().get_bits::<16>(32)))
+            + (bit_cast::<32, 16>(self.b_iwords.q.val().get_bits::<16>(16))
+                + bit_cast::<32, 16>(self.b_iwords.q.val().get_bits::<16>(0)));
+        self.lsum.next = (bit_cast::<32, 16>(self.b_lwords.q.val().get_bits::<16>(48))
+            + bit_cast::<32, 16>(self.b_lwords.q.val().get_bits::<16>(32)))
+            + (bit_cast::<32, 16>(self.b_lwords.q.val().get_bits::<16>(16))
+                + bit_cast::<32, 16>(self.b_lwords.q.val().get_bits::<16>(0)));
         // The inner UDP checksum field (rel iL4 + 6: lanes 0-1 or 4-5).
         self.ucs_pos.next = self.il4_r.q.val() + 6;
         self.vni_lookup.next = self.a_in.val() & (self.arel.val() == 1);
@@ -894,20 +954,9 @@ impl Logic for DecapValidator {
         if self.a_in.val() {
             if self.arel.val() == 0 {
                 self.uacc.d.next = self.usum.val();
-                self.iacc.d.next = 0.into();
-                self.lacc.d.next = 0.into();
                 self.udp.d.next = self.ab.val();
             } else {
                 self.uacc.d.next = self.uacc.q.val() + self.usum.val();
-                self.iacc.d.next = self.iacc.q.val() + self.isum.val();
-                // Nothing is summed before beat 4 but `w30`'s word.
-                if self.arel.val() == 4 {
-                    self.iacc.d.next = self.isum.val();
-                    if !self.ivlan_c.val() {
-                        self.iacc.d.next = self.isum.val() + bit_cast::<32, 16>(self.w30.q.val());
-                    }
-                }
-                self.lacc.d.next = self.lacc.q.val() + self.lsum.val();
             }
             if self.arel.val() == 1 {
                 self.vxl.d.next = self.ab.val();
@@ -934,6 +983,25 @@ impl Logic for DecapValidator {
                 if self.ucs_pos.val().get_bit(2) {
                     self.iucsum.d.next = self.ab.val().get_bits::<16>(16);
                 }
+            }
+        }
+
+        // The inner sums, a cycle behind the aligned beat. `w30` and
+        // `ivlan_r` are loaded with aligned beat 3 and hold past beat 4.
+        if self.b_in.q.val() {
+            if self.b_first.q.val() {
+                self.iacc.d.next = 0.into();
+                self.lacc.d.next = 0.into();
+            } else {
+                self.iacc.d.next = self.iacc.q.val() + self.isum.val();
+                // Nothing is summed before beat 4 but `w30`'s word.
+                if self.b_at4.q.val() {
+                    self.iacc.d.next = self.isum.val();
+                    if !self.ivlan_r.q.val() {
+                        self.iacc.d.next = self.isum.val() + bit_cast::<32, 16>(self.w30.q.val());
+                    }
+                }
+                self.lacc.d.next = self.lacc.q.val() + self.lsum.val();
             }
         }
 
@@ -1038,8 +1106,7 @@ impl Logic for DecapValidator {
                     | bit_cast::<32, 16>(self.raw4.q.val().get_bits::<16>(48));
             }
         }
-        // ---- The decision, from F1 and the aligned stage's registers ----
-        self.done.next = self.f1_valid.q.val();
+        // ---- t+2: the decision, from F1 and the aligned stage's registers ----
         self.d_ihl.next = bit_cast::<16, 4>(self.f1_verihl.q.val().get_bits::<4>(0)) << 2;
         self.d_l4.next = self.f1_l4d.q.val();
         self.d_ipv4eth.next = self.f1_etype.q.val() == self.ethertype_ipv4.val();
@@ -1122,15 +1189,8 @@ impl Logic for DecapValidator {
         if self.d_ivlan.val() {
             self.d_pseudo_l.next = self.f1_pl1.q.val();
         }
-        self.d_l1.next = ((self.d_pseudo_l.val() & self.low16.val())
-            + (self.d_pseudo_l.val() >> 16))
-            + ((self.lacc.q.val() & self.low16.val()) + (self.lacc.q.val() >> 16));
-        self.d_l_ok.next = (self.d_l1.val() == 0xffff)
-            | (self.d_l1.val() == 0x1fffe)
-            | (self.d_l1.val() == 0x2fffd)
-            | (self.d_l1.val() == 0x3fffc);
-        self.d_ifold.next = (self.iacc.q.val() & self.low16.val()) + (self.iacc.q.val() >> 16);
-        self.d_i_ok.next = (self.d_ifold.val() == 0xffff) | (self.d_ifold.val() == 0x1fffe);
+        self.g_pl.d.next =
+            (self.d_pseudo_l.val() & self.low16.val()) + (self.d_pseudo_l.val() >> 16);
 
         // ---- Classification and validation, in docs/rx-path.md's order ----
         self.d_strict_bad.next = ((self.d_flags.val() & self.flags_other.val()) != 0)
@@ -1191,20 +1251,36 @@ impl Logic for DecapValidator {
         self.out.next.inner_src_mac = self.d_ismac.val();
         self.out.next.strip = bit_cast::<8, 16>(self.d_l4.val() + 16);
         self.out.next.ip_csum = 0.into();
-        if self.d_ip_checked.val() {
-            self.out.next.ip_csum = 2.into();
-            if self.d_i_ok.val() {
-                self.out.next.ip_csum = 1.into();
-            }
-        }
         self.out.next.l4_csum = 0.into();
-        if self.d_l4_checked.val() {
-            self.out.next.l4_csum = 2.into();
-            if self.d_l_ok.val() {
-                self.out.next.l4_csum = 1.into();
+        self.g_valid.d.next = self.f1_valid.q.val();
+        self.g_out.d.next = self.out.val();
+        self.g_ip_checked.d.next = self.d_ip_checked.val();
+        self.g_l4_checked.d.next = self.d_l4_checked.val();
+
+        // ---- t+3: the inner checksums, from the accumulators' last add ----
+        self.d_l1.next = self.g_pl.q.val()
+            + ((self.lacc.q.val() & self.low16.val()) + (self.lacc.q.val() >> 16));
+        self.d_l_ok.next = (self.d_l1.val() == 0xffff)
+            | (self.d_l1.val() == 0x1fffe)
+            | (self.d_l1.val() == 0x2fffd)
+            | (self.d_l1.val() == 0x3fffc);
+        self.d_ifold.next = (self.iacc.q.val() & self.low16.val()) + (self.iacc.q.val() >> 16);
+        self.d_i_ok.next = (self.d_ifold.val() == 0xffff) | (self.d_ifold.val() == 0x1fffe);
+        self.done.next = self.g_valid.q.val();
+        self.res.next = self.g_out.q.val();
+        if self.g_ip_checked.q.val() {
+            self.res.next.ip_csum = 2.into();
+            if self.d_i_ok.val() {
+                self.res.next.ip_csum = 1.into();
             }
         }
-        self.fields.next = self.out.val();
+        if self.g_l4_checked.q.val() {
+            self.res.next.l4_csum = 2.into();
+            if self.d_l_ok.val() {
+                self.res.next.l4_csum = 1.into();
+            }
+        }
+        self.fields.next = self.res.val();
     }
 }
 

@@ -3,11 +3,11 @@
 //! Seed FIG. 8 and FIG. 14; the behaviour is specified in `docs/rx-path.md`.
 //!
 //! ```text
-//!  s_wire ─▶ r1 ─▶ r2 ─▶ r3 ─▶ r4 ─▶ PacketFifo (lossy) ─▶ Decapsulator ─┬▶ m_host[0] (PF)
-//!    │                        ▲        (store and forward,   (strip outer  ├▶ m_host[1] (VF0)
-//!    └▶ DecapValidator (tap)  │         drops bad frames)     header, copy └▶ ...
-//!        classify, validate,  │                               to `dest`)
-//!        inner checksums      │ descriptor + drop, with the last beat
+//!  s_wire ─▶ r1 ─▶ … ─▶ r5 ─▶ PacketFifo (lossy) ─▶ Decapsulator ─┬▶ m_host[0] (PF)
+//!    │                   ▲        (store and forward,   (strip outer  ├▶ m_host[1] (VF0)
+//!    └▶ DecapValidator (tap)    drops bad frames)     header, copy └▶ ...
+//!        classify, validate, │                        to `dest`)
+//!        inner checksums     │ descriptor + drop, with the last beat
 //!        lookups ───▶ mapping table / VNI records (the NIC's CAM port B)
 //! ```
 //!
@@ -15,11 +15,11 @@
 //! a MAC's receive interface): every beat moves one register per cycle, and
 //! each frame's decision is made at a fixed distance behind its last beat.
 //! With the last beat taken in cycle t: the validator's fields are ready in
-//! t+2, when the VNI-record result (looked up at aligned beat 1) joins them
-//! into the `f2` registers; in t+3 the (VNI, inner source MAC) result joins
-//! and the descriptor (destinations, metadata, drop) is registered; in t+4
-//! the last beat leaves `r4` into the buffer together with it, the counters
-//! count and a learn event is queued. Frames of every length back to back
+//! t+3, when the VNI-record result (looked up at aligned beat 1) joins them
+//! into the `f2` registers; in t+4 the (VNI, inner source MAC) result
+//! (there by t+3, held) joins and the descriptor (destinations, metadata,
+//! drop) is registered; in t+5 the last beat leaves `r5` into the buffer
+//! together with it, the counters count and a learn event is queued. Frames of every length back to back
 //! never collide: each stage is a plain shift by one frame.
 //!
 //! A host that stops reading holds the decapsulator and fills the buffer;
@@ -110,16 +110,20 @@ pub struct RxPath<const NF: usize, const BAW: usize, const BAWP1: usize> {
     r4_data: DFF<Bits<64>>,
     r4_keep: DFF<Bits<8>>,
     r4_last: DFF<Bit>,
+    r5_valid: DFF<Bit>,
+    r5_data: DFF<Bits<64>>,
+    r5_keep: DFF<Bits<8>>,
+    r5_last: DFF<Bit>,
     // ---- Lookup results, held until the frame's decision ----
     h_vni_hit: DFF<Bit>,
     h_vni: DFF<VniRecord>,
     h_map_hit: DFF<Bit>,
     h_map: DFF<MapValue>,
-    // ---- Stage t+2 → t+3 ----
+    // ---- Stage t+3 → t+4 ----
     f2_valid: DFF<Bit>,
     f2: DFF<RxParsed>,
     f2_reason: DFF<Bits<4>>,
-    // ---- Stage t+3 → t+4: the decision ----
+    // ---- Stage t+4 → t+5: the decision ----
     desc: DFF<RxDescriptor>,
     bad: DFF<Bit>,
     g_valid: DFF<Bit>,
@@ -148,8 +152,6 @@ pub struct RxPath<const NF: usize, const BAW: usize, const BAWP1: usize> {
     q_idmac: Signal<Local, Bits<48>>,
     q_idmac_hi: Signal<Local, Bits<16>>,
     q_idmac_lo: Signal<Local, Bits<32>>,
-    m_hit: Signal<Local, Bit>,
-    m_val: Signal<Local, MapValue>,
     known: Signal<Local, Bit>,
     multi: Signal<Local, Bit>,
     bad_csum: Signal<Local, Bit>,
@@ -222,6 +224,10 @@ impl<const NF: usize, const BAW: usize, const BAWP1: usize> Default for RxPath<N
             r4_data: Default::default(),
             r4_keep: Default::default(),
             r4_last: Default::default(),
+            r5_valid: Default::default(),
+            r5_data: Default::default(),
+            r5_keep: Default::default(),
+            r5_last: Default::default(),
             h_vni_hit: Default::default(),
             h_vni: Default::default(),
             h_map_hit: Default::default(),
@@ -255,8 +261,6 @@ impl<const NF: usize, const BAW: usize, const BAWP1: usize> Default for RxPath<N
             q_idmac: Default::default(),
             q_idmac_hi: Default::default(),
             q_idmac_lo: Default::default(),
-            m_hit: Default::default(),
-            m_val: Default::default(),
             known: Default::default(),
             multi: Default::default(),
             bad_csum: Default::default(),
@@ -305,6 +309,10 @@ impl<const NF: usize, const BAW: usize, const BAWP1: usize> Logic for RxPath<NF,
             r4_data,
             r4_keep,
             r4_last,
+            r5_valid,
+            r5_data,
+            r5_keep,
+            r5_last,
             h_vni_hit,
             h_vni,
             h_map_hit,
@@ -376,6 +384,10 @@ impl<const NF: usize, const BAW: usize, const BAWP1: usize> Logic for RxPath<NF,
         self.r4_data.d.next = self.r3_data.q.val();
         self.r4_keep.d.next = self.r3_keep.q.val();
         self.r4_last.d.next = self.r3_last.q.val();
+        self.r5_valid.d.next = self.r4_valid.q.val();
+        self.r5_data.d.next = self.r4_data.q.val();
+        self.r5_keep.d.next = self.r4_keep.q.val();
+        self.r5_last.d.next = self.r4_last.q.val();
 
         // ---- Lookups: issued by the tap, results held for the decision ----
         self.map_lookup.next = self.validator.map_lookup.val();
@@ -391,7 +403,7 @@ impl<const NF: usize, const BAW: usize, const BAWP1: usize> Logic for RxPath<NF,
             self.h_map.d.next = self.map_value.val();
         }
 
-        // ---- t+2: the VNI-record checks (reasons 9-11) ----
+        // ---- t+3: the VNI-record checks (reasons 9-11) ----
         self.p.next = self.validator.fields.val();
         self.p_dst_ip.next = self.p.val().dst_ip;
         self.vni_mcast.next = self.h_vni.q.val().mcast_ip;
@@ -413,23 +425,17 @@ impl<const NF: usize, const BAW: usize, const BAWP1: usize> Logic for RxPath<NF,
             self.f2_reason.d.next = self.reason2.val();
         }
 
-        // ---- t+3: source check, destinations, the descriptor ----
+        // ---- t+4: source check, destinations, the descriptor ----
         self.q.next = self.f2.q.val();
         self.q_vni.next = self.q.val().vni;
         self.q_dst_ip.next = self.q.val().dst_ip;
         self.q_idmac.next = self.q.val().inner_dst_mac;
         self.q_idmac_hi.next = self.q_idmac.val().get_bits::<16>(32);
         self.q_idmac_lo.next = self.q_idmac.val().get_bits::<32>(0);
-        self.m_hit.next = self.h_map_hit.q.val();
-        self.m_val.next = self.h_map.q.val();
-        if self.map_valid.val() {
-            self.m_hit.next = self.map_hit.val();
-            self.m_val.next = self.map_value.val();
-        }
-        self.known.next = self.m_hit.val()
-            & (self.m_val.val().vtep_ip == self.q.val().src_ip)
+        self.known.next = self.h_map_hit.q.val()
+            & (self.h_map.q.val().vtep_ip == self.q.val().src_ip)
             & (!self.rx_config.val().get_bit(1)
-                | (self.m_val.val().vtep_mac == self.q.val().src_mac));
+                | (self.h_map.q.val().vtep_mac == self.q.val().src_mac));
         self.multi.next = (self.q_dst_ip.val().get_bits::<4>(28) == self.mcast_top.val())
             | self.q_idmac.val().get_bit(40);
         self.bad_csum.next = (self.q.val().ip_csum == 2) | (self.q.val().l4_csum == 2);
@@ -510,11 +516,11 @@ impl<const NF: usize, const BAW: usize, const BAWP1: usize> Logic for RxPath<NF,
         }
         self.g_valid.d.next = self.f2_valid.q.val();
 
-        // ---- t+4: into the buffer with the last beat; count; learn ----
-        self.buffer.s_axis.tvalid.next = self.r4_valid.q.val();
-        self.buffer.s_axis.tdata.next = self.r4_data.q.val();
-        self.buffer.s_axis.tkeep.next = self.r4_keep.q.val();
-        self.buffer.s_axis.tlast.next = self.r4_last.q.val();
+        // ---- t+5: into the buffer with the last beat; count; learn ----
+        self.buffer.s_axis.tvalid.next = self.r5_valid.q.val();
+        self.buffer.s_axis.tdata.next = self.r5_data.q.val();
+        self.buffer.s_axis.tkeep.next = self.r5_keep.q.val();
+        self.buffer.s_axis.tlast.next = self.r5_last.q.val();
         self.buffer.s_axis.tuser.next = self.desc.q.val();
         self.buffer.s_bad.next = self.bad.q.val();
         StreamSource::<RxDescriptor>::join(&mut self.buffer.m_axis, &mut self.decap.s_axis);
