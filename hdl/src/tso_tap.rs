@@ -232,6 +232,10 @@ pub struct TsoTap {
     nbytes: Signal<Local, Bits<16>>,
     bm: Signal<Local, Bits<64>>,
     swb: Signal<Local, Bits<64>>,
+    /// The beat as it came (absent bytes not zeroed), as natural words:
+    /// where a field's bytes must be present for the frame's results to
+    /// count anyway, reading them from here keeps `tkeep` off the path.
+    swr: Signal<Local, Bits<64>>,
     x0: Signal<Local, Bits<16>>,
     x1: Signal<Local, Bits<16>>,
     x2: Signal<Local, Bits<16>>,
@@ -431,6 +435,7 @@ impl Default for TsoTap {
             nbytes: Default::default(),
             bm: Default::default(),
             swb: Default::default(),
+            swr: Default::default(),
             x0: Default::default(),
             x1: Default::default(),
             x2: Default::default(),
@@ -680,6 +685,8 @@ impl Logic for TsoTap {
         // Bytes swapped within each lane pair: 16-bit field i is word i.
         self.swb.next = ((self.bm.val() & self.even_bytes.val()) << 8)
             | ((self.bm.val() >> 8) & self.even_bytes.val());
+        self.swr.next = ((self.tdata.val() & self.even_bytes.val()) << 8)
+            | ((self.tdata.val() >> 8) & self.even_bytes.val());
         self.x0.next = self.swb.val().get_bits::<16>(0);
         self.x1.next = self.swb.val().get_bits::<16>(16);
         self.x2.next = self.swb.val().get_bits::<16>(32);
@@ -715,23 +722,25 @@ impl Logic for TsoTap {
             self.verihl_now.next = self.tdata.val().get_bits::<8>(16);
             self.vk_now.next = true;
         }
-        // D: from the word at L4 + 12, wherever the masks say it is.
+        // D: from the word at L4 + 12, wherever the masks say it is, as
+        // it came: a `tso_ok` frame has `len >= L4 + 20`, so both of its
+        // bytes are there, and D (through H) steers the next beat's masks.
         self.tcpw_now.next = self.tcpw_r.q.val();
         self.dk_now.next = self.dk_r.q.val() & self.in_frame.q.val();
         if self.c_tcpw.q.val().get_bit(0) {
-            self.tcpw_now.next = self.x0.val();
+            self.tcpw_now.next = self.swr.val().get_bits::<16>(0);
             self.dk_now.next = true;
         }
         if self.c_tcpw.q.val().get_bit(1) {
-            self.tcpw_now.next = self.x1.val();
+            self.tcpw_now.next = self.swr.val().get_bits::<16>(16);
             self.dk_now.next = true;
         }
         if self.c_tcpw.q.val().get_bit(2) {
-            self.tcpw_now.next = self.x2.val();
+            self.tcpw_now.next = self.swr.val().get_bits::<16>(32);
             self.dk_now.next = true;
         }
         if self.c_tcpw.q.val().get_bit(3) {
-            self.tcpw_now.next = self.x3.val();
+            self.tcpw_now.next = self.swr.val().get_bits::<16>(48);
             self.dk_now.next = true;
         }
 
