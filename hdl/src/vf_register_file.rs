@@ -57,6 +57,16 @@ pub struct VfRegisterFile<const NF: usize, const VM: usize> {
     word_mask: Constant<Bits<12>>,
     err_count: [DFF<Bits<32>>; NF],
     err_addr: [DFF<Bits<32>>; NF],
+    /// A refused write and a refused read, with their VF and offset,
+    /// registered: they are counted a cycle later, so the address decode
+    /// does not sit in front of every error register's clock enable. The
+    /// count is still up to date when the response has been taken.
+    e_w: DFF<Bit>,
+    e_wvf: DFF<Bits<4>>,
+    e_woff: DFF<Bits<12>>,
+    e_r: DFF<Bit>,
+    e_rvf: DFF<Bits<4>>,
+    e_roff: DFF<Bits<12>>,
     bvalid: DFF<Bit>,
     bresp: DFF<Bits<2>>,
     rvalid: DFF<Bit>,
@@ -114,6 +124,12 @@ impl<const NF: usize, const VM: usize> VfRegisterFile<NF, VM> {
             word_mask: Constant::new(0xffc_u64.to_bits()),
             err_count: std::array::from_fn(|_| Default::default()),
             err_addr: std::array::from_fn(|_| Default::default()),
+            e_w: Default::default(),
+            e_wvf: Default::default(),
+            e_woff: Default::default(),
+            e_r: Default::default(),
+            e_rvf: Default::default(),
+            e_roff: Default::default(),
             bvalid: Default::default(),
             bresp: Default::default(),
             rvalid: Default::default(),
@@ -148,7 +164,10 @@ impl<const NF: usize, const VM: usize> Default for VfRegisterFile<NF, VM> {
 impl<const NF: usize, const VM: usize> Logic for VfRegisterFile<NF, VM> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, bvalid, bresp, rvalid, rresp, rdata);
+        dff_setup!(
+            self, clock, e_w, e_wvf, e_woff, e_r, e_rvf, e_roff, bvalid, bresp, rvalid, rresp,
+            rdata
+        );
         for v in 0..NF {
             self.err_count[v].clock.next = self.clock.val();
             self.err_count[v].d.next = self.err_count[v].q.val();
@@ -235,20 +254,28 @@ impl<const NF: usize, const VM: usize> Logic for VfRegisterFile<NF, VM> {
 
         // ---- Error accounting, per VF: every write is refused, and so is
         // a read that hit nothing or was unaligned. When both come in one
-        // cycle both count and the write's address is kept.
+        // cycle both count and the write's address is kept. Counted the
+        // cycle after, in the cycle the response is offered: a driver that
+        // waits for the response before it reads `BUS_ERRORS` sees it.
         self.r_err.next = self.r_go.val() & !(self.r_hit.val() & self.r_aligned.val());
+        self.e_w.d.next = self.w_go.val();
+        self.e_wvf.d.next = self.w_vf.val();
+        self.e_woff.d.next = self.w_off.val();
+        self.e_r.d.next = self.r_err.val();
+        self.e_rvf.d.next = self.r_vf.val();
+        self.e_roff.d.next = self.r_off.val();
         for v in 1..NF {
-            self.w_err_v.next = self.w_go.val() & (self.w_vf.val() == self.vf_id[v].val());
-            self.r_err_v.next = self.r_err.val() & (self.r_vf.val() == self.vf_id[v].val());
+            self.w_err_v.next = self.e_w.q.val() & (self.e_wvf.q.val() == self.vf_id[v].val());
+            self.r_err_v.next = self.e_r.q.val() & (self.e_rvf.q.val() == self.vf_id[v].val());
             if self.w_err_v.val() & self.r_err_v.val() {
                 self.err_count[v].d.next = self.err_count[v].q.val() + 2;
             } else if self.w_err_v.val() | self.r_err_v.val() {
                 self.err_count[v].d.next = self.err_count[v].q.val() + 1;
             }
             if self.w_err_v.val() {
-                self.err_addr[v].d.next = bit_cast::<32, 12>(self.w_off.val());
+                self.err_addr[v].d.next = bit_cast::<32, 12>(self.e_woff.q.val());
             } else if self.r_err_v.val() {
-                self.err_addr[v].d.next = bit_cast::<32, 12>(self.r_off.val());
+                self.err_addr[v].d.next = bit_cast::<32, 12>(self.e_roff.q.val());
             }
         }
         if self.r_go.val() {
