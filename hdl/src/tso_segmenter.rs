@@ -143,6 +143,18 @@ pub struct TsoSegmenter {
     // ---- Per frame, held after its first beat ----
     busy: DFF<Bit>,
     desc: DFF<TxDescriptor>,
+    /// The beat and the lane shift of each changed header field (total
+    /// length and id, the sequence number's halves, the flags), worked out
+    /// from the first beat's `TsoInfo` and registered with the frame: the
+    /// fields are in beat 2 or later, and the adds stay off the data path.
+    k_btl: DFF<Bits<16>>,
+    k_bs0: DFF<Bits<16>>,
+    k_bs1: DFF<Bits<16>>,
+    k_bfl: DFF<Bits<16>>,
+    k_shtl: DFF<Bits<6>>,
+    k_shs0: DFF<Bits<6>>,
+    k_shs1: DFF<Bits<6>>,
+    k_shfl: DFF<Bits<6>>,
     // ---- Per segment ----
     /// Segment 0 (the header comes from the input).
     first: DFF<Bit>,
@@ -559,6 +571,14 @@ impl Default for TsoSegmenter {
             m_axis: Default::default(),
             busy: Default::default(),
             desc: Default::default(),
+            k_btl: Default::default(),
+            k_bs0: Default::default(),
+            k_bs1: Default::default(),
+            k_bfl: Default::default(),
+            k_shtl: Default::default(),
+            k_shs0: Default::default(),
+            k_shs1: Default::default(),
+            k_shfl: Default::default(),
             first: Default::default(),
             rem: Default::default(),
             idk: Default::default(),
@@ -956,10 +976,11 @@ impl Logic for TsoSegmenter {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, busy, desc, first, rem, idk, seqk, t, res, c_last, c_len, c_lastt, c_r7,
-            eb, bl, tn0, e, jmp, c_tl3, c_flg, c_ipv, c_tcp, c_inner, x_rem, x_id, x_seq, f_c3,
-            f_c4, f_hlm1, f_a6, y_last, y_pk, y_ipid, y_seq, z_len, z_lenm1, z_tl3, z_tl4, z_flg,
-            z_tb, n_ipv, w_ft, w_ps, n_lastt, n_lt0, n_tcp, n_inner
+            self, clock, busy, desc, k_btl, k_bs0, k_bs1, k_bfl, k_shtl, k_shs0, k_shs1, k_shfl,
+            first, rem, idk, seqk, t, res, c_last, c_len, c_lastt, c_r7, eb, bl, tn0, e, jmp,
+            c_tl3, c_flg, c_ipv, c_tcp, c_inner, x_rem, x_id, x_seq, f_c3, f_c4, f_hlm1, f_a6,
+            y_last, y_pk, y_ipid, y_seq, z_len, z_lenm1, z_tl3, z_tl4, z_flg, z_tb, n_ipv, w_ft,
+            w_ps, n_lastt, n_lt0, n_tcp, n_inner
         );
         clock!(self, clock, hdr, out);
         StreamSource::<TxDescriptor>::link(&mut self.m_axis, &mut self.out.m_axis);
@@ -1545,14 +1566,15 @@ impl Logic for TsoSegmenter {
         // Total length and identification: 4 bytes at L3 + 2 (16 or 20, so
         // always within beat 2); the sequence number in two 16-bit halves
         // at even positions (never across a beat); the flags byte.
-        self.p_tl.next = self.l3_r.val() + 2;
-        self.p_s0.next = self.l4_r.val() + 4;
-        self.p_s1.next = self.l4_r.val() + 6;
-        self.p_fl.next = self.l4_r.val() + 13;
-        self.sh_tl.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_tl.val())) << 3;
-        self.sh_s0.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_s0.val())) << 3;
-        self.sh_s1.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_s1.val())) << 3;
-        self.sh_fl.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_fl.val())) << 3;
+        // (Positions from the input's TsoInfo, for `k_*` at the first beat.)
+        self.p_tl.next = self.l3_s.val() + 2;
+        self.p_s0.next = self.l4_s.val() + 4;
+        self.p_s1.next = self.l4_s.val() + 6;
+        self.p_fl.next = self.l4_s.val() + 13;
+        self.sh_tl.next = self.k_shtl.q.val();
+        self.sh_s0.next = self.k_shs0.q.val();
+        self.sh_s1.next = self.k_shs1.q.val();
+        self.sh_fl.next = self.k_shfl.q.val();
         self.tl3_r.next = self.c_tl3.q.val();
         self.id_r.next = self.idk.q.val();
         self.seq_r.next = self.seqk.q.val();
@@ -1565,19 +1587,19 @@ impl Logic for TsoSegmenter {
         self.v_s1.next = bit_cast::<64, 8>(self.seq_r.val().get_bits::<8>(8))
             | (bit_cast::<64, 8>(self.seq_r.val().get_bits::<8>(0)) << 8);
         self.v_fl.next = bit_cast::<64, 8>(self.c_flg.q.val());
-        if (self.p_tl.val() >> 3) == self.t.q.val() {
+        if self.k_btl.q.val() == self.t.q.val() {
             self.data.next = (self.data.val() & !(self.m32.val() << self.sh_tl.val()))
                 | (self.v_tl.val() << self.sh_tl.val());
         }
-        if (self.p_s0.val() >> 3) == self.t.q.val() {
+        if self.k_bs0.q.val() == self.t.q.val() {
             self.data.next = (self.data.val() & !(self.m16.val() << self.sh_s0.val()))
                 | (self.v_s0.val() << self.sh_s0.val());
         }
-        if (self.p_s1.val() >> 3) == self.t.q.val() {
+        if self.k_bs1.q.val() == self.t.q.val() {
             self.data.next = (self.data.val() & !(self.m16.val() << self.sh_s1.val()))
                 | (self.v_s1.val() << self.sh_s1.val());
         }
-        if (self.p_fl.val() >> 3) == self.t.q.val() {
+        if self.k_bfl.q.val() == self.t.q.val() {
             self.data.next = (self.data.val() & !(self.m8.val() << self.sh_fl.val()))
                 | (self.v_fl.val() << self.sh_fl.val());
         }
@@ -1654,6 +1676,16 @@ impl Logic for TsoSegmenter {
         self.t.d.next = self.t_next.val();
         if self.go.val() {
             self.desc.d.next = self.dnow.val();
+            if self.start.val() {
+                self.k_btl.d.next = self.p_tl.val() >> 3;
+                self.k_bs0.d.next = self.p_s0.val() >> 3;
+                self.k_bs1.d.next = self.p_s1.val() >> 3;
+                self.k_bfl.d.next = self.p_fl.val() >> 3;
+                self.k_shtl.d.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_tl.val())) << 3;
+                self.k_shs0.d.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_s0.val())) << 3;
+                self.k_shs1.d.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_s1.val())) << 3;
+                self.k_shfl.d.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_fl.val())) << 3;
+            }
             if !self.tso_now.val() {
                 self.busy.d.next = !self.s_axis.tlast.val();
             } else {
