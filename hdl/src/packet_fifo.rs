@@ -77,6 +77,11 @@ pub struct PacketFifo<
     full_r: DFF<Bit>,
     /// `rd_ptr == commit_ptr` as of the cycle before, if neither moved then.
     drained_r: DFF<Bit>,
+    /// Frames in the meta FIFO (its write address less its read address),
+    /// and whether that is its depth: its own `full` is a compare of its
+    /// address registers, which sat in front of `s_axis.tready`.
+    meta_n: DFF<Bits<FWP1>>,
+    meta_full_r: DFF<Bit>,
     // Read side.
     rd_ptr: DFF<Bits<AWP1>>,
     ram_valid: DFF<Bit>,
@@ -93,6 +98,8 @@ pub struct PacketFifo<
     mb_valid: DFF<Bit>,
     mb: DFF<M>,
     depth: Constant<Bits<AWP1>>,
+    meta_depth: Constant<Bits<FWP1>>,
+    meta_n_next: Signal<Local, Bits<FWP1>>,
     tail_meta: Constant<Bit>,
     lossy_mode: Constant<Bit>,
     no_room: Signal<Local, Bit>,
@@ -148,6 +155,8 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             drop_flag: Default::default(),
             full_r: Default::default(),
             drained_r: Default::default(),
+            meta_n: Default::default(),
+            meta_full_r: Default::default(),
             rd_ptr: Default::default(),
             ram_valid: Default::default(),
             a_valid: Default::default(),
@@ -159,6 +168,8 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             mb_valid: Default::default(),
             mb: Default::default(),
             depth: Constant::new((1u64 << AW).to_bits()),
+            meta_depth: Constant::new((1u64 << FW).to_bits()),
+            meta_n_next: Default::default(),
             tail_meta: Constant::new(false),
             lossy_mode: Constant::new(false),
             no_room: Default::default(),
@@ -234,6 +245,8 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             drop_flag,
             full_r,
             drained_r,
+            meta_n,
+            meta_full_r,
             rd_ptr,
             ram_valid,
             a_valid,
@@ -269,7 +282,7 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         self.hopeless.next = self.full.val() & self.in_frame.q.val() & self.drained_r.q.val();
         self.drained_r.d.next = self.rd_ptr.q.val() == self.commit_ptr.q.val();
         // Depends on state only, never on tvalid.
-        self.no_room.next = self.full.val() | self.meta.full.val();
+        self.no_room.next = self.full.val() | self.meta_full_r.q.val();
         self.ready.next = self.dropping.q.val()
             | self.hopeless.val()
             | !self.no_room.val()
@@ -351,6 +364,17 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         self.pop_frame.next = self.pop.val() & self.a_beat.q.val().last;
         self.take.next = !self.meta.empty.val() & !self.mb_valid.q.val();
         self.meta.read.next = self.take.val();
+        // A write happens only with room (`no_room` holds `s_axis` or, in
+        // a lossy FIFO, drops the frame), a read only when not empty.
+        self.meta_n_next.next = self.meta_n.q.val();
+        if self.meta_write.val() & !self.take.val() {
+            self.meta_n_next.next = self.meta_n.q.val() + 1;
+        }
+        if !self.meta_write.val() & self.take.val() {
+            self.meta_n_next.next = self.meta_n.q.val() - 1;
+        }
+        self.meta_n.d.next = self.meta_n_next.val();
+        self.meta_full_r.d.next = self.meta_n_next.val() == self.meta_depth.val();
         if self.pop_frame.val() {
             // take implies !mb_valid, so the FIFO's head lands in ma.
             self.ma_valid.d.next = self.mb_valid.q.val() | self.take.val();
