@@ -19,8 +19,9 @@
 //! into the `f2` registers; in t+4 the (VNI, inner source MAC) result
 //! (there by t+3, held) joins and the descriptor (destinations, metadata,
 //! drop) is registered; in t+5 the last beat leaves `r5` into the buffer
-//! together with it, the counters count and a learn event is queued. Frames of every length back to back
-//! never collide: each stage is a plain shift by one frame.
+//! together with it, the counters count and a learn event is queued.
+//! Frames of every length back to back never collide: each stage is a
+//! plain shift by one frame.
 //!
 //! A host that stops reading holds the decapsulator and fills the buffer;
 //! frames that then meet a full buffer are dropped whole and counted
