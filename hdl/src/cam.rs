@@ -5,15 +5,24 @@
 //! records are both this block with different key widths and value types.
 //!
 //! ```text
-//!            cycle t                 t+1                    t+2
-//! lookup ─▶ compare key with all  ─▶ hit + slot from the ─▶ result_valid,
-//!           valid entries,            matches, read value    result_hit,
-//!           register the matches      RAM at the slot        result_value
+//!            cycle t          t+1                  t+2                  t+3
+//! lookup ─▶ register the ─▶ compare key with ─▶ hit + slot from the ─▶ result_valid,
+//!           key             all valid entries,  matches, read value    result_hit,
+//!                           register matches    RAM at the slot        result_value
 //! ```
+//!
+//! Port A's key is registered before the compare because the commands
+//! borrow its comparator: picking between the datapath's key and the
+//! command's in front of the comparators put the pick's select on every
+//! one of the `E x KW` compare inputs (a net of 1,600 sinks at 64 entries,
+//! on the NIC's slowest TX path); registered, the pick is a register's
+//! input and each key bit has one driver.
 //!
 //! A second lookup port (`lookup_b`, the RX path's source check) has its
 //! own comparator and its own copy of the value RAM, so TX and RX look up
-//! in the same cycle without arbitration; commands write both copies.
+//! in the same cycle without arbitration; commands write both copies. Its
+//! key is compared as it comes, so its lookups take two cycles (t+1 and
+//! t+2 above, without the first).
 //!
 //! Every entry is compared in parallel (registers, not RAM, hold the keys), so
 //! a lookup costs the same for any table size, and a new lookup can start
@@ -42,6 +51,9 @@
 //! Commands borrow the comparator only in cycles without a lookup, so the
 //! datapath never waits for the host. A command takes 4-5 cycles; one rung
 //! while another runs is refused with BUSY.
+//! (A command takes 5-6 cycles: it waits for a cycle without a lookup to
+//! load its key into port A's key register, compares the cycle after,
+//! and reads the matches in the cycle after that.)
 
 use crate::block_ram::BlockRam;
 use rust_hdl::prelude::*;
@@ -51,6 +63,7 @@ use rust_hdl::prelude::*;
 pub enum CamCommandState {
     Idle,
     Find,
+    Probe,
     Match,
     Exec,
     ReadBack,
@@ -65,12 +78,13 @@ pub struct Cam<const KW: usize, V: Synth, const E: usize, const AW: usize> {
     /// Look `lookup_key` up this cycle.
     pub lookup: Signal<In, Bit>,
     pub lookup_key: Signal<In, Bits<KW>>,
-    /// High two cycles after `lookup`, with its result.
+    /// High three cycles after `lookup`, with its result.
     pub result_valid: Signal<Out, Bit>,
     pub result_hit: Signal<Out, Bit>,
     /// The hit entry's value (undefined on a miss).
     pub result_value: Signal<Out, V>,
-    // ---- Second lookup port (the RX path's), same timing ----
+    // ---- Second lookup port (the RX path's), a cycle sooner: results
+    // two cycles after `lookup_b` ----
     pub lookup_b: Signal<In, Bit>,
     pub lookup_b_key: Signal<In, Bits<KW>>,
     pub result_b_valid: Signal<Out, Bit>,
@@ -101,6 +115,10 @@ pub struct Cam<const KW: usize, V: Synth, const E: usize, const AW: usize> {
     slot_id: [Constant<Bits<AW>>; E],
     entries: Constant<Bits<16>>,
     // ---- Lookup pipeline ----
+    /// Port A's lookup and the key its comparator sees: the lookup's, or
+    /// the command's in a cycle without one.
+    a0_valid: DFF<Bit>,
+    a0_key: DFF<Bits<KW>>,
     s1_valid: DFF<Bit>,
     /// Which entries matched the lookup (bit i: slot i), registered
     /// between the compare and the slot encoding.
@@ -133,7 +151,6 @@ pub struct Cam<const KW: usize, V: Synth, const E: usize, const AW: usize> {
     rd_index_q: DFF<Bits<16>>,
     rd_used: DFF<Bit>,
     // ---- Combinational ----
-    probe_key: Signal<Local, Bits<KW>>,
     hit: Signal<Local, Bit>,
     hit_slot: Signal<Local, Bits<AW>>,
     b_hit: Signal<Local, Bit>,
@@ -202,6 +219,8 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Default for Cam
             key_copy: Default::default(),
             slot_id: std::array::from_fn(|i| Constant::new((i as u64).to_bits())),
             entries: Constant::new((E as u64).to_bits()),
+            a0_valid: Default::default(),
+            a0_key: Default::default(),
             s1_valid: Default::default(),
             s1_match: Default::default(),
             s2_valid: Default::default(),
@@ -227,7 +246,6 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Default for Cam
             rd_value_q: Default::default(),
             rd_index_q: Default::default(),
             rd_used: Default::default(),
-            probe_key: Default::default(),
             hit: Default::default(),
             hit_slot: Default::default(),
             b_hit: Default::default(),
@@ -274,6 +292,8 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
         dff_setup!(
             self,
             clock,
+            a0_valid,
+            a0_key,
             s1_valid,
             s1_match,
             s2_valid,
@@ -327,16 +347,17 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
         self.rd_value.next = self.rd_value_q.q.val();
         self.rd_index.next = self.rd_index_q.q.val();
 
-        // ---- Comparator: the datapath's key, or the command's when idle ----
-        self.probe_key.next = self.c_key.q.val();
+        // ---- Port A's key register: the datapath's key, else the command's ----
+        self.a0_valid.d.next = self.lookup.val();
+        self.a0_key.d.next = self.c_key.q.val();
         if self.lookup.val() {
-            self.probe_key.next = self.lookup_key.val();
+            self.a0_key.d.next = self.lookup_key.val();
         }
         self.hit.next = false;
         self.hit_slot.next = 0.into();
         self.free.next = false;
         self.free_slot.next = 0.into();
-        // Cycle t compares and registers which entries matched; cycle t+1
+        // The compare cycle registers which entries matched; the next
         // turns that into hit and slot and reads the value RAM. Keys are
         // unique among used slots (ADD replaces an entry with its key), so
         // at most one entry matches and the slot number is the OR of the
@@ -347,7 +368,7 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
         for i in 0..E {
             self.match_a.next = self.match_a.val().replace_bit(
                 i,
-                self.used[i].q.val() & (self.keys[i].q.val() == self.probe_key.val()),
+                self.used[i].q.val() & (self.keys[i].q.val() == self.a0_key.q.val()),
             );
             // Port B has a comparator of its own.
             self.match_b.next = self.match_b.val().replace_bit(
@@ -389,7 +410,7 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
         }
 
         // ---- Lookup pipeline ----
-        self.s1_valid.d.next = self.lookup.val();
+        self.s1_valid.d.next = self.a0_valid.q.val();
         self.s2_valid.d.next = self.s1_valid.q.val();
         self.s2_hit.d.next = self.hit.val();
         // The value RAM serves the lookup in flight first.
@@ -398,7 +419,7 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
 
         // ---- Commands ----
         // No command may use the RAMs or change an entry while a lookup is
-        // in its RAM-read cycle (t+1). One in its compare cycle (t) may
+        // in its RAM-read cycle (t+2 on port A). One in its compare cycle may
         // run: the lookup compares the old keys, so it misses a key being
         // added and hits one being deleted (with its old value, which the
         // delete leaves), and a key whose value is being replaced it hits
@@ -438,11 +459,15 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
                 }
             }
             CamCommandState::Find => {
-                // The comparator is the command's in a cycle without a
-                // lookup; its matches are in `s1_match` the cycle after.
+                // Port A's key register takes the command's key in a cycle
+                // without a lookup; it is compared in `Probe`, and the
+                // matches are in `s1_match` in `Match`.
                 if !self.lookup.val() {
-                    self.state.d.next = CamCommandState::Match;
+                    self.state.d.next = CamCommandState::Probe;
                 }
+            }
+            CamCommandState::Probe => {
+                self.state.d.next = CamCommandState::Match;
             }
             CamCommandState::Match => {
                 self.p_hit.d.next = self.hit.val();
