@@ -12,7 +12,8 @@
 //! data. An access to no register answers DECERR; an unaligned address, a
 //! write to a read-only register or a read of a doorbell answers SLVERR.
 //! Refused accesses change nothing but the error count and error address,
-//! which are themselves registers (kinds `BusErrorCount`/`BusErrorAddress`).
+//! which are themselves registers (kinds `BusErrorCount`/`BusErrorAddress`),
+//! updated the cycle after the refusal (when its response is offered).
 //!
 //! Towards the datapath: `value[i]` is register i's stored value (reset
 //! value after configuration); `status[i]` is what a read of a `ReadOnly`
@@ -54,6 +55,15 @@ pub struct RegisterFile<const N: usize> {
     rdata: DFF<Bits<32>>,
     err_count: DFF<Bits<32>>,
     err_addr: DFF<Bits<16>>,
+    /// A refused write and a refused read, with their addresses,
+    /// registered: they are counted a cycle later, so the address decode
+    /// (a compare against every register's offset) does not sit in front
+    /// of the error count's adder. The count is still up to date when the
+    /// response has been taken.
+    e_w: DFF<Bit>,
+    e_waddr: DFF<Bits<16>>,
+    e_r: DFF<Bit>,
+    e_raddr: DFF<Bits<16>>,
     w_go: Signal<Local, Bit>,
     w_hit: Signal<Local, Bit>,
     w_legal: Signal<Local, Bit>,
@@ -138,6 +148,10 @@ impl<const N: usize> RegisterFile<N> {
             rdata: Default::default(),
             err_count: Default::default(),
             err_addr: Default::default(),
+            e_w: Default::default(),
+            e_waddr: Default::default(),
+            e_r: Default::default(),
+            e_raddr: Default::default(),
             w_go: Default::default(),
             w_hit: Default::default(),
             w_legal: Default::default(),
@@ -165,7 +179,10 @@ impl<const N: usize> RegisterFile<N> {
 impl<const N: usize> Logic for RegisterFile<N> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, bvalid, bresp, rvalid, rresp, rdata, err_count, err_addr);
+        dff_setup!(
+            self, clock, bvalid, bresp, rvalid, rresp, rdata, err_count, err_addr, e_w, e_waddr,
+            e_r, e_raddr
+        );
         for i in 0..N {
             self.store[i].clock.next = self.clock.val();
             self.store[i].d.next = self.store[i].q.val();
@@ -281,19 +298,26 @@ impl<const N: usize> Logic for RegisterFile<N> {
         }
 
         // ---- Error accounting ----
-        // One adder whatever the errors this cycle (two in a row were on
-        // the critical path).
+        // Counted the cycle after the refusal, in the cycle its response is
+        // offered: a driver that waits for the response before it reads
+        // `BUS_ERRORS` sees it. One adder whatever the errors in a cycle
+        // (two in a row were on the critical path); when a write and a read
+        // are refused together both count and the write's address is kept.
+        self.e_w.d.next = self.w_err.val();
+        self.e_waddr.d.next = self.axil.awaddr.val();
+        self.e_r.d.next = self.r_err.val();
+        self.e_raddr.d.next = self.axil.araddr.val();
         self.error_inc.next = 0.into();
-        if self.w_err.val() | self.r_err.val() {
+        if self.e_w.q.val() | self.e_r.q.val() {
             self.error_inc.next = 1.into();
         }
-        if self.w_err.val() & self.r_err.val() {
+        if self.e_w.q.val() & self.e_r.q.val() {
             self.error_inc.next = 2.into();
         }
-        if self.w_err.val() {
-            self.err_addr.d.next = self.axil.awaddr.val();
-        } else if self.r_err.val() {
-            self.err_addr.d.next = self.axil.araddr.val();
+        if self.e_w.q.val() {
+            self.err_addr.d.next = self.e_waddr.q.val();
+        } else if self.e_r.q.val() {
+            self.err_addr.d.next = self.e_raddr.q.val();
         }
         self.errors_now.next = self.err_count.q.val() + self.error_inc.val();
         self.err_count.d.next = self.errors_now.val();
