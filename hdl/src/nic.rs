@@ -25,11 +25,11 @@
 //!
 //! The classifier looks up (VNI, inner dst MAC) and the VNI's record as soon
 //! as a frame's first beat is offered, so the results are back before the
-//! frame ends (frames of three beats or more never wait). Parser results
+//! frame ends (frames of four beats or more never wait). Parser results
 //! come one cycle after the last beat, and the checksum and TSO taps watch
 //! the stream a register later (so their first-beat logic starts next to
-//! them, not at the arbiter's widely fanned-out output) and finish two
-//! cycles after that. So the frame passes through three pipeline registers,
+//! them, not at the arbiter's widely fanned-out output) and finish three
+//! cycles after that. So the frame passes through four pipeline registers,
 //! and its descriptor and drop decision are ready exactly when its last
 //! beat reaches the packet buffer, which takes the descriptor from that
 //! beat (`PacketFifo::with_tail_meta`). The buffer holds two
@@ -329,14 +329,20 @@ pub struct Nic<
     t_q0: DFF<TxTapResult>,
     t_q1: DFF<TxTapResult>,
     t_q2: DFF<TxTapResult>,
-    t_n: DFF<Bits<2>>,
+    t_q3: DFF<TxTapResult>,
+    t_n: DFF<Bits<3>>,
     t_head: Signal<Local, TxTapResult>,
     t_push: Signal<Local, Bit>,
     /// Per slot: load the new result; load the slot behind (the head left).
-    t_ld_now: Signal<Local, Bits<3>>,
-    t_ld_next: Signal<Local, Bits<3>>,
+    t_ld_now: Signal<Local, Bits<4>>,
+    t_ld_next: Signal<Local, Bits<4>>,
     /// The slot a new result goes to.
-    t_at: Signal<Local, Bits<2>>,
+    t_at: Signal<Local, Bits<3>>,
+    /// `TsoTap`'s results, a cycle later, to meet `TxChecksumTap`'s `done`
+    /// (which is a cycle behind `TsoTap`'s).
+    tt_ok: DFF<Bit>,
+    tt_seg_l3_max: DFF<Bits<16>>,
+    tt_info: DFF<TsoInfo>,
     /// `t_n != 0`, a register of its own: the decision's control bits pick
     /// with it, away from `t_n`'s fanout into the wide `t_head` mux.
     t_held: DFF<Bit>,
@@ -385,15 +391,21 @@ pub struct Nic<
     r3_data: DFF<Bits<64>>,
     r3_keep: DFF<Bits<8>>,
     r3_last: DFF<Bit>,
+    r4_valid: DFF<Bit>,
+    r4_data: DFF<Bits<64>>,
+    r4_keep: DFF<Bits<8>>,
+    r4_last: DFF<Bit>,
     /// A beat entered r1 last cycle: the taps watch the stream there, a
     /// cycle after the input, so that their first-beat logic starts from
     /// registers next to them rather than from the arbiter's output.
     took: DFF<Bit>,
-    // ---- Decision, registered with the last beat into r2, then r3 ----
+    // ---- Decision, registered with the last beat into r2, then r3, r4 ----
     desc: DFF<TxDescriptor>,
     v2: DFF<TxVerdict>,
     desc3: DFF<TxDescriptor>,
     v3: DFF<TxVerdict>,
+    desc4: DFF<TxDescriptor>,
+    v4: DFF<TxVerdict>,
     // ---- Decision logic ----
     r1_off: Signal<Local, TxOffloadRequest>,
     c_fn: Signal<Local, Bits<4>>,
@@ -655,6 +667,10 @@ impl<
             t_q0: Default::default(),
             t_q1: Default::default(),
             t_q2: Default::default(),
+            t_q3: Default::default(),
+            tt_ok: Default::default(),
+            tt_seg_l3_max: Default::default(),
+            tt_info: Default::default(),
             t_n: Default::default(),
             t_head: Default::default(),
             t_push: Default::default(),
@@ -704,11 +720,17 @@ impl<
             r3_data: Default::default(),
             r3_keep: Default::default(),
             r3_last: Default::default(),
+            r4_valid: Default::default(),
+            r4_data: Default::default(),
+            r4_keep: Default::default(),
+            r4_last: Default::default(),
             took: Default::default(),
             desc: Default::default(),
             v2: Default::default(),
             desc3: Default::default(),
             v3: Default::default(),
+            desc4: Default::default(),
+            v4: Default::default(),
             r1_off: Default::default(),
             c_fn: Default::default(),
             rd_map_mac: Default::default(),
@@ -828,16 +850,26 @@ impl<
             r3_data,
             r3_keep,
             r3_last,
+            r4_valid,
+            r4_data,
+            r4_keep,
+            r4_last,
             took,
             desc,
             v2,
             desc3,
             v3,
+            desc4,
+            v4,
             u_first,
             t_q0,
             t_q1,
             t_q2,
+            t_q3,
             t_n,
+            tt_ok,
+            tt_seg_l3_max,
+            tt_info,
             t_held,
             ev_pend,
             ev_pend_rec,
@@ -1140,7 +1172,7 @@ impl<
             | (bit_cast::<48, 8>(self.arbiter.m_axis.tdata.val().get_bits::<8>(32)) << 8)
             | bit_cast::<48, 8>(self.arbiter.m_axis.tdata.val().get_bits::<8>(40));
         // Issued when the first beat is offered, not when it is taken: the
-        // result is then back two cycles later however the beat is held.
+        // result is then back three cycles later however the beat is held.
         self.issue.next = self.arbiter.m_axis.tvalid.val()
             & !self.in_frame.q.val()
             & !self.pending.q.val()
@@ -1163,8 +1195,8 @@ impl<
             self.l_vni.d.next = self.vnis.result_value.val();
         }
 
-        // ---- Three pipeline registers between the input and the buffer ----
-        self.advance.next = !self.r3_valid.q.val() | self.buffer.s_axis.tready.val();
+        // ---- Four pipeline registers between the input and the buffer ----
+        self.advance.next = !self.r4_valid.q.val() | self.buffer.s_axis.tready.val();
         // A frame's last beat waits for its lookup result.
         self.in_ready.next =
             self.advance.val() & (!self.arbiter.m_axis.tlast.val() | self.have_result.val());
@@ -1223,9 +1255,17 @@ impl<
             self.r3_data.d.next = self.r2_data.q.val();
             self.r3_keep.d.next = self.r2_keep.q.val();
             self.r3_last.d.next = self.r2_last.q.val();
+            self.r4_valid.d.next = self.r3_valid.q.val();
+            self.r4_data.d.next = self.r3_data.q.val();
+            self.r4_keep.d.next = self.r3_keep.q.val();
+            self.r4_last.d.next = self.r3_last.q.val();
             if self.r2_valid.q.val() & self.r2_last.q.val() {
                 self.desc3.d.next = self.desc.q.val();
                 self.v3.d.next = self.v2.q.val();
+            }
+            if self.r3_valid.q.val() & self.r3_last.q.val() {
+                self.desc4.d.next = self.desc3.q.val();
+                self.v4.d.next = self.v3.q.val();
             }
         }
         self.took.d.next = self.take.val();
@@ -1329,19 +1369,23 @@ impl<
 
         // A frame's last beat enters the buffer.
         self.done.next =
-            self.r3_valid.q.val() & self.r3_last.q.val() & self.buffer.s_axis.tready.val();
+            self.r4_valid.q.val() & self.r4_last.q.val() & self.buffer.s_axis.tready.val();
         // ---- Tap results: the taps see a beat in r1, so a frame's are ready
-        // three cycles after its last beat was taken, which is no later than
-        // that beat reaches r3; up to three frames' last beats sit in
-        // r1-r3, so three slots (with a bypass for the frame whose results
-        // come the cycle it enters the buffer) suffice ----
+        // four cycles after its last beat was taken (the checksum tap's
+        // `done`, three after it sees the beat), which is no later than that
+        // beat reaches r4; up to four frames' last beats sit in r1-r4, so
+        // four slots (with a bypass for the frame whose results come the
+        // cycle it enters the buffer) suffice ----
         self.t_now.next.csum_ok = self.csum_tap.csum_ok.val();
         self.t_now.next.ip_ok = self.csum_tap.ip_ok.val();
         self.t_now.next.patch = self.csum_tap.patch.val();
         self.t_now.next.inner_sum = self.csum_tap.inner_sum.val();
-        self.t_now.next.tso_ok = self.tso_tap.tso_ok.val();
-        self.t_now.next.seg_l3_max = self.tso_tap.seg_l3_max.val();
-        self.t_now.next.tso = self.tso_tap.info.val();
+        self.tt_ok.d.next = self.tso_tap.tso_ok.val();
+        self.tt_seg_l3_max.d.next = self.tso_tap.seg_l3_max.val();
+        self.tt_info.d.next = self.tso_tap.info.val();
+        self.t_now.next.tso_ok = self.tt_ok.q.val();
+        self.t_now.next.seg_l3_max = self.tt_seg_l3_max.q.val();
+        self.t_now.next.tso = self.tt_info.q.val();
         self.t_push.next = self.csum_tap.done.val();
         self.t_head.next = self.t_q0.q.val();
         if self.t_n.q.val() == 0 {
@@ -1353,12 +1397,12 @@ impl<
         // than a tree over the queue's whole state.
         // The new result goes to slot `t_n`, one lower if the head leaves
         // in the same cycle; with the queue empty and the head leaving, the
-        // index wraps to 3 and no slot loads (the bypass).
+        // index wraps to 7 and no slot loads (the bypass).
         self.t_at.next = self.t_n.q.val();
         self.t_ld_next.next = 0.into();
         if self.done.val() {
             self.t_at.next = self.t_n.q.val() - 1;
-            self.t_ld_next.next = 3.into();
+            self.t_ld_next.next = 7.into();
         }
         self.t_ld_now.next = 0.into();
         if self.t_push.val() {
@@ -1370,6 +1414,9 @@ impl<
             }
             if self.t_at.val() == 2 {
                 self.t_ld_now.next = 4.into();
+            }
+            if self.t_at.val() == 3 {
+                self.t_ld_now.next = 8.into();
             }
         }
         if self.done.val() & !self.t_push.val() {
@@ -1392,42 +1439,47 @@ impl<
         }
         if self.t_ld_now.val().get_bit(2) {
             self.t_q2.d.next = self.t_now.val();
+        } else if self.t_ld_next.val().get_bit(2) {
+            self.t_q2.d.next = self.t_q3.q.val();
+        }
+        if self.t_ld_now.val().get_bit(3) {
+            self.t_q3.d.next = self.t_now.val();
         }
         // The head's bits the decision needs, each worked out for both
         // candidates and then picked, so the pick is the last step.
         self.h_csum_ok.next = self.t_q0.q.val().csum_ok;
         self.h_ip_ok.next = self.t_q0.q.val().ip_ok;
         self.h_tso_ok.next = self.t_q0.q.val().tso_ok;
-        self.h_seg_mtu.next = self.t_q0.q.val().seg_l3_max > self.v3.q.val().mtu_limit;
+        self.h_seg_mtu.next = self.t_q0.q.val().seg_l3_max > self.v4.q.val().mtu_limit;
         if !self.t_held.q.val() {
             self.h_csum_ok.next = self.t_now.val().csum_ok;
             self.h_ip_ok.next = self.t_now.val().ip_ok;
             self.h_tso_ok.next = self.t_now.val().tso_ok;
-            self.h_seg_mtu.next = self.t_now.val().seg_l3_max > self.v3.q.val().mtu_limit;
+            self.h_seg_mtu.next = self.t_now.val().seg_l3_max > self.v4.q.val().mtu_limit;
         }
         // Refused requests (docs/tx-offload.md): after runt and spoofed,
         // before everything else; a TSO frame is judged on TSO alone.
-        self.o_early.next = self.v3.q.val().runt | self.v3.q.val().spoofed;
+        self.o_early.next = self.v4.q.val().runt | self.v4.q.val().spoofed;
         self.o_csum.next = !self.o_early.val()
-            & !self.v3.q.val().tso
-            & self.v3.q.val().csum
+            & !self.v4.q.val().tso
+            & self.v4.q.val().csum
             & !self.h_csum_ok.val();
         self.o_ip.next = !self.o_early.val()
-            & !self.v3.q.val().tso
+            & !self.v4.q.val().tso
             & !self.o_csum.val()
-            & self.v3.q.val().ip_csum
+            & self.v4.q.val().ip_csum
             & !self.h_ip_ok.val();
-        self.o_tso.next = !self.o_early.val() & self.v3.q.val().tso & !self.h_tso_ok.val();
+        self.o_tso.next = !self.o_early.val() & self.v4.q.val().tso & !self.h_tso_ok.val();
         self.o_any.next = self.o_csum.val() | self.o_ip.val() | self.o_tso.val();
-        self.o_mtu.next = self.v3.q.val().mtu;
-        if self.v3.q.val().tso {
+        self.o_mtu.next = self.v4.q.val().mtu;
+        if self.v4.q.val().tso {
             self.o_mtu.next = self.h_seg_mtu.val();
         }
         self.o_mtu.next =
-            !self.o_early.val() & !self.o_any.val() & (self.v3.q.val().too_big | self.o_mtu.val());
+            !self.o_early.val() & !self.o_any.val() & (self.v4.q.val().too_big | self.o_mtu.val());
         self.o_kill.next = self.o_any.val() | self.o_mtu.val();
         // A TSO frame's sums become the segmenter's if the frame is kept.
-        self.o_tso_en.next = self.v3.q.val().tso & !self.v3.q.val().bad & !self.o_kill.val();
+        self.o_tso_en.next = self.v4.q.val().tso & !self.v4.q.val().bad & !self.o_kill.val();
         // (The tap's last push for the frame is no later than this cycle,
         // and the next frame's first comes at its 10th beat at the
         // earliest, so what was pushed since the last commit is this
@@ -1438,21 +1490,21 @@ impl<
         self.o_tso_info.next = self.t_head.val().tso;
         self.o_segments.next = self.o_tso_info.val().segments;
         self.o_frames.next = 1.into();
-        if self.v3.q.val().tso {
+        if self.v4.q.val().tso {
             self.o_frames.next = bit_cast::<32, 16>(self.o_segments.val());
         }
-        self.o_desc.next = self.desc3.q.val();
+        self.o_desc.next = self.desc4.q.val();
         self.o_desc.next.patch = self.t_head.val().patch;
         self.o_desc.next.inner_sum = self.t_head.val().inner_sum;
         self.o_desc.next.tso = self.t_head.val().tso;
 
         // ---- Into the buffer ----
-        self.buffer.s_axis.tvalid.next = self.r3_valid.q.val();
-        self.buffer.s_axis.tdata.next = self.r3_data.q.val();
-        self.buffer.s_axis.tkeep.next = self.r3_keep.q.val();
-        self.buffer.s_axis.tlast.next = self.r3_last.q.val();
+        self.buffer.s_axis.tvalid.next = self.r4_valid.q.val();
+        self.buffer.s_axis.tdata.next = self.r4_data.q.val();
+        self.buffer.s_axis.tkeep.next = self.r4_keep.q.val();
+        self.buffer.s_axis.tlast.next = self.r4_last.q.val();
         self.buffer.s_axis.tuser.next = self.o_desc.val();
-        self.buffer.s_bad.next = self.v3.q.val().bad | self.o_kill.val();
+        self.buffer.s_bad.next = self.v4.q.val().bad | self.o_kill.val();
         // ---- Egress: segmentation, checksum writes, then encapsulation ----
         StreamSource::<TxDescriptor>::join(&mut self.buffer.m_axis, &mut self.segmenter.s_axis);
         self.segmenter.sum_valid.next = self.sums.valid.val();
@@ -1465,7 +1517,7 @@ impl<
 
         // ---- Accounting, when a frame's last beat enters the buffer ----
         for f in 0..NF {
-            if self.done.val() & (self.v3.q.val().func == self.fn_id[f].val()) {
+            if self.done.val() & (self.v4.q.val().func == self.fn_id[f].val()) {
                 if self.o_csum.val() {
                     self.cnt_off_csum[f].d.next = self.cnt_off_csum[f].q.val() + 1;
                 }
@@ -1477,30 +1529,30 @@ impl<
                 }
                 self.cnt_frames[f].d.next = self.cnt_frames[f].q.val() + 1;
                 self.cnt_bytes[f].d.next =
-                    self.cnt_bytes[f].q.val() + bit_cast::<32, 16>(self.v3.q.val().length);
-                if self.v3.q.val().encap & !self.o_kill.val() {
+                    self.cnt_bytes[f].q.val() + bit_cast::<32, 16>(self.v4.q.val().length);
+                if self.v4.q.val().encap & !self.o_kill.val() {
                     self.cnt_encap[f].d.next = self.cnt_encap[f].q.val() + self.o_frames.val();
                 }
                 if self.o_tso_en.val() {
                     self.cnt_segments[f].d.next =
                         self.cnt_segments[f].q.val() + self.o_frames.val();
                 }
-                if self.v3.q.val().runt {
+                if self.v4.q.val().runt {
                     self.cnt_runt[f].d.next = self.cnt_runt[f].q.val() + 1;
                 }
-                if self.v3.q.val().spoofed {
+                if self.v4.q.val().spoofed {
                     self.cnt_spoofed[f].d.next = self.cnt_spoofed[f].q.val() + 1;
                 }
                 if self.o_mtu.val() {
                     self.cnt_mtu[f].d.next = self.cnt_mtu[f].q.val() + 1;
                 }
-                if self.v3.q.val().no_vni & !self.o_kill.val() {
+                if self.v4.q.val().no_vni & !self.o_kill.val() {
                     self.cnt_no_vni[f].d.next = self.cnt_no_vni[f].q.val() + 1;
                 }
-                if self.v3.q.val().miss_drop & !self.o_kill.val() {
+                if self.v4.q.val().miss_drop & !self.o_kill.val() {
                     self.cnt_miss_drop[f].d.next = self.cnt_miss_drop[f].q.val() + 1;
                 }
-                if self.v3.q.val().miss & !self.o_kill.val() {
+                if self.v4.q.val().miss & !self.o_kill.val() {
                     self.cnt_misses[f].d.next = self.cnt_misses[f].q.val() + 1;
                 }
             }
@@ -1515,13 +1567,13 @@ impl<
             self.regs.status[f * 21 + 12].next = self.cnt_misses[f].q.val();
         }
         self.miss_event.next.kind = self.miss_kind.val();
-        self.miss_event.next.vni = self.desc3.q.val().vni;
-        self.miss_event.next.mac = self.v3.q.val().dst_mac;
+        self.miss_event.next.vni = self.desc4.q.val().vni;
+        self.miss_event.next.mac = self.v4.q.val().dst_mac;
         self.miss_event.next.vtep_ip = 0.into();
         self.miss_event.next.vtep_mac = 0.into();
         // TX misses first; an RX learn event of the same cycle waits one
         // (each side raises at most one event per frame, so one slot does).
-        self.tx_push.next = self.done.val() & self.v3.q.val().miss & !self.o_kill.val();
+        self.tx_push.next = self.done.val() & self.v4.q.val().miss & !self.o_kill.val();
         self.ev_tx.d.next = self.tx_push.val();
         self.ev_tx_rec.d.next = self.miss_event.val();
         self.events.record.next = self.ev_tx_rec.q.val();

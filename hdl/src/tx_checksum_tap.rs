@@ -48,17 +48,21 @@
 //! come out as 0x0000 or 0xffff, which a checksum over it treats alike.
 //!
 //! Timing, for a frame whose last beat is taken in cycle t: the sums, the
-//! length and the header bytes are registered at the end of t (stage F),
-//! the folds, complements and checks are registered at the end of t+1, and
-//! in cycle t+2 `done` is high with the results, which then hold until the
-//! next `done`. Frames of one beat every cycle, and idle cycles anywhere,
-//! are fine; frames are at most 65535 bytes (positions are 16 bits).
+//! length and the header bytes are registered at the end of t (stage F);
+//! the folds, complements, checks and the inner sum's correction terms,
+//! added in pairs, at the end of t+1 (stage G); the inner sum's last adds
+//! and folds at the end of t+2; and in cycle t+3 `done` is high with the
+//! results, which then hold until the next `done`. (Stage G splits what
+//! was one cycle of the IPv4 checksum's fold, the seven corrections' tree
+//! and the inner sum's two folds, the block's slowest path.) Frames of one
+//! beat every cycle, and idle cycles anywhere, are fine; frames are at most
+//! 65535 bytes (positions are 16 bits).
 //!
 //! ```text
-//!  cycle  |  0  |  1  |  2  |  3  |  4
-//!  beat   |  1  |  1L |  1L |  0  |  0      (L = tlast)
-//!  done   |  0  |  0  |  0  |  1  |  1
-//!  result |  previous frame's     |  A  |  B
+//!  cycle  |  0  |  1  |  2  |  3  |  4  |  5
+//!  beat   |  1  |  1L |  1L |  0  |  0  |  0      (L = tlast)
+//!  done   |  0  |  0  |  0  |  0  |  1  |  1
+//!  result |  previous frame's           |  A  |  B
 //! ```
 //!
 //! Per-frame state is restarted by each frame's first beat and the power-up
@@ -78,7 +82,7 @@ pub struct TxChecksumTap {
     pub beat: Signal<In, Bit>,
     /// The frame's request, read with its first beat.
     pub req: Signal<In, TxOffloadRequest>,
-    /// High for one cycle, two cycles after a frame's last beat moved; the
+    /// High for one cycle, three cycles after a frame's last beat moved; the
     /// outputs below then hold that frame's results until the next `done`.
     pub done: Signal<Out, Bit>,
     /// `csum_start + csum_offset + 2 <= len` (whether or not `csum` is set).
@@ -111,8 +115,8 @@ pub struct TxChecksumTap {
     /// Which of this beat's four words are IPv4 header words (not the
     /// checksum field), worked out while the beat before moved.
     imask: [DFF<Bit>; 4],
-    /// The next beat's lanes at or after csum_start.
-    smask_r: DFF<Bits<64>>,
+    /// The next beat's lanes at or after csum_start (bit i: lane i).
+    smask_r: DFF<Bits<8>>,
     /// Sum of every byte so far, in natural words.
     tacc: DFF<Bits<32>>,
     /// The host's bytes at `l4_pos` (15:8) and `l4_pos + 1` (7:0), and the
@@ -124,26 +128,33 @@ pub struct TxChecksumTap {
     f_valid: DFF<Bit>,
     f_len: DFF<Bits<16>>,
     /// Worked out from the last beat so that stage F starts from registers:
-    /// `csum_start + csum_offset` (mod 2^16), `csum_ok`, and the length
-    /// checks of `ip_ok` (length at least 18, 34, 38, 14 + 4 IHL, 18 + 4 IHL).
+    /// `csum_start + csum_offset` (mod 2^16) and `csum_ok`.
     f_l4p: DFF<Bits<16>>,
     f_cok: DFF<Bit>,
-    /// The L4 write's position is 23, 24, 25, 27, 28, 29 (bits 0-5).
-    f_ov: DFF<Bits<6>>,
-    f_ge18: DFF<Bit>,
-    f_ge34: DFF<Bit>,
-    f_ge38: DFF<Bit>,
-    f_ge14i: DFF<Bit>,
-    f_ge18i: DFF<Bit>,
+    /// The L4 write covers the IPv4 checksum field's high / low byte (the
+    /// field is at 24, 28 tagged: a write at 23 or 24 / 24 or 25; tagged
+    /// 27 or 28 / 28 or 29).
+    f_ovhi: DFF<Bit>,
+    f_ovlo: DFF<Bit>,
+    /// The frame is tagged (a TPID and at least 18 bytes), and it has an
+    /// IPv4 header (type, version, IHL, and length at least L3 + 20 and
+    /// L3 + 4 IHL): judged with the last beat, so that stage F picks the
+    /// writes' correction terms straight from registers.
+    f_vlan: DFF<Bit>,
+    f_iok: DFF<Bit>,
     f_req: DFF<TxOffloadRequest>,
-    f_tpid: DFF<Bit>,
-    f_etype: DFF<Bits<16>>,
-    f_verihl: DFF<Bits<8>>,
     f_lsum: DFF<Bits<32>>,
     f_isum: DFF<Bits<32>>,
     f_tsum: DFF<Bits<32>>,
     f_l4old: DFF<Bits<16>>,
     f_ipold: DFF<Bits<16>>,
+    // ---- Stage G: the results but the inner sum, whose seven corrections
+    // and the host's sum are here added in pairs ----
+    g_valid: DFF<Bit>,
+    g_cok: DFF<Bit>,
+    g_iok: DFF<Bit>,
+    g_patch: DFF<ChecksumPatch>,
+    g_pair: [DFF<Bits<32>>; 4],
     // ---- Output registers ----
     done_r: DFF<Bit>,
     csum_ok_r: DFF<Bit>,
@@ -154,9 +165,13 @@ pub struct TxChecksumTap {
     req_now: Signal<Local, TxOffloadRequest>,
     start_now: Signal<Local, Bits<16>>,
     kmask: Signal<Local, Bits<64>>,
-    smask: Signal<Local, Bits<64>>,
+    /// This beat's lanes at or after csum_start, those present, and the
+    /// two as a byte mask.
+    smask: Signal<Local, Bits<8>>,
+    lanes: Signal<Local, Bits<8>>,
+    lmask: Signal<Local, Bits<64>>,
     npos: Signal<Local, Bits<16>>,
-    nsmask: Signal<Local, Bits<64>>,
+    nsmask: Signal<Local, Bits<8>>,
     lead: Signal<Local, Bits<16>>,
     bm: Signal<Local, Bits<64>>,
     lm: Signal<Local, Bits<64>>,
@@ -169,6 +184,13 @@ pub struct TxChecksumTap {
     /// The IPv4 header's length from the IHL as of the beat before
     /// (`verihl_r`), not from this beat's bytes.
     hdr_len_prev: Signal<Local, Bits<16>>,
+    /// What stage F's flags are made of, as of this beat.
+    vlan_now: Signal<Local, Bit>,
+    ihl4_now: Signal<Local, Bits<16>>,
+    ilen_now: Signal<Local, Bit>,
+    iok_now: Signal<Local, Bit>,
+    ovhi_now: Signal<Local, Bit>,
+    ovlo_now: Signal<Local, Bit>,
     w0: Signal<Local, Bits<32>>,
     w1: Signal<Local, Bits<32>>,
     w2: Signal<Local, Bits<32>>,
@@ -212,7 +234,7 @@ pub struct TxChecksumTap {
     sh1: Signal<Local, Bits<64>>,
     l4old_now: Signal<Local, Bits<16>>,
     ipold_now: Signal<Local, Bits<16>>,
-    // ---- Stage F to outputs ----
+    // ---- Stage F to stage G ----
     f_start: Signal<Local, Bits<16>>,
     l1: Signal<Local, Bits<32>>,
     l2: Signal<Local, Bits<32>>,
@@ -222,8 +244,6 @@ pub struct TxChecksumTap {
     i2: Signal<Local, Bits<32>>,
     vlan: Signal<Local, Bit>,
     l3: Signal<Local, Bits<16>>,
-    ihl4: Signal<Local, Bits<16>>,
-    i_len: Signal<Local, Bit>,
     c_ok: Signal<Local, Bit>,
     i_ok: Signal<Local, Bit>,
     pt: Signal<Local, ChecksumPatch>,
@@ -242,7 +262,6 @@ pub struct TxChecksumTap {
     ip_hi_live: Signal<Local, Bit>,
     ov_hi: Signal<Local, Bit>,
     ov_lo: Signal<Local, Bit>,
-    ov_now: Signal<Local, Bits<6>>,
     ip_lo_live: Signal<Local, Bit>,
     /// The corrections to the host's whole-frame sum, each or zero.
     cterm: [Signal<Local, Bits<32>>; 7],
@@ -250,7 +269,8 @@ pub struct TxChecksumTap {
     t1: Signal<Local, Bits<32>>,
     t2: Signal<Local, Bits<32>>,
     lane_le: [Constant<Bits<64>>; 8],
-    ones: Constant<Bits<64>>,
+    lane_index: [Constant<Bits<16>>; 8],
+    ff8: Constant<Bits<8>>,
     low16: Constant<Bits<32>>,
     low8: Constant<Bits<32>>,
     tpid: Constant<Bits<16>>,
@@ -291,21 +311,21 @@ impl Default for TxChecksumTap {
             f_len: Default::default(),
             f_l4p: Default::default(),
             f_cok: Default::default(),
-            f_ov: Default::default(),
-            f_ge18: Default::default(),
-            f_ge34: Default::default(),
-            f_ge38: Default::default(),
-            f_ge14i: Default::default(),
-            f_ge18i: Default::default(),
+            f_ovhi: Default::default(),
+            f_ovlo: Default::default(),
+            f_vlan: Default::default(),
+            f_iok: Default::default(),
             f_req: Default::default(),
-            f_tpid: Default::default(),
-            f_etype: Default::default(),
-            f_verihl: Default::default(),
             f_lsum: Default::default(),
             f_isum: Default::default(),
             f_tsum: Default::default(),
             f_l4old: Default::default(),
             f_ipold: Default::default(),
+            g_valid: Default::default(),
+            g_cok: Default::default(),
+            g_iok: Default::default(),
+            g_patch: Default::default(),
+            g_pair: Default::default(),
             done_r: Default::default(),
             csum_ok_r: Default::default(),
             ip_ok_r: Default::default(),
@@ -315,6 +335,8 @@ impl Default for TxChecksumTap {
             start_now: Default::default(),
             kmask: Default::default(),
             smask: Default::default(),
+            lanes: Default::default(),
+            lmask: Default::default(),
             npos: Default::default(),
             nsmask: Default::default(),
             lead: Default::default(),
@@ -327,6 +349,12 @@ impl Default for TxChecksumTap {
             nbytes: Default::default(),
             len_now: Default::default(),
             hdr_len_prev: Default::default(),
+            vlan_now: Default::default(),
+            ihl4_now: Default::default(),
+            ilen_now: Default::default(),
+            iok_now: Default::default(),
+            ovhi_now: Default::default(),
+            ovlo_now: Default::default(),
             w0: Default::default(),
             w1: Default::default(),
             w2: Default::default(),
@@ -373,8 +401,6 @@ impl Default for TxChecksumTap {
             i2: Default::default(),
             vlan: Default::default(),
             l3: Default::default(),
-            ihl4: Default::default(),
-            i_len: Default::default(),
             c_ok: Default::default(),
             i_ok: Default::default(),
             pt: Default::default(),
@@ -393,14 +419,14 @@ impl Default for TxChecksumTap {
             ip_hi_live: Default::default(),
             ov_hi: Default::default(),
             ov_lo: Default::default(),
-            ov_now: Default::default(),
             ip_lo_live: Default::default(),
             cterm: Default::default(),
             tadj: Default::default(),
             t1: Default::default(),
             t2: Default::default(),
             lane_le: std::array::from_fn(|i| Constant::new((0xffu64 << (8 * i)).to_bits())),
-            ones: Constant::new(u64::MAX.to_bits()),
+            lane_index: std::array::from_fn(|i| Constant::new((i as u64).to_bits())),
+            ff8: Constant::new(0xffu64.to_bits()),
             low16: Constant::new(0xffffu64.to_bits()),
             low8: Constant::new(0xffu64.to_bits()),
             tpid: Constant::new(0x8100u64.to_bits()),
@@ -446,21 +472,20 @@ impl Logic for TxChecksumTap {
             f_len,
             f_l4p,
             f_cok,
-            f_ov,
-            f_ge18,
-            f_ge34,
-            f_ge38,
-            f_ge14i,
-            f_ge18i,
+            f_ovhi,
+            f_ovlo,
+            f_vlan,
+            f_iok,
             f_req,
-            f_tpid,
-            f_etype,
-            f_verihl,
             f_lsum,
             f_isum,
             f_tsum,
             f_l4old,
             f_ipold,
+            g_valid,
+            g_cok,
+            g_iok,
+            g_patch,
             done_r,
             csum_ok_r,
             ip_ok_r,
@@ -470,6 +495,8 @@ impl Logic for TxChecksumTap {
         for k in 0..4 {
             self.imask[k].clock.next = self.clock.val();
             self.imask[k].d.next = self.imask[k].q.val();
+            self.g_pair[k].clock.next = self.clock.val();
+            self.g_pair[k].d.next = self.g_pair[k].q.val();
         }
         self.done.next = self.done_r.q.val();
         self.csum_ok.next = self.csum_ok_r.q.val();
@@ -521,24 +548,32 @@ impl Logic for TxChecksumTap {
         }
         // Lanes at positions pos + i >= csum_start: all, none, or i >= lead.
         // Registered a beat ahead; a first beat (pos 0) works it out from
-        // the port's csum_start alone, with no subtraction.
-        self.smask.next = self.smask_r.q.val();
-        if !self.in_frame.q.val() {
-            self.smask.next = self.ones.val();
-            if self.req.val().csum_start != 0 {
-                self.smask.next = 0.into();
-                if self.req.val().csum_start < 8 {
-                    self.smask.next = self.ones.val() << (self.req.val().csum_start << 3);
-                }
+        // the port's csum_start alone, a compare per lane. Lane by lane, so
+        // the pick between the two is one LUT with the lane's keep bit, not
+        // a 64-bit shift in front of the adders.
+        self.smask.next = 0.into();
+        for i in 0..8 {
+            self.smask.next = self.smask.val().replace_bit(
+                i,
+                (self.in_frame.q.val() & self.smask_r.q.val().get_bit(i))
+                    | (!self.in_frame.q.val()
+                        & (self.req.val().csum_start <= self.lane_index[i].val())),
+            );
+        }
+        self.lanes.next = self.smask.val() & self.tkeep.val();
+        self.lmask.next = 0.into();
+        for i in 0..8 {
+            if self.lanes.val().get_bit(i) {
+                self.lmask.next = self.lmask.val() | self.lane_le[i].val();
             }
         }
         self.npos.next = self.pos.q.val() + 8;
         self.lead.next = self.start_now.val() - self.npos.val();
-        self.nsmask.next = self.ones.val();
+        self.nsmask.next = self.ff8.val();
         if self.start_now.val() > self.npos.val() {
             self.nsmask.next = 0.into();
             if self.lead.val() < 8 {
-                self.nsmask.next = self.ones.val() << (self.lead.val() << 3);
+                self.nsmask.next = self.ff8.val() << self.lead.val();
             }
         }
         self.bm.next = self.tdata.val() & self.kmask.val();
@@ -552,7 +587,7 @@ impl Logic for TxChecksumTap {
         self.w3.next = (bit_cast::<32, 8>(self.bm.val().get_bits::<8>(48)) << 8)
             | bit_cast::<32, 8>(self.bm.val().get_bits::<8>(56));
         // The same words for the L4 sum, bytes before csum_start zeroed.
-        self.lm.next = self.bm.val() & self.smask.val();
+        self.lm.next = self.tdata.val() & self.lmask.val();
         self.v0.next = (bit_cast::<32, 8>(self.lm.val().get_bits::<8>(0)) << 8)
             | bit_cast::<32, 8>(self.lm.val().get_bits::<8>(8));
         self.v1.next = (bit_cast::<32, 8>(self.lm.val().get_bits::<8>(16)) << 8)
@@ -691,24 +726,28 @@ impl Logic for TxChecksumTap {
         // ---- The frame's length checks, registered with its last beat ----
         self.len_now.next = self.pos.q.val() + self.nbytes.val();
         self.hdr_len_prev.next = bit_cast::<16, 4>(bit_cast::<4, 8>(self.verihl_r.q.val())) << 2;
-        self.ov_now.next = 0.into();
-        if self.l4p_now.val() == 23 {
-            self.ov_now.next = 1.into();
+        // Whether the frame is tagged and has an IPv4 header (length at
+        // least L3 + 20 and L3 + 4 IHL; the IHL as of the beat before: a
+        // frame that ends in the IHL's beat is too short for `ip_ok`
+        // whatever this says), and which IPv4 checksum bytes the L4 write
+        // covers; registered with the last beat.
+        self.vlan_now.next = self.tpid_now.val() & (self.len_now.val() >= 18);
+        self.ihl4_now.next = bit_cast::<16, 4>(bit_cast::<4, 8>(self.verihl_now.val())) << 2;
+        self.ilen_now.next =
+            (self.len_now.val() >= 34) & (self.len_now.val() >= self.hdr_len_prev.val() + 14);
+        if self.vlan_now.val() {
+            self.ilen_now.next =
+                (self.len_now.val() >= 38) & (self.len_now.val() >= self.hdr_len_prev.val() + 18);
         }
-        if self.l4p_now.val() == 24 {
-            self.ov_now.next = 2.into();
-        }
-        if self.l4p_now.val() == 25 {
-            self.ov_now.next = 4.into();
-        }
-        if self.l4p_now.val() == 27 {
-            self.ov_now.next = 8.into();
-        }
-        if self.l4p_now.val() == 28 {
-            self.ov_now.next = 16.into();
-        }
-        if self.l4p_now.val() == 29 {
-            self.ov_now.next = 32.into();
+        self.iok_now.next = (self.etype_now.val() == self.ethertype_ipv4.val())
+            & ((self.verihl_now.val() >> 4) == 4)
+            & (self.ihl4_now.val() >= 20)
+            & self.ilen_now.val();
+        self.ovhi_now.next = (self.l4p_now.val() == 23) | (self.l4p_now.val() == 24);
+        self.ovlo_now.next = (self.l4p_now.val() == 24) | (self.l4p_now.val() == 25);
+        if self.vlan_now.val() {
+            self.ovhi_now.next = (self.l4p_now.val() == 27) | (self.l4p_now.val() == 28);
+            self.ovlo_now.next = (self.l4p_now.val() == 28) | (self.l4p_now.val() == 29);
         }
 
         // ---- Taking the beat ----
@@ -744,22 +783,15 @@ impl Logic for TxChecksumTap {
                 self.f_valid.d.next = true;
                 self.f_len.d.next = self.len_now.val();
                 self.f_l4p.d.next = self.l4p_now.val();
-                self.f_ov.d.next = self.ov_now.val();
+                self.f_ovhi.d.next = self.ovhi_now.val();
+                self.f_ovlo.d.next = self.ovlo_now.val();
+                self.f_vlan.d.next = self.vlan_now.val();
+                self.f_iok.d.next = self.iok_now.val();
                 self.f_cok.d.next = (bit_cast::<18, 16>(self.start_now.val())
                     + bit_cast::<18, 16>(self.req_now.val().csum_offset)
                     + 2)
                     <= bit_cast::<18, 16>(self.len_now.val());
-                self.f_ge18.d.next = self.len_now.val() >= 18;
-                self.f_ge34.d.next = self.len_now.val() >= 34;
-                self.f_ge38.d.next = self.len_now.val() >= 38;
-                // (The IHL as of the beat before: a frame that ends in the
-                // IHL's beat is too short for `ip_ok` whatever this says.)
-                self.f_ge14i.d.next = self.len_now.val() >= self.hdr_len_prev.val() + 14;
-                self.f_ge18i.d.next = self.len_now.val() >= self.hdr_len_prev.val() + 18;
                 self.f_req.d.next = self.req_now.val();
-                self.f_tpid.d.next = self.tpid_now.val();
-                self.f_etype.d.next = self.etype_now.val();
-                self.f_verihl.d.next = self.verihl_now.val();
                 self.f_lsum.d.next = self.lacc_now.val();
                 self.f_isum.d.next = self.iacc_now.val();
                 self.f_tsum.d.next = self.tacc_now.val();
@@ -783,22 +815,13 @@ impl Logic for TxChecksumTap {
         }
         self.i1.next = (self.f_isum.q.val() & self.low16.val()) + (self.f_isum.q.val() >> 16);
         self.i2.next = (self.i1.val() & self.low16.val()) + (self.i1.val() >> 16);
-        self.vlan.next = self.f_tpid.q.val() & self.f_ge18.q.val();
+        self.vlan.next = self.f_vlan.q.val();
         self.l3.next = 14.into();
         if self.vlan.val() {
             self.l3.next = 18.into();
         }
-        self.ihl4.next = bit_cast::<16, 4>(bit_cast::<4, 8>(self.f_verihl.q.val())) << 2;
         self.c_ok.next = self.f_cok.q.val();
-        // Length at least L3 + 20 and L3 + 4 IHL.
-        self.i_len.next = self.f_ge34.q.val() & self.f_ge14i.q.val();
-        if self.vlan.val() {
-            self.i_len.next = self.f_ge38.q.val() & self.f_ge18i.q.val();
-        }
-        self.i_ok.next = (self.f_etype.q.val() == self.ethertype_ipv4.val())
-            & ((self.f_verihl.q.val() >> 4) == 4)
-            & (self.ihl4.val() >= 20)
-            & self.i_len.val();
+        self.i_ok.next = self.f_iok.q.val();
         self.pt.next.l4_en = self.f_req.q.val().csum & self.c_ok.val();
         self.fl4p.next = self.f_l4p.q.val();
         self.fipp.next = self.l3.val() + 10;
@@ -837,12 +860,8 @@ impl Logic for TxChecksumTap {
         // An IPv4 byte the L4 write covers too is the L4 one's (it wins).
         // The field is at 24 (28 tagged): the L4 write covers its high
         // byte from 23 or 24 (27, 28), its low byte from 24 or 25 (28, 29).
-        self.ov_hi.next = self.f_ov.q.val().get_bit(0) | self.f_ov.q.val().get_bit(1);
-        self.ov_lo.next = self.f_ov.q.val().get_bit(1) | self.f_ov.q.val().get_bit(2);
-        if self.vlan.val() {
-            self.ov_hi.next = self.f_ov.q.val().get_bit(3) | self.f_ov.q.val().get_bit(4);
-            self.ov_lo.next = self.f_ov.q.val().get_bit(4) | self.f_ov.q.val().get_bit(5);
-        }
+        self.ov_hi.next = self.f_ovhi.q.val();
+        self.ov_lo.next = self.f_ovlo.q.val();
         self.ip_hi_live.next = self.pt.val().ip_en & !(self.pt.val().l4_en & self.ov_hi.val());
         self.ip_lo_live.next = self.pt.val().ip_en & !(self.pt.val().l4_en & self.ov_lo.val());
         // Complemented at 16 bits first: in Verilog a `~` inside a 32-bit
@@ -868,18 +887,30 @@ impl Logic for TxChecksumTap {
             self.cterm[5].next = bit_cast::<32, 16>(self.ip_lon.val());
             self.cterm[6].next = bit_cast::<32, 16>(self.ipval.val() & self.lo8.val());
         }
-        self.tadj.next = ((self.f_tsum.q.val() + self.cterm[0].val())
-            + (self.cterm[1].val() + self.cterm[2].val()))
-            + ((self.cterm[3].val() + self.cterm[4].val())
-                + (self.cterm[5].val() + self.cterm[6].val()));
+        self.g_valid.d.next = self.f_valid.q.val();
+        if self.f_valid.q.val() {
+            self.g_cok.d.next = self.c_ok.val();
+            self.g_iok.d.next = self.i_ok.val();
+            self.g_patch.d.next = self.pt.val();
+            self.g_pair[0].d.next = self.f_tsum.q.val() + self.cterm[0].val();
+            self.g_pair[1].d.next = self.cterm[1].val() + self.cterm[2].val();
+            self.g_pair[2].d.next = self.cterm[3].val() + self.cterm[4].val();
+            self.g_pair[3].d.next = self.cterm[5].val() + self.cterm[6].val();
+        }
+
+        // ---- Stage G to outputs: the inner sum's last adds and folds ----
+        // (A 32-bit sum of one 32-bit and six 16-bit terms cannot carry out
+        // of 32 bits for a frame of at most 65535 bytes: the host's sum is
+        // under 2^31.)
+        self.tadj.next = (self.g_pair[0].q.val() + self.g_pair[1].q.val())
+            + (self.g_pair[2].q.val() + self.g_pair[3].q.val());
         self.t1.next = (self.tadj.val() & self.low16.val()) + (self.tadj.val() >> 16);
         self.t2.next = (self.t1.val() & self.low16.val()) + (self.t1.val() >> 16);
-
-        self.done_r.d.next = self.f_valid.q.val();
-        if self.f_valid.q.val() {
-            self.csum_ok_r.d.next = self.c_ok.val();
-            self.ip_ok_r.d.next = self.i_ok.val();
-            self.patch_r.d.next = self.pt.val();
+        self.done_r.d.next = self.g_valid.q.val();
+        if self.g_valid.q.val() {
+            self.csum_ok_r.d.next = self.g_cok.q.val();
+            self.ip_ok_r.d.next = self.g_iok.q.val();
+            self.patch_r.d.next = self.g_patch.q.val();
             self.inner_sum_r.d.next = bit_cast::<16, 32>(self.t2.val());
         }
     }

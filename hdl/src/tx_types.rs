@@ -163,8 +163,8 @@ pub struct TsoInfo {
 }
 
 /// What the TX path's ingress taps (`TxChecksumTap`, `TsoTap`) found out
-/// about one frame, ready two cycles after the taps see its last beat (in
-/// the NIC's `r1`, so three after the input takes it) and held by the NIC
+/// about one frame, ready three cycles after the taps see its last beat (in
+/// the NIC's `r1`, so four after the input takes it) and held by the NIC
 /// until the frame's last beat enters the TX buffer.
 #[derive(Default, PartialEq, LogicStruct, Copy, Clone, Debug)]
 pub struct TxTapResult {

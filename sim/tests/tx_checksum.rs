@@ -288,7 +288,7 @@ fn beats(f: &[u8]) -> Vec<(u64, u8, bool)> {
 
 /// Streams `frames` past the tap, each beat preceded by idle cycles (junk
 /// on the data and request ports, `beat` low) with probability `gap`, and
-/// checks every cycle: `done` high exactly two cycles after each last beat
+/// checks every cycle: `done` high exactly three cycles after each last beat
 /// with the reference's results, which then hold until the next `done`.
 /// Returns the cycles run.
 fn check_tap(frames: &[(Vec<u8>, Req)], seed: u64, gap: f64) -> u64 {
@@ -320,7 +320,7 @@ fn check_tap(frames: &[(Vec<u8>, Req)], seed: u64, gap: f64) -> u64 {
         sim.tick().unwrap();
         let cycle = sim.cycle();
         if let Some((k, r)) = ends {
-            due.push_back((cycle + 1, k, r));
+            due.push_back((cycle + 2, k, r));
         }
         let u = sim.uut();
         let got = from_hw(
@@ -805,7 +805,7 @@ fn tap_results(frames: &[(Vec<u8>, Req)]) -> Vec<(bool, bool, ChecksumPatch, u16
         }
     }
     sim.uut().beat.next = false;
-    for _ in 0..3 {
+    for _ in 0..4 {
         collect(&mut sim);
     }
     out
