@@ -102,6 +102,8 @@ pub struct DecapValidator {
     bi: DFF<Bits<16>>,
     in_frame: DFF<Bit>,
     len_r: DFF<Bits<16>>,
+    /// `len_r >= 18` (so a TPID at bytes 12-13 is a tag), registered with it.
+    len_ge18: DFF<Bit>,
     ended: DFF<Bit>,
     raw0: DFF<Bits<64>>,
     raw1: DFF<Bits<64>>,
@@ -202,14 +204,19 @@ pub struct DecapValidator {
     f1_pu: DFF<Bits<32>>,
     f1_pl0: DFF<Bits<32>>,
     f1_pl1: DFF<Bits<32>>,
-    e_l3: Signal<Local, Bits<16>>,
-    e_total: Signal<Local, Bits<16>>,
-    e_l4: Signal<Local, Bits<16>>,
-    e_ilen: Signal<Local, Bits<16>>,
+    /// L4, the inner length and the IPv4 length `len - L3` for an
+    /// untagged (`u`) and a tagged (`t`) outer frame, both worked out and
+    /// then picked: the tag's verdict then drives only the picks, not
+    /// the adders and compares in front of them.
+    e_l4u: Signal<Local, Bits<16>>,
+    e_l4t: Signal<Local, Bits<16>>,
+    e_ilenu: Signal<Local, Bits<16>>,
+    e_ilent: Signal<Local, Bits<16>>,
+    e_l3lenu: Signal<Local, Bits<16>>,
+    e_l3lent: Signal<Local, Bits<16>>,
     e_ulen: Signal<Local, Bits<16>>,
     e_iihl0: Signal<Local, Bits<16>>,
     e_iihl1: Signal<Local, Bits<16>>,
-    e_verihl: Signal<Local, Bits<8>>,
     e_vlan: Signal<Local, Bit>,
     e_sip: Signal<Local, Bits<32>>,
     e_dip: Signal<Local, Bits<32>>,
@@ -338,6 +345,7 @@ impl Default for DecapValidator {
             bi: Default::default(),
             in_frame: Default::default(),
             len_r: Default::default(),
+            len_ge18: Default::default(),
             ended: Default::default(),
             raw0: Default::default(),
             raw1: Default::default(),
@@ -412,14 +420,15 @@ impl Default for DecapValidator {
             f1_pu: Default::default(),
             f1_pl0: Default::default(),
             f1_pl1: Default::default(),
-            e_l3: Default::default(),
-            e_total: Default::default(),
-            e_l4: Default::default(),
-            e_ilen: Default::default(),
             e_ulen: Default::default(),
+            e_l4u: Default::default(),
+            e_l4t: Default::default(),
+            e_ilenu: Default::default(),
+            e_ilent: Default::default(),
+            e_l3lenu: Default::default(),
+            e_l3lent: Default::default(),
             e_iihl0: Default::default(),
             e_iihl1: Default::default(),
-            e_verihl: Default::default(),
             e_vlan: Default::default(),
             e_sip: Default::default(),
             e_dip: Default::default(),
@@ -536,6 +545,7 @@ impl Logic for DecapValidator {
             bi,
             in_frame,
             len_r,
+            len_ge18,
             ended,
             raw0,
             raw1,
@@ -687,6 +697,7 @@ impl Logic for DecapValidator {
             if self.tlast.val() {
                 self.ended.d.next = true;
                 self.len_r.d.next = self.len_now.val();
+                self.len_ge18.d.next = self.len_now.val() >= 18;
             }
             if self.cur_idx.val() == 0 {
                 self.raw0.d.next = self.bt.val();
@@ -1017,25 +1028,22 @@ impl Logic for DecapValidator {
         // and checksum need `len >= L4 + 30` (aligned beats 0-3 before the
         // last), the inner L4 checksum an inner header plus 8 bytes (beats
         // 4-6 before the last).
-        self.e_vlan.next = self.tpid1.q.val() & (self.len_r.q.val() >= 18);
-        self.e_l3.next = 14.into();
-        self.e_verihl.next = self.raw1.q.val().get_bits::<8>(8);
-        self.e_total.next = self.raw2.q.val().get_bits::<16>(48);
+        self.e_vlan.next = self.tpid1.q.val() & self.len_ge18.q.val();
         self.e_sip.next = (bit_cast::<32, 16>(self.raw3.q.val().get_bits::<16>(32)) << 16)
             | bit_cast::<32, 16>(self.raw3.q.val().get_bits::<16>(16));
         self.e_dip.next = (bit_cast::<32, 16>(self.raw3.q.val().get_bits::<16>(0)) << 16)
             | bit_cast::<32, 16>(self.raw4.q.val().get_bits::<16>(48));
         if self.e_vlan.val() {
-            self.e_l3.next = 18.into();
-            self.e_verihl.next = self.raw2.q.val().get_bits::<8>(40);
-            self.e_total.next = self.raw2.q.val().get_bits::<16>(16);
             self.e_sip.next = (bit_cast::<32, 16>(self.raw3.q.val().get_bits::<16>(0)) << 16)
                 | bit_cast::<32, 16>(self.raw4.q.val().get_bits::<16>(48));
             self.e_dip.next = self.raw4.q.val().get_bits::<32>(16);
         }
-        self.e_l4.next =
-            self.e_l3.val() + (bit_cast::<16, 4>(self.e_verihl.val().get_bits::<4>(0)) << 2);
-        self.e_ilen.next = self.len_r.q.val() - self.e_l4.val();
+        self.e_l4u.next = (bit_cast::<16, 4>(self.raw1.q.val().get_bits::<4>(8)) << 2) + 14;
+        self.e_l4t.next = (bit_cast::<16, 4>(self.raw2.q.val().get_bits::<4>(40)) << 2) + 18;
+        self.e_ilenu.next = self.len_r.q.val() - self.e_l4u.val();
+        self.e_ilent.next = self.len_r.q.val() - self.e_l4t.val();
+        self.e_l3lenu.next = self.len_r.q.val() - 14;
+        self.e_l3lent.next = self.len_r.q.val() - 18;
         self.e_ulen.next = self.udp.q.val().get_bits::<16>(16);
         // Outer UDP pseudo-header: addresses, protocol 17, UDP length.
         self.e_pu.next = (bit_cast::<32, 16>(self.e_sip.val().get_bits::<16>(16))
@@ -1066,25 +1074,38 @@ impl Logic for DecapValidator {
         self.f1_valid.d.next = self.ended.q.val();
         if self.ended.q.val() {
             self.f1_len.d.next = self.len_r.q.val();
-            self.f1_vlan.d.next = self.tpid1.q.val() & (self.len_r.q.val() >= 18);
+            self.f1_vlan.d.next = self.e_vlan.val();
             self.f1_tci.d.next = self.raw1.q.val().get_bits::<16>(0);
             self.f1_dmac.d.next = self.raw0.q.val().get_bits::<48>(16);
             self.f1_smac.d.next = (bit_cast::<48, 16>(self.raw0.q.val().get_bits::<16>(0)) << 32)
                 | bit_cast::<48, 32>(self.raw1.q.val().get_bits::<32>(32));
             self.f1_ipsum_ok.d.next = self.ipsum_fold2.val() == self.low16.val();
-            self.f1_l4d.d.next = self.e_l4.val();
-            self.f1_ilen.d.next = self.e_ilen.val();
             self.f1_lt14.d.next = self.len_r.q.val() < 14;
-            self.f1_lt_l3.d.next = self.len_r.q.val() < self.e_l3.val() + 20;
-            self.f1_lt_l4.d.next = self.len_r.q.val() < self.e_l4.val();
-            self.f1_lt_udp.d.next = self.len_r.q.val() < self.e_l4.val() + 8;
-            self.f1_lt_vxlan.d.next = self.len_r.q.val() < self.e_l4.val() + 30;
-            self.f1_total_bad.d.next = self.e_total.val() != self.len_r.q.val() - self.e_l3.val();
-            self.f1_ulen_bad.d.next = self.e_ulen.val() != self.e_ilen.val();
+            if self.e_vlan.val() {
+                self.f1_l4d.d.next = self.e_l4t.val();
+                self.f1_ilen.d.next = self.e_ilent.val();
+                self.f1_lt_l3.d.next = self.len_r.q.val() < 38;
+                self.f1_lt_l4.d.next = self.len_r.q.val() < self.e_l4t.val();
+                self.f1_lt_udp.d.next = self.len_r.q.val() < self.e_l4t.val() + 8;
+                self.f1_lt_vxlan.d.next = self.len_r.q.val() < self.e_l4t.val() + 30;
+                self.f1_total_bad.d.next =
+                    self.raw2.q.val().get_bits::<16>(16) != self.e_l3lent.val();
+                self.f1_ulen_bad.d.next = self.e_ulen.val() != self.e_ilent.val();
+            } else {
+                self.f1_l4d.d.next = self.e_l4u.val();
+                self.f1_ilen.d.next = self.e_ilenu.val();
+                self.f1_lt_l3.d.next = self.len_r.q.val() < 34;
+                self.f1_lt_l4.d.next = self.len_r.q.val() < self.e_l4u.val();
+                self.f1_lt_udp.d.next = self.len_r.q.val() < self.e_l4u.val() + 8;
+                self.f1_lt_vxlan.d.next = self.len_r.q.val() < self.e_l4u.val() + 30;
+                self.f1_total_bad.d.next =
+                    self.raw2.q.val().get_bits::<16>(48) != self.e_l3lenu.val();
+                self.f1_ulen_bad.d.next = self.e_ulen.val() != self.e_ilenu.val();
+            }
             self.f1_pu.d.next = self.e_pu.val();
             self.f1_pl0.d.next = self.e_pl0.val();
             self.f1_pl1.d.next = self.e_pl1.val();
-            if self.tpid1.q.val() & (self.len_r.q.val() >= 18) {
+            if self.e_vlan.val() {
                 self.f1_etype.d.next = self.raw2.q.val().get_bits::<16>(48);
                 self.f1_verihl.d.next = self.raw2.q.val().get_bits::<8>(40);
                 self.f1_frag.d.next = self.raw3.q.val().get_bits::<16>(48);
