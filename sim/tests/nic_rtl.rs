@@ -422,7 +422,11 @@ fn nic_rust_and_verilog_agree() {
          RX {} wire frames in, {host_beats} host beats out",
         wire_in.frames
     );
-    assert!(frames > 300 && wire_beats > 3000, "TX stimulus too tame");
+    // (How many frames the hosts send in the run depends on the frame mix,
+    // which depends on timing: a host draws its next frame's size when it
+    // goes idle. One more cycle of table-lookup latency moved it from 309
+    // to 232 frames over the same ~16,000 host beats taken.)
+    assert!(frames > 200 && wire_beats > 3000, "TX stimulus too tame");
     assert!(
         wire_in.frames > 300 && host_beats > 3000,
         "RX stimulus too tame"
