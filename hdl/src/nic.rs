@@ -54,6 +54,7 @@ use crate::rx_path::RxPath;
 use crate::rx_types::RxMeta;
 use crate::segment_sum_fifo::SegmentSumFifo;
 use crate::stream::{StreamSink, StreamSource};
+use crate::tso_first_segment::TsoFirstSegment;
 use crate::tso_segmenter::TsoSegmenter;
 use crate::tso_tap::TsoTap;
 use crate::tx_arbiter::TxArbiter;
@@ -233,6 +234,9 @@ pub struct Nic<
     buffer: PacketFifo<TxDescriptor, BAW, BAWP1, 5, 6>,
     csum_tap: TxChecksumTap,
     tso_tap: TsoTap,
+    /// Segment 0's values from `TsoTap`'s record, in the cycle `tt_info`
+    /// takes: the segmenter has them with the frame's first beat.
+    tso_first: TsoFirstSegment,
     sums: SegmentSumFifo<SAW, SAWP1>,
     segmenter: TsoSegmenter,
     inserter: ChecksumInserter<TxDescriptor>,
@@ -575,6 +579,7 @@ impl<
             buffer: PacketFifo::with_tail_meta(),
             csum_tap: Default::default(),
             tso_tap: Default::default(),
+            tso_first: Default::default(),
             sums: Default::default(),
             segmenter: Default::default(),
             inserter: Default::default(),
@@ -877,8 +882,8 @@ impl<
             ev_tx_rec
         );
         clock!(
-            self, clock, arbiter, parser, map, vnis, buffer, csum_tap, tso_tap, sums, segmenter,
-            inserter, encap, events, regs, rx
+            self, clock, arbiter, parser, map, vnis, buffer, csum_tap, tso_tap, tso_first, sums,
+            segmenter, inserter, encap, events, regs, rx
         );
         for f in 0..NF {
             self.cnt_frames[f].clock.next = self.clock.val();
@@ -1383,9 +1388,11 @@ impl<
         self.tt_ok.d.next = self.tso_tap.tso_ok.val();
         self.tt_seg_l3_max.d.next = self.tso_tap.seg_l3_max.val();
         self.tt_info.d.next = self.tso_tap.info.val();
+        self.tso_first.info.next = self.tso_tap.info.val();
         self.t_now.next.tso_ok = self.tt_ok.q.val();
         self.t_now.next.seg_l3_max = self.tt_seg_l3_max.q.val();
         self.t_now.next.tso = self.tt_info.q.val();
+        self.t_now.next.tso_first = self.tso_first.first.val();
         self.t_push.next = self.csum_tap.done.val();
         self.t_head.next = self.t_q0.q.val();
         if self.t_n.q.val() == 0 {
@@ -1497,6 +1504,7 @@ impl<
         self.o_desc.next.patch = self.t_head.val().patch;
         self.o_desc.next.inner_sum = self.t_head.val().inner_sum;
         self.o_desc.next.tso = self.t_head.val().tso;
+        self.o_desc.next.tso_first = self.t_head.val().tso_first;
 
         // ---- Into the buffer ----
         self.buffer.s_axis.tvalid.next = self.r4_valid.q.val();

@@ -40,19 +40,14 @@
 //! the first picking), settled long before segment `k`'s last beat (a
 //! segment with a next one is at least `H + mss >= 98` bytes, 13 beats).
 //! Segment 0's values cannot wait: its first output beat is its first
-//! input beat's, so they come from that beat's `TsoInfo` in the same cycle.
-//! There the sums are carry-save trees (a LUT a level, the carry out of
-//! bit 15 going round to bit 0) and one add, for both candidate payload
-//! lengths (`P` if it is the only segment, else `mss`), the compare
-//! picking after. Their terms go in complemented where the result is a
-//! complement (the TCP checksum, the inner sum's pseudo-header part), which
-//! also gives the TCP rule (never 0) with no compare; and the total and TCP
-//! lengths go in as `H + X - L`, which needs them not to wrap (they are
-//! lengths of a frame of at most 65535 bytes), and the inner sum relies on
-//! a nonzero `l2_sum` (an EtherType is never 0). A TSO frame's first beat
-//! is never its segment's last (`H >= 34`) and changes no header byte. The
-//! one-cycle segment-0 sums are what limits the block now; computing them
-//! in the ingress (`TsoTap`) would take them off this path.
+//! input beat's. So the ingress works them out while the frame goes into
+//! the buffer (`TsoFirstSegment`, from the same `TsoInfo`) and they come
+//! with the descriptor (`tso_first`); the beat adds only the payload sum,
+//! as for the other segments. (Worked out here from the first beat's
+//! `TsoInfo`, they were the NIC's slowest path on the ECP5: 17.4 ns from
+//! the TX buffer's metadata head, through sums of eight terms, to the
+//! output register.) A TSO frame's first beat is never its segment's last
+//! (`H >= 34`) and changes no header byte.
 //!
 //! Header storage: the header beats of segment 0 pass straight through and
 //! are written to a 32 x 64 block RAM as they do (`H <= 138`: at most 18
@@ -118,14 +113,15 @@
 //! `hdr_len + payload_len` (its `tlast` is not looked at); `l3` is 14 or
 //! 18 and `l4 - l3`, `hdr_len - l4` are whole words, so the total length
 //! and identification sit in beat 2 and the sequence number halves never
-//! straddle a beat; `hdr_len <= 138`. A segment whose payload sum is not
+//! straddle a beat; `hdr_len <= 138`; `tso_first` is segment 0's values
+//! for the `TsoInfo` (`TsoFirstSegment`'s). A segment whose payload sum is not
 //! yet in the FIFO waits for it. Power-up state is idle, so the block
 //! needs no reset input.
 
 use crate::block_ram::BlockRam;
 use crate::skid_buffer::SkidBuffer;
 use crate::stream::{StreamSink, StreamSource};
-use crate::tx_types::{ChecksumPatch, TsoInfo, TxDescriptor};
+use crate::tx_types::{ChecksumPatch, TsoFirst, TsoInfo, TxDescriptor};
 use rust_hdl::prelude::*;
 
 #[derive(LogicBlock)]
@@ -247,37 +243,14 @@ pub struct TsoSegmenter {
     fl_r: Signal<Local, Bits<8>>,
     tu: Signal<Local, TxDescriptor>,
     ts: Signal<Local, TsoInfo>,
-    fp16_s: Signal<Local, Bits<16>>,
-    fm16_s: Signal<Local, Bits<16>>,
+    s0: Signal<Local, TsoFirst>,
     flg16_r: Signal<Local, Bits<16>>,
-    mss_s: Signal<Local, Bits<16>>,
     pl_s: Signal<Local, Bits<16>>,
     l3_s: Signal<Local, Bits<16>>,
     l4_s: Signal<Local, Bits<16>>,
-    hl_s: Signal<Local, Bits<16>>,
     id_s: Signal<Local, Bits<16>>,
     seq_s: Signal<Local, Bits<32>>,
-    seqh_s: Signal<Local, Bits<16>>,
-    seql_s: Signal<Local, Bits<16>>,
-    fp_s: Signal<Local, Bits<8>>,
-    fm_s: Signal<Local, Bits<8>>,
-    ipb_s: Signal<Local, Bits<16>>,
-    tcb_s: Signal<Local, Bits<16>>,
-    as_s: Signal<Local, Bits<16>>,
-    l2_s: Signal<Local, Bits<16>>,
     six: Signal<Local, Bits<16>>,
-    k_fff9: Signal<Local, Bits<16>>,
-    inv_tcb: Signal<Local, Bits<16>>,
-    inv_sum: Signal<Local, Bits<16>>,
-    inv_seqh: Signal<Local, Bits<16>>,
-    inv_seql: Signal<Local, Bits<16>>,
-    inv_hl: Signal<Local, Bits<16>>,
-    inv_l3: Signal<Local, Bits<16>>,
-    inv_pl: Signal<Local, Bits<16>>,
-    inv_ms: Signal<Local, Bits<16>>,
-    inv_fp: Signal<Local, Bits<16>>,
-    inv_fm: Signal<Local, Bits<16>>,
-    inv_as: Signal<Local, Bits<16>>,
     inv_xseqh: Signal<Local, Bits<16>>,
     inv_xseql: Signal<Local, Bits<16>>,
     inv_ftcb: Signal<Local, Bits<16>>,
@@ -285,16 +258,8 @@ pub struct TsoSegmenter {
     inv_flg: Signal<Local, Bits<16>>,
     inv_ssum: Signal<Local, Bits<16>>,
     last_s: Signal<Local, Bit>,
-    c3_s: Signal<Local, Bits<16>>,
-    hlm1_s: Signal<Local, Bits<16>>,
-    lenp_s: Signal<Local, Bits<16>>,
-    lenm_s: Signal<Local, Bits<16>>,
     len_s: Signal<Local, Bits<16>>,
-    lm1p_s: Signal<Local, Bits<16>>,
-    lm1m_s: Signal<Local, Bits<16>>,
     lm1_s: Signal<Local, Bits<16>>,
-    tl3p_s: Signal<Local, Bits<16>>,
-    tl3m_s: Signal<Local, Bits<16>>,
     tl3_s: Signal<Local, Bits<16>>,
     flg_s: Signal<Local, Bits<8>>,
     ipv_s: Signal<Local, Bits<16>>,
@@ -365,150 +330,6 @@ pub struct TsoSegmenter {
     odata: Signal<Local, Bits<64>>,
     okeep: Signal<Local, Bits<8>>,
     olast: Signal<Local, Bit>,
-    t_ipp_00_s: Signal<Local, Bits<16>>,
-    t_ipp_00_c: Signal<Local, Bits<16>>,
-    t_ipp_00_r: Signal<Local, Bits<16>>,
-    t_ipp_10_s: Signal<Local, Bits<16>>,
-    t_ipp_10_c: Signal<Local, Bits<16>>,
-    t_ipp_10_r: Signal<Local, Bits<16>>,
-    t_ipp_20_s: Signal<Local, Bits<16>>,
-    t_ipp_20_c: Signal<Local, Bits<16>>,
-    t_ipp_20_r: Signal<Local, Bits<16>>,
-    t_ipp_s: Signal<Local, Bits<17>>,
-    t_ipp_n: Signal<Local, Bits<16>>,
-    t_ipp_p: Signal<Local, Bits<16>>,
-    t_ipp: Signal<Local, Bits<16>>,
-    t_ipm_00_s: Signal<Local, Bits<16>>,
-    t_ipm_00_c: Signal<Local, Bits<16>>,
-    t_ipm_00_r: Signal<Local, Bits<16>>,
-    t_ipm_10_s: Signal<Local, Bits<16>>,
-    t_ipm_10_c: Signal<Local, Bits<16>>,
-    t_ipm_10_r: Signal<Local, Bits<16>>,
-    t_ipm_20_s: Signal<Local, Bits<16>>,
-    t_ipm_20_c: Signal<Local, Bits<16>>,
-    t_ipm_20_r: Signal<Local, Bits<16>>,
-    t_ipm_s: Signal<Local, Bits<17>>,
-    t_ipm_n: Signal<Local, Bits<16>>,
-    t_ipm_p: Signal<Local, Bits<16>>,
-    t_ipm: Signal<Local, Bits<16>>,
-    t_ip: Signal<Local, Bits<16>>,
-    t_l4p_00_s: Signal<Local, Bits<16>>,
-    t_l4p_00_c: Signal<Local, Bits<16>>,
-    t_l4p_00_r: Signal<Local, Bits<16>>,
-    t_l4p_01_s: Signal<Local, Bits<16>>,
-    t_l4p_01_c: Signal<Local, Bits<16>>,
-    t_l4p_01_r: Signal<Local, Bits<16>>,
-    t_l4p_10_s: Signal<Local, Bits<16>>,
-    t_l4p_10_c: Signal<Local, Bits<16>>,
-    t_l4p_10_r: Signal<Local, Bits<16>>,
-    t_l4p_11_s: Signal<Local, Bits<16>>,
-    t_l4p_11_c: Signal<Local, Bits<16>>,
-    t_l4p_11_r: Signal<Local, Bits<16>>,
-    t_l4p_20_s: Signal<Local, Bits<16>>,
-    t_l4p_20_c: Signal<Local, Bits<16>>,
-    t_l4p_20_r: Signal<Local, Bits<16>>,
-    t_l4p_30_s: Signal<Local, Bits<16>>,
-    t_l4p_30_c: Signal<Local, Bits<16>>,
-    t_l4p_30_r: Signal<Local, Bits<16>>,
-    t_l4p_s: Signal<Local, Bits<17>>,
-    t_l4p_n: Signal<Local, Bits<16>>,
-    t_l4p_p: Signal<Local, Bits<16>>,
-    t_l4p: Signal<Local, Bits<16>>,
-    t_l4m_00_s: Signal<Local, Bits<16>>,
-    t_l4m_00_c: Signal<Local, Bits<16>>,
-    t_l4m_00_r: Signal<Local, Bits<16>>,
-    t_l4m_01_s: Signal<Local, Bits<16>>,
-    t_l4m_01_c: Signal<Local, Bits<16>>,
-    t_l4m_01_r: Signal<Local, Bits<16>>,
-    t_l4m_10_s: Signal<Local, Bits<16>>,
-    t_l4m_10_c: Signal<Local, Bits<16>>,
-    t_l4m_10_r: Signal<Local, Bits<16>>,
-    t_l4m_11_s: Signal<Local, Bits<16>>,
-    t_l4m_11_c: Signal<Local, Bits<16>>,
-    t_l4m_11_r: Signal<Local, Bits<16>>,
-    t_l4m_20_s: Signal<Local, Bits<16>>,
-    t_l4m_20_c: Signal<Local, Bits<16>>,
-    t_l4m_20_r: Signal<Local, Bits<16>>,
-    t_l4m_30_s: Signal<Local, Bits<16>>,
-    t_l4m_30_c: Signal<Local, Bits<16>>,
-    t_l4m_30_r: Signal<Local, Bits<16>>,
-    t_l4m_s: Signal<Local, Bits<17>>,
-    t_l4m_n: Signal<Local, Bits<16>>,
-    t_l4m_p: Signal<Local, Bits<16>>,
-    t_l4m: Signal<Local, Bits<16>>,
-    t_l4: Signal<Local, Bits<16>>,
-    t_tcp_00_s: Signal<Local, Bits<16>>,
-    t_tcp_00_c: Signal<Local, Bits<16>>,
-    t_tcp_00_r: Signal<Local, Bits<16>>,
-    t_tcp_01_s: Signal<Local, Bits<16>>,
-    t_tcp_01_c: Signal<Local, Bits<16>>,
-    t_tcp_01_r: Signal<Local, Bits<16>>,
-    t_tcp_10_s: Signal<Local, Bits<16>>,
-    t_tcp_10_c: Signal<Local, Bits<16>>,
-    t_tcp_10_r: Signal<Local, Bits<16>>,
-    t_tcp_20_s: Signal<Local, Bits<16>>,
-    t_tcp_20_c: Signal<Local, Bits<16>>,
-    t_tcp_20_r: Signal<Local, Bits<16>>,
-    t_tcp_30_s: Signal<Local, Bits<16>>,
-    t_tcp_30_c: Signal<Local, Bits<16>>,
-    t_tcp_30_r: Signal<Local, Bits<16>>,
-    t_tcp_s: Signal<Local, Bits<17>>,
-    t_tcp_n: Signal<Local, Bits<16>>,
-    t_tcp_p: Signal<Local, Bits<16>>,
-    t_tcp: Signal<Local, Bits<16>>,
-    t_tcm_00_s: Signal<Local, Bits<16>>,
-    t_tcm_00_c: Signal<Local, Bits<16>>,
-    t_tcm_00_r: Signal<Local, Bits<16>>,
-    t_tcm_01_s: Signal<Local, Bits<16>>,
-    t_tcm_01_c: Signal<Local, Bits<16>>,
-    t_tcm_01_r: Signal<Local, Bits<16>>,
-    t_tcm_10_s: Signal<Local, Bits<16>>,
-    t_tcm_10_c: Signal<Local, Bits<16>>,
-    t_tcm_10_r: Signal<Local, Bits<16>>,
-    t_tcm_20_s: Signal<Local, Bits<16>>,
-    t_tcm_20_c: Signal<Local, Bits<16>>,
-    t_tcm_20_r: Signal<Local, Bits<16>>,
-    t_tcm_30_s: Signal<Local, Bits<16>>,
-    t_tcm_30_c: Signal<Local, Bits<16>>,
-    t_tcm_30_r: Signal<Local, Bits<16>>,
-    t_tcm_s: Signal<Local, Bits<17>>,
-    t_tcm_n: Signal<Local, Bits<16>>,
-    t_tcm_p: Signal<Local, Bits<16>>,
-    t_tcm: Signal<Local, Bits<16>>,
-    t_tc: Signal<Local, Bits<16>>,
-    t_inp_00_s: Signal<Local, Bits<16>>,
-    t_inp_00_c: Signal<Local, Bits<16>>,
-    t_inp_00_r: Signal<Local, Bits<16>>,
-    t_inp_01_s: Signal<Local, Bits<16>>,
-    t_inp_01_c: Signal<Local, Bits<16>>,
-    t_inp_01_r: Signal<Local, Bits<16>>,
-    t_inp_10_s: Signal<Local, Bits<16>>,
-    t_inp_10_c: Signal<Local, Bits<16>>,
-    t_inp_10_r: Signal<Local, Bits<16>>,
-    t_inp_20_s: Signal<Local, Bits<16>>,
-    t_inp_20_c: Signal<Local, Bits<16>>,
-    t_inp_20_r: Signal<Local, Bits<16>>,
-    t_inp_s: Signal<Local, Bits<17>>,
-    t_inp_n: Signal<Local, Bits<16>>,
-    t_inp_p: Signal<Local, Bits<16>>,
-    t_inp: Signal<Local, Bits<16>>,
-    t_inm_00_s: Signal<Local, Bits<16>>,
-    t_inm_00_c: Signal<Local, Bits<16>>,
-    t_inm_00_r: Signal<Local, Bits<16>>,
-    t_inm_01_s: Signal<Local, Bits<16>>,
-    t_inm_01_c: Signal<Local, Bits<16>>,
-    t_inm_01_r: Signal<Local, Bits<16>>,
-    t_inm_10_s: Signal<Local, Bits<16>>,
-    t_inm_10_c: Signal<Local, Bits<16>>,
-    t_inm_10_r: Signal<Local, Bits<16>>,
-    t_inm_20_s: Signal<Local, Bits<16>>,
-    t_inm_20_c: Signal<Local, Bits<16>>,
-    t_inm_20_r: Signal<Local, Bits<16>>,
-    t_inm_s: Signal<Local, Bits<17>>,
-    t_inm_n: Signal<Local, Bits<16>>,
-    t_inm_p: Signal<Local, Bits<16>>,
-    t_inm: Signal<Local, Bits<16>>,
-    t_in: Signal<Local, Bits<16>>,
     e_a6_r_s: Signal<Local, Bits<17>>,
     e_a6_r_n: Signal<Local, Bits<16>>,
     e_a6_r_p: Signal<Local, Bits<16>>,
@@ -549,6 +370,10 @@ pub struct TsoSegmenter {
     e_g_r_n: Signal<Local, Bits<16>>,
     e_g_r_p: Signal<Local, Bits<16>>,
     e_g_r: Signal<Local, Bits<16>>,
+    e_g0_r_s: Signal<Local, Bits<17>>,
+    e_g0_r_n: Signal<Local, Bits<16>>,
+    e_g0_r_p: Signal<Local, Bits<16>>,
+    e_g0_r: Signal<Local, Bits<16>>,
     ones: Constant<Bits<64>>,
     m32: Constant<Bits<64>>,
     m16: Constant<Bits<64>>,
@@ -642,37 +467,14 @@ impl Default for TsoSegmenter {
             fl_r: Default::default(),
             tu: Default::default(),
             ts: Default::default(),
-            fp16_s: Default::default(),
-            fm16_s: Default::default(),
+            s0: Default::default(),
             flg16_r: Default::default(),
-            mss_s: Default::default(),
             pl_s: Default::default(),
             l3_s: Default::default(),
             l4_s: Default::default(),
-            hl_s: Default::default(),
             id_s: Default::default(),
             seq_s: Default::default(),
-            seqh_s: Default::default(),
-            seql_s: Default::default(),
-            fp_s: Default::default(),
-            fm_s: Default::default(),
-            ipb_s: Default::default(),
-            tcb_s: Default::default(),
-            as_s: Default::default(),
-            l2_s: Default::default(),
             six: Default::default(),
-            k_fff9: Default::default(),
-            inv_tcb: Default::default(),
-            inv_sum: Default::default(),
-            inv_seqh: Default::default(),
-            inv_seql: Default::default(),
-            inv_hl: Default::default(),
-            inv_l3: Default::default(),
-            inv_pl: Default::default(),
-            inv_ms: Default::default(),
-            inv_fp: Default::default(),
-            inv_fm: Default::default(),
-            inv_as: Default::default(),
             inv_xseqh: Default::default(),
             inv_xseql: Default::default(),
             inv_ftcb: Default::default(),
@@ -680,16 +482,8 @@ impl Default for TsoSegmenter {
             inv_flg: Default::default(),
             inv_ssum: Default::default(),
             last_s: Default::default(),
-            c3_s: Default::default(),
-            hlm1_s: Default::default(),
-            lenp_s: Default::default(),
-            lenm_s: Default::default(),
             len_s: Default::default(),
-            lm1p_s: Default::default(),
-            lm1m_s: Default::default(),
             lm1_s: Default::default(),
-            tl3p_s: Default::default(),
-            tl3m_s: Default::default(),
             tl3_s: Default::default(),
             flg_s: Default::default(),
             ipv_s: Default::default(),
@@ -760,150 +554,6 @@ impl Default for TsoSegmenter {
             odata: Default::default(),
             okeep: Default::default(),
             olast: Default::default(),
-            t_ipp_00_s: Default::default(),
-            t_ipp_00_c: Default::default(),
-            t_ipp_00_r: Default::default(),
-            t_ipp_10_s: Default::default(),
-            t_ipp_10_c: Default::default(),
-            t_ipp_10_r: Default::default(),
-            t_ipp_20_s: Default::default(),
-            t_ipp_20_c: Default::default(),
-            t_ipp_20_r: Default::default(),
-            t_ipp_s: Default::default(),
-            t_ipp_n: Default::default(),
-            t_ipp_p: Default::default(),
-            t_ipp: Default::default(),
-            t_ipm_00_s: Default::default(),
-            t_ipm_00_c: Default::default(),
-            t_ipm_00_r: Default::default(),
-            t_ipm_10_s: Default::default(),
-            t_ipm_10_c: Default::default(),
-            t_ipm_10_r: Default::default(),
-            t_ipm_20_s: Default::default(),
-            t_ipm_20_c: Default::default(),
-            t_ipm_20_r: Default::default(),
-            t_ipm_s: Default::default(),
-            t_ipm_n: Default::default(),
-            t_ipm_p: Default::default(),
-            t_ipm: Default::default(),
-            t_ip: Default::default(),
-            t_l4p_00_s: Default::default(),
-            t_l4p_00_c: Default::default(),
-            t_l4p_00_r: Default::default(),
-            t_l4p_01_s: Default::default(),
-            t_l4p_01_c: Default::default(),
-            t_l4p_01_r: Default::default(),
-            t_l4p_10_s: Default::default(),
-            t_l4p_10_c: Default::default(),
-            t_l4p_10_r: Default::default(),
-            t_l4p_11_s: Default::default(),
-            t_l4p_11_c: Default::default(),
-            t_l4p_11_r: Default::default(),
-            t_l4p_20_s: Default::default(),
-            t_l4p_20_c: Default::default(),
-            t_l4p_20_r: Default::default(),
-            t_l4p_30_s: Default::default(),
-            t_l4p_30_c: Default::default(),
-            t_l4p_30_r: Default::default(),
-            t_l4p_s: Default::default(),
-            t_l4p_n: Default::default(),
-            t_l4p_p: Default::default(),
-            t_l4p: Default::default(),
-            t_l4m_00_s: Default::default(),
-            t_l4m_00_c: Default::default(),
-            t_l4m_00_r: Default::default(),
-            t_l4m_01_s: Default::default(),
-            t_l4m_01_c: Default::default(),
-            t_l4m_01_r: Default::default(),
-            t_l4m_10_s: Default::default(),
-            t_l4m_10_c: Default::default(),
-            t_l4m_10_r: Default::default(),
-            t_l4m_11_s: Default::default(),
-            t_l4m_11_c: Default::default(),
-            t_l4m_11_r: Default::default(),
-            t_l4m_20_s: Default::default(),
-            t_l4m_20_c: Default::default(),
-            t_l4m_20_r: Default::default(),
-            t_l4m_30_s: Default::default(),
-            t_l4m_30_c: Default::default(),
-            t_l4m_30_r: Default::default(),
-            t_l4m_s: Default::default(),
-            t_l4m_n: Default::default(),
-            t_l4m_p: Default::default(),
-            t_l4m: Default::default(),
-            t_l4: Default::default(),
-            t_tcp_00_s: Default::default(),
-            t_tcp_00_c: Default::default(),
-            t_tcp_00_r: Default::default(),
-            t_tcp_01_s: Default::default(),
-            t_tcp_01_c: Default::default(),
-            t_tcp_01_r: Default::default(),
-            t_tcp_10_s: Default::default(),
-            t_tcp_10_c: Default::default(),
-            t_tcp_10_r: Default::default(),
-            t_tcp_20_s: Default::default(),
-            t_tcp_20_c: Default::default(),
-            t_tcp_20_r: Default::default(),
-            t_tcp_30_s: Default::default(),
-            t_tcp_30_c: Default::default(),
-            t_tcp_30_r: Default::default(),
-            t_tcp_s: Default::default(),
-            t_tcp_n: Default::default(),
-            t_tcp_p: Default::default(),
-            t_tcp: Default::default(),
-            t_tcm_00_s: Default::default(),
-            t_tcm_00_c: Default::default(),
-            t_tcm_00_r: Default::default(),
-            t_tcm_01_s: Default::default(),
-            t_tcm_01_c: Default::default(),
-            t_tcm_01_r: Default::default(),
-            t_tcm_10_s: Default::default(),
-            t_tcm_10_c: Default::default(),
-            t_tcm_10_r: Default::default(),
-            t_tcm_20_s: Default::default(),
-            t_tcm_20_c: Default::default(),
-            t_tcm_20_r: Default::default(),
-            t_tcm_30_s: Default::default(),
-            t_tcm_30_c: Default::default(),
-            t_tcm_30_r: Default::default(),
-            t_tcm_s: Default::default(),
-            t_tcm_n: Default::default(),
-            t_tcm_p: Default::default(),
-            t_tcm: Default::default(),
-            t_tc: Default::default(),
-            t_inp_00_s: Default::default(),
-            t_inp_00_c: Default::default(),
-            t_inp_00_r: Default::default(),
-            t_inp_01_s: Default::default(),
-            t_inp_01_c: Default::default(),
-            t_inp_01_r: Default::default(),
-            t_inp_10_s: Default::default(),
-            t_inp_10_c: Default::default(),
-            t_inp_10_r: Default::default(),
-            t_inp_20_s: Default::default(),
-            t_inp_20_c: Default::default(),
-            t_inp_20_r: Default::default(),
-            t_inp_s: Default::default(),
-            t_inp_n: Default::default(),
-            t_inp_p: Default::default(),
-            t_inp: Default::default(),
-            t_inm_00_s: Default::default(),
-            t_inm_00_c: Default::default(),
-            t_inm_00_r: Default::default(),
-            t_inm_01_s: Default::default(),
-            t_inm_01_c: Default::default(),
-            t_inm_01_r: Default::default(),
-            t_inm_10_s: Default::default(),
-            t_inm_10_c: Default::default(),
-            t_inm_10_r: Default::default(),
-            t_inm_20_s: Default::default(),
-            t_inm_20_c: Default::default(),
-            t_inm_20_r: Default::default(),
-            t_inm_s: Default::default(),
-            t_inm_n: Default::default(),
-            t_inm_p: Default::default(),
-            t_inm: Default::default(),
-            t_in: Default::default(),
             e_a6_r_s: Default::default(),
             e_a6_r_n: Default::default(),
             e_a6_r_p: Default::default(),
@@ -944,6 +594,10 @@ impl Default for TsoSegmenter {
             e_g_r_n: Default::default(),
             e_g_r_p: Default::default(),
             e_g_r: Default::default(),
+            e_g0_r_s: Default::default(),
+            e_g0_r_n: Default::default(),
+            e_g0_r_p: Default::default(),
+            e_g0_r: Default::default(),
             ones: Constant::new(u64::MAX.to_bits()),
             m32: Constant::new(0xffff_ffffu64.to_bits()),
             m16: Constant::new(0xffffu64.to_bits()),
@@ -977,8 +631,8 @@ impl Logic for TsoSegmenter {
     fn update(&mut self) {
         dff_setup!(
             self, clock, busy, desc, k_btl, k_bs0, k_bs1, k_bfl, k_shtl, k_shs0, k_shs1, k_shfl,
-            first, rem, idk, seqk, t, res, c_last, c_len, c_lastt, c_r7, eb, bl, tn0, e, jmp,
-            c_tl3, c_flg, c_ipv, c_tcp, c_inner, x_rem, x_id, x_seq, f_c3, f_c4, f_hlm1, f_a6,
+            first, rem, idk, seqk, t, res, c_last, c_len, c_lastt, c_r7, eb, bl, tn0, e,
+            jmp, c_tl3, c_flg, c_ipv, c_tcp, c_inner, x_rem, x_id, x_seq, f_c3, f_c4, f_hlm1, f_a6,
             y_last, y_pk, y_ipid, y_seq, z_len, z_lenm1, z_tl3, z_tl4, z_flg, z_tb, n_ipv, w_ft,
             w_ps, n_lastt, n_lt0, n_tcp, n_inner
         );
@@ -1009,344 +663,24 @@ impl Logic for TsoSegmenter {
         self.hl_m1_r.next = self.hl_r.val() - 1;
         self.last_hdr_r.next = self.hl_m1_r.val() >> 3;
 
-        // ---- Segment 0, from the first beat's TsoInfo ----
-        // Both candidates for its payload length (`P` when it is the last
-        // segment, else `mss`) are worked through side by side, the compare
-        // picks at the end: it is off the sums' path.
+        // ---- Segment 0, from the first beat's TsoInfo and TsoFirst ----
         self.tu.next = self.s_axis.tuser.val();
         self.ts.next = self.tu.val().tso;
-        self.mss_s.next = self.ts.val().mss;
+        self.s0.next = self.tu.val().tso_first;
         self.pl_s.next = self.ts.val().payload_len;
         self.l3_s.next = bit_cast::<16, 8>(self.ts.val().l3);
         self.l4_s.next = bit_cast::<16, 8>(self.ts.val().l4);
-        self.hl_s.next = bit_cast::<16, 8>(self.ts.val().hdr_len);
         self.id_s.next = self.ts.val().ip_id;
         self.seq_s.next = self.ts.val().seq;
-        self.seqh_s.next = self.seq_s.val().get_bits::<16>(16);
-        self.seql_s.next = self.seq_s.val().get_bits::<16>(0);
-        self.fp_s.next = self.ts.val().flags;
-        self.fm_s.next = self.fp_s.val() & self.not_fin_psh.val();
-        self.fp16_s.next = bit_cast::<16, 8>(self.fp_s.val());
-        self.fm16_s.next = bit_cast::<16, 8>(self.fm_s.val());
-        self.ipb_s.next = self.ts.val().ip_base;
-        self.tcb_s.next = self.ts.val().tcp_base;
-        self.as_s.next = self.ts.val().addr_sum;
-        self.l2_s.next = self.ts.val().l2_sum;
         self.six.next = 6.into();
-        self.last_s.next = self.pl_s.val() <= self.mss_s.val();
-        self.c3_s.next = self.hl_s.val() - self.l3_s.val();
-        self.hlm1_s.next = self.hl_s.val() - 1;
-        self.lenp_s.next = self.hl_s.val() + self.pl_s.val();
-        self.lenm_s.next = self.hl_s.val() + self.mss_s.val();
-        self.lm1p_s.next = self.hlm1_s.val() + self.pl_s.val();
-        self.lm1m_s.next = self.hlm1_s.val() + self.mss_s.val();
-        self.tl3p_s.next = self.c3_s.val() + self.pl_s.val();
-        self.tl3m_s.next = self.c3_s.val() + self.mss_s.val();
-
-        // Ones'-complement sums of many terms as carry-save trees: each
-        // level is one LUT (sum and end-around carry), then one add. The
-        // terms' complements make the sums come out as the checksum, never
-        // 0 (the TCP rule) and with no compare after.
-        self.inv_tcb.next = !self.tcb_s.val();
-        self.inv_sum.next = !self.sum_value.val();
-        self.inv_seqh.next = !self.seqh_s.val();
-        self.inv_seql.next = !self.seql_s.val();
-        self.inv_hl.next = !self.hl_s.val();
-        self.inv_l3.next = !self.l3_s.val();
-        self.inv_pl.next = !self.pl_s.val();
-        self.inv_ms.next = !self.mss_s.val();
-        self.inv_fp.next = !self.fp16_s.val();
-        self.inv_fm.next = !self.fm16_s.val();
-        self.inv_as.next = !self.as_s.val();
-        self.k_fff9.next = 0xfff9.into();
-        self.t_ipp_00_s.next = self.ipb_s.val() ^ self.id_s.val() ^ self.hl_s.val();
-        self.t_ipp_00_c.next = (self.ipb_s.val() & self.id_s.val())
-            | (self.ipb_s.val() & self.hl_s.val())
-            | (self.id_s.val() & self.hl_s.val());
-        self.t_ipp_00_r.next = (self.t_ipp_00_c.val() << 1) | (self.t_ipp_00_c.val() >> 15);
-        self.t_ipp_10_s.next = self.t_ipp_00_s.val() ^ self.t_ipp_00_r.val() ^ self.inv_l3.val();
-        self.t_ipp_10_c.next = (self.t_ipp_00_s.val() & self.t_ipp_00_r.val())
-            | (self.t_ipp_00_s.val() & self.inv_l3.val())
-            | (self.t_ipp_00_r.val() & self.inv_l3.val());
-        self.t_ipp_10_r.next = (self.t_ipp_10_c.val() << 1) | (self.t_ipp_10_c.val() >> 15);
-        self.t_ipp_20_s.next = self.t_ipp_10_s.val() ^ self.t_ipp_10_r.val() ^ self.pl_s.val();
-        self.t_ipp_20_c.next = (self.t_ipp_10_s.val() & self.t_ipp_10_r.val())
-            | (self.t_ipp_10_s.val() & self.pl_s.val())
-            | (self.t_ipp_10_r.val() & self.pl_s.val());
-        self.t_ipp_20_r.next = (self.t_ipp_20_c.val() << 1) | (self.t_ipp_20_c.val() >> 15);
-        self.t_ipp_s.next =
-            bit_cast::<17, 16>(self.t_ipp_20_s.val()) + bit_cast::<17, 16>(self.t_ipp_20_r.val());
-        self.t_ipp_n.next = !self.t_ipp_20_r.val();
-        self.t_ipp_p.next = self.t_ipp_20_s.val() - self.t_ipp_n.val();
-        self.t_ipp.next = bit_cast::<16, 17>(self.t_ipp_s.val());
-        if self.t_ipp_s.val().get_bit(16) {
-            self.t_ipp.next = self.t_ipp_p.val();
-        }
-        self.t_ipm_00_s.next = self.ipb_s.val() ^ self.id_s.val() ^ self.hl_s.val();
-        self.t_ipm_00_c.next = (self.ipb_s.val() & self.id_s.val())
-            | (self.ipb_s.val() & self.hl_s.val())
-            | (self.id_s.val() & self.hl_s.val());
-        self.t_ipm_00_r.next = (self.t_ipm_00_c.val() << 1) | (self.t_ipm_00_c.val() >> 15);
-        self.t_ipm_10_s.next = self.t_ipm_00_s.val() ^ self.t_ipm_00_r.val() ^ self.inv_l3.val();
-        self.t_ipm_10_c.next = (self.t_ipm_00_s.val() & self.t_ipm_00_r.val())
-            | (self.t_ipm_00_s.val() & self.inv_l3.val())
-            | (self.t_ipm_00_r.val() & self.inv_l3.val());
-        self.t_ipm_10_r.next = (self.t_ipm_10_c.val() << 1) | (self.t_ipm_10_c.val() >> 15);
-        self.t_ipm_20_s.next = self.t_ipm_10_s.val() ^ self.t_ipm_10_r.val() ^ self.mss_s.val();
-        self.t_ipm_20_c.next = (self.t_ipm_10_s.val() & self.t_ipm_10_r.val())
-            | (self.t_ipm_10_s.val() & self.mss_s.val())
-            | (self.t_ipm_10_r.val() & self.mss_s.val());
-        self.t_ipm_20_r.next = (self.t_ipm_20_c.val() << 1) | (self.t_ipm_20_c.val() >> 15);
-        self.t_ipm_s.next =
-            bit_cast::<17, 16>(self.t_ipm_20_s.val()) + bit_cast::<17, 16>(self.t_ipm_20_r.val());
-        self.t_ipm_n.next = !self.t_ipm_20_r.val();
-        self.t_ipm_p.next = self.t_ipm_20_s.val() - self.t_ipm_n.val();
-        self.t_ipm.next = bit_cast::<16, 17>(self.t_ipm_s.val());
-        if self.t_ipm_s.val().get_bit(16) {
-            self.t_ipm.next = self.t_ipm_p.val();
-        }
-        self.t_ip.next = self.t_ipm.val();
-        if self.last_s.val() {
-            self.t_ip.next = self.t_ipp.val();
-        }
-        self.t_l4p_00_s.next = self.inv_tcb.val() ^ self.inv_seqh.val() ^ self.inv_seql.val();
-        self.t_l4p_00_c.next = (self.inv_tcb.val() & self.inv_seqh.val())
-            | (self.inv_tcb.val() & self.inv_seql.val())
-            | (self.inv_seqh.val() & self.inv_seql.val());
-        self.t_l4p_00_r.next = (self.t_l4p_00_c.val() << 1) | (self.t_l4p_00_c.val() >> 15);
-        self.t_l4p_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_sum.val();
-        self.t_l4p_01_c.next = (self.inv_hl.val() & self.l4_s.val())
-            | (self.inv_hl.val() & self.inv_sum.val())
-            | (self.l4_s.val() & self.inv_sum.val());
-        self.t_l4p_01_r.next = (self.t_l4p_01_c.val() << 1) | (self.t_l4p_01_c.val() >> 15);
-        self.t_l4p_10_s.next =
-            self.t_l4p_00_s.val() ^ self.t_l4p_00_r.val() ^ self.t_l4p_01_s.val();
-        self.t_l4p_10_c.next = (self.t_l4p_00_s.val() & self.t_l4p_00_r.val())
-            | (self.t_l4p_00_s.val() & self.t_l4p_01_s.val())
-            | (self.t_l4p_00_r.val() & self.t_l4p_01_s.val());
-        self.t_l4p_10_r.next = (self.t_l4p_10_c.val() << 1) | (self.t_l4p_10_c.val() >> 15);
-        self.t_l4p_11_s.next = self.t_l4p_01_r.val() ^ self.inv_fp.val() ^ self.inv_pl.val();
-        self.t_l4p_11_c.next = (self.t_l4p_01_r.val() & self.inv_fp.val())
-            | (self.t_l4p_01_r.val() & self.inv_pl.val())
-            | (self.inv_fp.val() & self.inv_pl.val());
-        self.t_l4p_11_r.next = (self.t_l4p_11_c.val() << 1) | (self.t_l4p_11_c.val() >> 15);
-        self.t_l4p_20_s.next =
-            self.t_l4p_10_s.val() ^ self.t_l4p_10_r.val() ^ self.t_l4p_11_s.val();
-        self.t_l4p_20_c.next = (self.t_l4p_10_s.val() & self.t_l4p_10_r.val())
-            | (self.t_l4p_10_s.val() & self.t_l4p_11_s.val())
-            | (self.t_l4p_10_r.val() & self.t_l4p_11_s.val());
-        self.t_l4p_20_r.next = (self.t_l4p_20_c.val() << 1) | (self.t_l4p_20_c.val() >> 15);
-        self.t_l4p_30_s.next =
-            self.t_l4p_20_s.val() ^ self.t_l4p_20_r.val() ^ self.t_l4p_11_r.val();
-        self.t_l4p_30_c.next = (self.t_l4p_20_s.val() & self.t_l4p_20_r.val())
-            | (self.t_l4p_20_s.val() & self.t_l4p_11_r.val())
-            | (self.t_l4p_20_r.val() & self.t_l4p_11_r.val());
-        self.t_l4p_30_r.next = (self.t_l4p_30_c.val() << 1) | (self.t_l4p_30_c.val() >> 15);
-        self.t_l4p_s.next =
-            bit_cast::<17, 16>(self.t_l4p_30_s.val()) + bit_cast::<17, 16>(self.t_l4p_30_r.val());
-        self.t_l4p_n.next = !self.t_l4p_30_r.val();
-        self.t_l4p_p.next = self.t_l4p_30_s.val() - self.t_l4p_n.val();
-        self.t_l4p.next = bit_cast::<16, 17>(self.t_l4p_s.val());
-        if self.t_l4p_s.val().get_bit(16) {
-            self.t_l4p.next = self.t_l4p_p.val();
-        }
-        self.t_l4m_00_s.next = self.inv_tcb.val() ^ self.inv_seqh.val() ^ self.inv_seql.val();
-        self.t_l4m_00_c.next = (self.inv_tcb.val() & self.inv_seqh.val())
-            | (self.inv_tcb.val() & self.inv_seql.val())
-            | (self.inv_seqh.val() & self.inv_seql.val());
-        self.t_l4m_00_r.next = (self.t_l4m_00_c.val() << 1) | (self.t_l4m_00_c.val() >> 15);
-        self.t_l4m_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_sum.val();
-        self.t_l4m_01_c.next = (self.inv_hl.val() & self.l4_s.val())
-            | (self.inv_hl.val() & self.inv_sum.val())
-            | (self.l4_s.val() & self.inv_sum.val());
-        self.t_l4m_01_r.next = (self.t_l4m_01_c.val() << 1) | (self.t_l4m_01_c.val() >> 15);
-        self.t_l4m_10_s.next =
-            self.t_l4m_00_s.val() ^ self.t_l4m_00_r.val() ^ self.t_l4m_01_s.val();
-        self.t_l4m_10_c.next = (self.t_l4m_00_s.val() & self.t_l4m_00_r.val())
-            | (self.t_l4m_00_s.val() & self.t_l4m_01_s.val())
-            | (self.t_l4m_00_r.val() & self.t_l4m_01_s.val());
-        self.t_l4m_10_r.next = (self.t_l4m_10_c.val() << 1) | (self.t_l4m_10_c.val() >> 15);
-        self.t_l4m_11_s.next = self.t_l4m_01_r.val() ^ self.inv_fm.val() ^ self.inv_ms.val();
-        self.t_l4m_11_c.next = (self.t_l4m_01_r.val() & self.inv_fm.val())
-            | (self.t_l4m_01_r.val() & self.inv_ms.val())
-            | (self.inv_fm.val() & self.inv_ms.val());
-        self.t_l4m_11_r.next = (self.t_l4m_11_c.val() << 1) | (self.t_l4m_11_c.val() >> 15);
-        self.t_l4m_20_s.next =
-            self.t_l4m_10_s.val() ^ self.t_l4m_10_r.val() ^ self.t_l4m_11_s.val();
-        self.t_l4m_20_c.next = (self.t_l4m_10_s.val() & self.t_l4m_10_r.val())
-            | (self.t_l4m_10_s.val() & self.t_l4m_11_s.val())
-            | (self.t_l4m_10_r.val() & self.t_l4m_11_s.val());
-        self.t_l4m_20_r.next = (self.t_l4m_20_c.val() << 1) | (self.t_l4m_20_c.val() >> 15);
-        self.t_l4m_30_s.next =
-            self.t_l4m_20_s.val() ^ self.t_l4m_20_r.val() ^ self.t_l4m_11_r.val();
-        self.t_l4m_30_c.next = (self.t_l4m_20_s.val() & self.t_l4m_20_r.val())
-            | (self.t_l4m_20_s.val() & self.t_l4m_11_r.val())
-            | (self.t_l4m_20_r.val() & self.t_l4m_11_r.val());
-        self.t_l4m_30_r.next = (self.t_l4m_30_c.val() << 1) | (self.t_l4m_30_c.val() >> 15);
-        self.t_l4m_s.next =
-            bit_cast::<17, 16>(self.t_l4m_30_s.val()) + bit_cast::<17, 16>(self.t_l4m_30_r.val());
-        self.t_l4m_n.next = !self.t_l4m_30_r.val();
-        self.t_l4m_p.next = self.t_l4m_30_s.val() - self.t_l4m_n.val();
-        self.t_l4m.next = bit_cast::<16, 17>(self.t_l4m_s.val());
-        if self.t_l4m_s.val().get_bit(16) {
-            self.t_l4m.next = self.t_l4m_p.val();
-        }
-        self.t_l4.next = self.t_l4m.val();
-        if self.last_s.val() {
-            self.t_l4.next = self.t_l4p.val();
-        }
-        self.t_tcp_00_s.next = self.inv_tcb.val() ^ self.inv_seqh.val() ^ self.inv_seql.val();
-        self.t_tcp_00_c.next = (self.inv_tcb.val() & self.inv_seqh.val())
-            | (self.inv_tcb.val() & self.inv_seql.val())
-            | (self.inv_seqh.val() & self.inv_seql.val());
-        self.t_tcp_00_r.next = (self.t_tcp_00_c.val() << 1) | (self.t_tcp_00_c.val() >> 15);
-        self.t_tcp_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_fp.val();
-        self.t_tcp_01_c.next = (self.inv_hl.val() & self.l4_s.val())
-            | (self.inv_hl.val() & self.inv_fp.val())
-            | (self.l4_s.val() & self.inv_fp.val());
-        self.t_tcp_01_r.next = (self.t_tcp_01_c.val() << 1) | (self.t_tcp_01_c.val() >> 15);
-        self.t_tcp_10_s.next =
-            self.t_tcp_00_s.val() ^ self.t_tcp_00_r.val() ^ self.t_tcp_01_s.val();
-        self.t_tcp_10_c.next = (self.t_tcp_00_s.val() & self.t_tcp_00_r.val())
-            | (self.t_tcp_00_s.val() & self.t_tcp_01_s.val())
-            | (self.t_tcp_00_r.val() & self.t_tcp_01_s.val());
-        self.t_tcp_10_r.next = (self.t_tcp_10_c.val() << 1) | (self.t_tcp_10_c.val() >> 15);
-        self.t_tcp_20_s.next =
-            self.t_tcp_10_s.val() ^ self.t_tcp_10_r.val() ^ self.t_tcp_01_r.val();
-        self.t_tcp_20_c.next = (self.t_tcp_10_s.val() & self.t_tcp_10_r.val())
-            | (self.t_tcp_10_s.val() & self.t_tcp_01_r.val())
-            | (self.t_tcp_10_r.val() & self.t_tcp_01_r.val());
-        self.t_tcp_20_r.next = (self.t_tcp_20_c.val() << 1) | (self.t_tcp_20_c.val() >> 15);
-        self.t_tcp_30_s.next = self.t_tcp_20_s.val() ^ self.t_tcp_20_r.val() ^ self.inv_pl.val();
-        self.t_tcp_30_c.next = (self.t_tcp_20_s.val() & self.t_tcp_20_r.val())
-            | (self.t_tcp_20_s.val() & self.inv_pl.val())
-            | (self.t_tcp_20_r.val() & self.inv_pl.val());
-        self.t_tcp_30_r.next = (self.t_tcp_30_c.val() << 1) | (self.t_tcp_30_c.val() >> 15);
-        self.t_tcp_s.next =
-            bit_cast::<17, 16>(self.t_tcp_30_s.val()) + bit_cast::<17, 16>(self.t_tcp_30_r.val());
-        self.t_tcp_n.next = !self.t_tcp_30_r.val();
-        self.t_tcp_p.next = self.t_tcp_30_s.val() - self.t_tcp_n.val();
-        self.t_tcp.next = bit_cast::<16, 17>(self.t_tcp_s.val());
-        if self.t_tcp_s.val().get_bit(16) {
-            self.t_tcp.next = self.t_tcp_p.val();
-        }
-        self.t_tcm_00_s.next = self.inv_tcb.val() ^ self.inv_seqh.val() ^ self.inv_seql.val();
-        self.t_tcm_00_c.next = (self.inv_tcb.val() & self.inv_seqh.val())
-            | (self.inv_tcb.val() & self.inv_seql.val())
-            | (self.inv_seqh.val() & self.inv_seql.val());
-        self.t_tcm_00_r.next = (self.t_tcm_00_c.val() << 1) | (self.t_tcm_00_c.val() >> 15);
-        self.t_tcm_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_fm.val();
-        self.t_tcm_01_c.next = (self.inv_hl.val() & self.l4_s.val())
-            | (self.inv_hl.val() & self.inv_fm.val())
-            | (self.l4_s.val() & self.inv_fm.val());
-        self.t_tcm_01_r.next = (self.t_tcm_01_c.val() << 1) | (self.t_tcm_01_c.val() >> 15);
-        self.t_tcm_10_s.next =
-            self.t_tcm_00_s.val() ^ self.t_tcm_00_r.val() ^ self.t_tcm_01_s.val();
-        self.t_tcm_10_c.next = (self.t_tcm_00_s.val() & self.t_tcm_00_r.val())
-            | (self.t_tcm_00_s.val() & self.t_tcm_01_s.val())
-            | (self.t_tcm_00_r.val() & self.t_tcm_01_s.val());
-        self.t_tcm_10_r.next = (self.t_tcm_10_c.val() << 1) | (self.t_tcm_10_c.val() >> 15);
-        self.t_tcm_20_s.next =
-            self.t_tcm_10_s.val() ^ self.t_tcm_10_r.val() ^ self.t_tcm_01_r.val();
-        self.t_tcm_20_c.next = (self.t_tcm_10_s.val() & self.t_tcm_10_r.val())
-            | (self.t_tcm_10_s.val() & self.t_tcm_01_r.val())
-            | (self.t_tcm_10_r.val() & self.t_tcm_01_r.val());
-        self.t_tcm_20_r.next = (self.t_tcm_20_c.val() << 1) | (self.t_tcm_20_c.val() >> 15);
-        self.t_tcm_30_s.next = self.t_tcm_20_s.val() ^ self.t_tcm_20_r.val() ^ self.inv_ms.val();
-        self.t_tcm_30_c.next = (self.t_tcm_20_s.val() & self.t_tcm_20_r.val())
-            | (self.t_tcm_20_s.val() & self.inv_ms.val())
-            | (self.t_tcm_20_r.val() & self.inv_ms.val());
-        self.t_tcm_30_r.next = (self.t_tcm_30_c.val() << 1) | (self.t_tcm_30_c.val() >> 15);
-        self.t_tcm_s.next =
-            bit_cast::<17, 16>(self.t_tcm_30_s.val()) + bit_cast::<17, 16>(self.t_tcm_30_r.val());
-        self.t_tcm_n.next = !self.t_tcm_30_r.val();
-        self.t_tcm_p.next = self.t_tcm_30_s.val() - self.t_tcm_n.val();
-        self.t_tcm.next = bit_cast::<16, 17>(self.t_tcm_s.val());
-        if self.t_tcm_s.val().get_bit(16) {
-            self.t_tcm.next = self.t_tcm_p.val();
-        }
-        self.t_tc.next = self.t_tcm.val();
-        if self.last_s.val() {
-            self.t_tc.next = self.t_tcp.val();
-        }
-        self.t_inp_00_s.next = self.l2_s.val() ^ self.inv_as.val() ^ self.k_fff9.val();
-        self.t_inp_00_c.next = (self.l2_s.val() & self.inv_as.val())
-            | (self.l2_s.val() & self.k_fff9.val())
-            | (self.inv_as.val() & self.k_fff9.val());
-        self.t_inp_00_r.next = (self.t_inp_00_c.val() << 1) | (self.t_inp_00_c.val() >> 15);
-        self.t_inp_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_pl.val();
-        self.t_inp_01_c.next = (self.inv_hl.val() & self.l4_s.val())
-            | (self.inv_hl.val() & self.inv_pl.val())
-            | (self.l4_s.val() & self.inv_pl.val());
-        self.t_inp_01_r.next = (self.t_inp_01_c.val() << 1) | (self.t_inp_01_c.val() >> 15);
-        self.t_inp_10_s.next =
-            self.t_inp_00_s.val() ^ self.t_inp_00_r.val() ^ self.t_inp_01_s.val();
-        self.t_inp_10_c.next = (self.t_inp_00_s.val() & self.t_inp_00_r.val())
-            | (self.t_inp_00_s.val() & self.t_inp_01_s.val())
-            | (self.t_inp_00_r.val() & self.t_inp_01_s.val());
-        self.t_inp_10_r.next = (self.t_inp_10_c.val() << 1) | (self.t_inp_10_c.val() >> 15);
-        self.t_inp_20_s.next =
-            self.t_inp_10_s.val() ^ self.t_inp_10_r.val() ^ self.t_inp_01_r.val();
-        self.t_inp_20_c.next = (self.t_inp_10_s.val() & self.t_inp_10_r.val())
-            | (self.t_inp_10_s.val() & self.t_inp_01_r.val())
-            | (self.t_inp_10_r.val() & self.t_inp_01_r.val());
-        self.t_inp_20_r.next = (self.t_inp_20_c.val() << 1) | (self.t_inp_20_c.val() >> 15);
-        self.t_inp_s.next =
-            bit_cast::<17, 16>(self.t_inp_20_s.val()) + bit_cast::<17, 16>(self.t_inp_20_r.val());
-        self.t_inp_n.next = !self.t_inp_20_r.val();
-        self.t_inp_p.next = self.t_inp_20_s.val() - self.t_inp_n.val();
-        self.t_inp.next = bit_cast::<16, 17>(self.t_inp_s.val());
-        if self.t_inp_s.val().get_bit(16) {
-            self.t_inp.next = self.t_inp_p.val();
-        }
-        self.t_inm_00_s.next = self.l2_s.val() ^ self.inv_as.val() ^ self.k_fff9.val();
-        self.t_inm_00_c.next = (self.l2_s.val() & self.inv_as.val())
-            | (self.l2_s.val() & self.k_fff9.val())
-            | (self.inv_as.val() & self.k_fff9.val());
-        self.t_inm_00_r.next = (self.t_inm_00_c.val() << 1) | (self.t_inm_00_c.val() >> 15);
-        self.t_inm_01_s.next = self.inv_hl.val() ^ self.l4_s.val() ^ self.inv_ms.val();
-        self.t_inm_01_c.next = (self.inv_hl.val() & self.l4_s.val())
-            | (self.inv_hl.val() & self.inv_ms.val())
-            | (self.l4_s.val() & self.inv_ms.val());
-        self.t_inm_01_r.next = (self.t_inm_01_c.val() << 1) | (self.t_inm_01_c.val() >> 15);
-        self.t_inm_10_s.next =
-            self.t_inm_00_s.val() ^ self.t_inm_00_r.val() ^ self.t_inm_01_s.val();
-        self.t_inm_10_c.next = (self.t_inm_00_s.val() & self.t_inm_00_r.val())
-            | (self.t_inm_00_s.val() & self.t_inm_01_s.val())
-            | (self.t_inm_00_r.val() & self.t_inm_01_s.val());
-        self.t_inm_10_r.next = (self.t_inm_10_c.val() << 1) | (self.t_inm_10_c.val() >> 15);
-        self.t_inm_20_s.next =
-            self.t_inm_10_s.val() ^ self.t_inm_10_r.val() ^ self.t_inm_01_r.val();
-        self.t_inm_20_c.next = (self.t_inm_10_s.val() & self.t_inm_10_r.val())
-            | (self.t_inm_10_s.val() & self.t_inm_01_r.val())
-            | (self.t_inm_10_r.val() & self.t_inm_01_r.val());
-        self.t_inm_20_r.next = (self.t_inm_20_c.val() << 1) | (self.t_inm_20_c.val() >> 15);
-        self.t_inm_s.next =
-            bit_cast::<17, 16>(self.t_inm_20_s.val()) + bit_cast::<17, 16>(self.t_inm_20_r.val());
-        self.t_inm_n.next = !self.t_inm_20_r.val();
-        self.t_inm_p.next = self.t_inm_20_s.val() - self.t_inm_n.val();
-        self.t_inm.next = bit_cast::<16, 17>(self.t_inm_s.val());
-        if self.t_inm_s.val().get_bit(16) {
-            self.t_inm.next = self.t_inm_p.val();
-        }
-        self.t_in.next = self.t_inm.val();
-        if self.last_s.val() {
-            self.t_in.next = self.t_inp.val();
-        }
-        self.len_s.next = self.lenm_s.val();
-        self.lm1_s.next = self.lm1m_s.val();
-        self.tl3_s.next = self.tl3m_s.val();
-        self.flg_s.next = self.fm_s.val();
-        self.ipv_s.next = !self.t_ip.val();
-        self.l4v_s.next = self.t_l4.val();
-        self.tcp_s.next = self.t_tc.val();
-        self.inner_s.next = self.t_in.val();
-        if self.last_s.val() {
-            self.len_s.next = self.lenp_s.val();
-            self.lm1_s.next = self.lm1p_s.val();
-            self.tl3_s.next = self.tl3p_s.val();
-            self.flg_s.next = self.fp_s.val();
-        }
+        self.last_s.next = self.s0.val().last;
+        self.len_s.next = self.s0.val().len;
+        self.lm1_s.next = self.s0.val().len_m1;
+        self.tl3_s.next = self.s0.val().tl3;
+        self.flg_s.next = self.s0.val().flags;
+        self.ipv_s.next = self.s0.val().ip_csum;
+        self.tcp_s.next = self.s0.val().tcp_part;
+        self.inner_s.next = self.s0.val().inner_sum;
 
         // ---- The next segment, worked out while this one goes ----
         // Free-running stages from this segment's registers, which hold
@@ -1625,6 +959,16 @@ impl Logic for TsoSegmenter {
             self.e_g_r.next = self.e_g_r_p.val();
         }
         self.l4v_r.next = self.e_g_r.val();
+        // Segment 0's, from its TsoFirst at the buffer's head.
+        self.e_g0_r_s.next =
+            bit_cast::<17, 16>(self.tcp_s.val()) + bit_cast::<17, 16>(self.inv_ssum.val());
+        self.e_g0_r_n.next = !self.inv_ssum.val();
+        self.e_g0_r_p.next = self.tcp_s.val() - self.e_g0_r_n.val();
+        self.e_g0_r.next = bit_cast::<16, 17>(self.e_g0_r_s.val());
+        if self.e_g0_r_s.val().get_bit(16) {
+            self.e_g0_r.next = self.e_g0_r_p.val();
+        }
+        self.l4v_s.next = self.e_g0_r.val();
         // Segment 0's values are the latest signals here: they pick last.
         self.pt.next = self.dr.val().patch;
         self.pt.next.ip_en = true;

@@ -51,6 +51,8 @@ pub struct TxDescriptor {
     pub patch: ChecksumPatch,
     /// TCP segmentation (the `TsoSegmenter`'s; `en` low for other frames).
     pub tso: TsoInfo,
+    /// Segment 0 of a TSO frame (the `TsoSegmenter`'s; junk for others).
+    pub tso_first: TsoFirst,
 }
 
 /// Local VTEP configuration the encapsulator uses (from registers; stable
@@ -162,6 +164,35 @@ pub struct TsoInfo {
     pub addr_sum: Bits<16>,
 }
 
+/// Segment 0's values of a TSO frame, worked out from its [`TsoInfo`] by
+/// the NIC's [`TsoFirstSegment`](crate::TsoFirstSegment) on the way into
+/// the TX buffer, so the `TsoSegmenter` has them in registers when the
+/// frame's first beat comes out (its first output beat is that beat's, and
+/// later segments' are worked out while the one before goes). Segment 0
+/// carries `X = min(P, mss)` payload bytes (`P` when it is the only one).
+/// Sums are folded ones'-complement sums (never 0 unless all their terms
+/// are), meaningful only with `TsoInfo.en`.
+#[derive(Default, PartialEq, LogicStruct, Copy, Clone, Debug)]
+pub struct TsoFirst {
+    /// Segment 0 is the frame's last (`P <= mss`).
+    pub last: Bit,
+    /// Its length (`H + X`), and that less one.
+    pub len: Bits<16>,
+    pub len_m1: Bits<16>,
+    /// Its IPv4 total length (`H - L3 + X`).
+    pub tl3: Bits<16>,
+    /// Its TCP flags: the frame's, FIN and PSH cleared unless it is the last.
+    pub flags: Bits<8>,
+    /// Its IPv4 header checksum.
+    pub ip_csum: Bits<16>,
+    /// Its TCP checksum but the payload: the complement of the
+    /// pseudo-header and TCP header's sum, so that adding the payload sum's
+    /// complement gives the checksum.
+    pub tcp_part: Bits<16>,
+    /// Its inner sum (`l2_sum - pseudo-header`, see the `TsoSegmenter`).
+    pub inner_sum: Bits<16>,
+}
+
 /// What the TX path's ingress taps (`TxChecksumTap`, `TsoTap`) found out
 /// about one frame, ready three cycles after the taps see its last beat (in
 /// the NIC's `r1`, so four after the input takes it) and held by the NIC
@@ -177,6 +208,9 @@ pub struct TxTapResult {
     /// TSO: the longest segment's L3 length (checked against the MTU).
     pub seg_l3_max: Bits<16>,
     pub tso: TsoInfo,
+    /// Segment 0's values for `tso` (the NIC's `TsoFirstSegment`, which
+    /// works them out in the cycle the NIC holds `TsoTap`'s results for).
+    pub tso_first: TsoFirst,
 }
 
 /// The TX path's verdict on one frame, made while its last beat is in the

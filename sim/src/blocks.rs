@@ -119,6 +119,11 @@ pub fn exported_blocks() -> Vec<ExportedBlock> {
             overlay_nic_hdl::TsoTap::default(),
         ),
         export(
+            "tso_first_segment",
+            "TSO segment 0's lengths, flags, checksums and inner sum from the TsoInfo, one cycle",
+            overlay_nic_hdl::TsoFirstSegment::default(),
+        ),
+        export(
             "segment_sum_fifo",
             "TSO segment sum FIFO, 1024 x 16 bits, speculative writes (commit/rollback)",
             overlay_nic_hdl::SegmentSumFifo::<10, 11>::default(),

@@ -20,7 +20,7 @@ use etherparse::{
     VlanId,
 };
 use overlay_nic_driver::offload::{apply, OffloadRequest};
-use overlay_nic_hdl::tx_types::{ChecksumPatch, TsoInfo, TxDescriptor};
+use overlay_nic_hdl::tx_types::{ChecksumPatch, TsoFirst, TsoInfo, TxDescriptor};
 use overlay_nic_hdl::{ChecksumInserter, StreamSink, StreamSource, TsoSegmenter};
 use overlay_nic_sim::rtl::Equivalence;
 use overlay_nic_sim::DirectSim;
@@ -172,6 +172,47 @@ fn random_desc(rng: &mut ChaCha8Rng, len: usize) -> TxDescriptor {
         inner_sum: u64::from(rng.gen::<u16>()).to_bits(),
         patch: ChecksumPatch::default(),
         tso: TsoInfo::default(),
+        tso_first: TsoFirst {
+            last: rng.gen(),
+            len: u64::from(rng.gen::<u16>()).to_bits(),
+            len_m1: u64::from(rng.gen::<u16>()).to_bits(),
+            tl3: u64::from(rng.gen::<u16>()).to_bits(),
+            flags: u64::from(rng.gen::<u8>()).to_bits(),
+            ip_csum: u64::from(rng.gen::<u16>()).to_bits(),
+            tcp_part: u64::from(rng.gen::<u16>()).to_bits(),
+            inner_sum: u64::from(rng.gen::<u16>()).to_bits(),
+        },
+    }
+}
+
+/// Ones'-complement negation with 0 written as `0xffff`, as the NIC's sums
+/// of terms that are not all 0 come out.
+fn neg(x: u16) -> u16 {
+    if x == 0xffff {
+        0xffff
+    } else {
+        !x
+    }
+}
+
+/// Segment 0's values as the ingress (`TsoFirstSegment`) hands them over,
+/// read off the segment the model makes (`s`): its lengths, flags and IPv4
+/// checksum, the TCP checksum of its pseudo-header and header alone, and
+/// the sum of the whole segment.
+fn first_segment(s: &[u8], (l3, l4, h): (usize, usize, usize), last: bool) -> TsoFirst {
+    let mut hd = s[l4..h].to_vec();
+    hd[16] = 0;
+    hd[17] = 0;
+    let pseudo = u64::from(fold_sum(&s[l3 + 12..l3 + 20])) + 6 + (s.len() - l4) as u64;
+    TsoFirst {
+        last,
+        len: (s.len() as u64).to_bits(),
+        len_m1: (s.len() as u64 - 1).to_bits(),
+        tl3: be16(s, l3 + 2).to_bits(),
+        flags: u64::from(s[l4 + 13]).to_bits(),
+        ip_csum: be16(s, l3 + 10).to_bits(),
+        tcp_part: u64::from(neg(fold(pseudo + u64::from(fold_sum(&hd))))).to_bits(),
+        inner_sum: u64::from(fold_sum(s)).to_bits(),
     }
 }
 
@@ -250,6 +291,7 @@ fn tso_frame_at(
         ip_value: u64::from(rng.gen::<u16>()).to_bits(),
     };
     desc.tso = tso;
+    desc.tso_first = first_segment(&want[0], (l3, l4, h), n == 1);
     Frame {
         bytes: f,
         desc,
@@ -767,7 +809,8 @@ fn segmenter_timeline() {
     let mut sim = DirectSim::new(TsoSegmenter::default(), |u| &mut u.clock).unwrap();
     let (mut taken_at, mut out_at, mut last_at) = (Vec::new(), Vec::new(), Vec::new());
     let mut next = 0;
-    for cycle in 0..40u64 {
+    let g_beats = g.bytes.len().div_ceil(8) as u64;
+    for cycle in 0..32 + g_beats {
         let u = sim.uut();
         if u.m_axis.tvalid.val() {
             out_at.push(cycle);
@@ -796,7 +839,6 @@ fn segmenter_timeline() {
         }
         sim.tick().unwrap();
     }
-    let g_beats = g.bytes.len().div_ceil(8) as u64;
     let want_taken: Vec<u64> = (0..=14).chain(22..=29 + g_beats).collect();
     assert_eq!(taken_at, want_taken, "input beats taken");
     let want_out: Vec<u64> = (1..=30 + g_beats).collect();
