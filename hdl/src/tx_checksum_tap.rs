@@ -126,7 +126,6 @@ pub struct TxChecksumTap {
     ipold: DFF<Bits<16>>,
     // ---- Stage F: one frame's raw results, the cycle after its last beat ----
     f_valid: DFF<Bit>,
-    f_len: DFF<Bits<16>>,
     /// Worked out from the last beat so that stage F starts from registers:
     /// `csum_start + csum_offset` (mod 2^16) and `csum_ok`.
     f_l4p: DFF<Bits<16>>,
@@ -308,7 +307,6 @@ impl Default for TxChecksumTap {
             l4old: Default::default(),
             ipold: Default::default(),
             f_valid: Default::default(),
-            f_len: Default::default(),
             f_l4p: Default::default(),
             f_cok: Default::default(),
             f_ovhi: Default::default(),
@@ -469,7 +467,6 @@ impl Logic for TxChecksumTap {
             l4old,
             ipold,
             f_valid,
-            f_len,
             f_l4p,
             f_cok,
             f_ovhi,
@@ -781,7 +778,6 @@ impl Logic for TxChecksumTap {
                 self.tacc.d.next = 0.into();
                 self.pos.d.next = 0.into();
                 self.f_valid.d.next = true;
-                self.f_len.d.next = self.len_now.val();
                 self.f_l4p.d.next = self.l4p_now.val();
                 self.f_ovhi.d.next = self.ovhi_now.val();
                 self.f_ovlo.d.next = self.ovlo_now.val();
