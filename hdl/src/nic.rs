@@ -340,7 +340,10 @@ pub struct Nic<
     /// Per slot: load the new result; load the slot behind (the head left).
     t_ld_now: Signal<Local, Bits<4>>,
     t_ld_next: Signal<Local, Bits<4>>,
-    /// The slot a new result goes to.
+    /// `t_ld_now` if the head stays, and if it leaves.
+    t_ld_stay: Signal<Local, Bits<4>>,
+    t_ld_shift: Signal<Local, Bits<4>>,
+    /// The slot a new result goes to if the head leaves (`t_n - 1`).
     t_at: Signal<Local, Bits<3>>,
     /// `TsoTap`'s results, a cycle later, to meet `TxChecksumTap`'s `done`
     /// (which is a cycle behind `TsoTap`'s).
@@ -681,6 +684,8 @@ impl<
             t_push: Default::default(),
             t_ld_now: Default::default(),
             t_ld_next: Default::default(),
+            t_ld_stay: Default::default(),
+            t_ld_shift: Default::default(),
             t_at: Default::default(),
             t_held: Default::default(),
             h_csum_ok: Default::default(),
@@ -1404,27 +1409,43 @@ impl<
         // than a tree over the queue's whole state.
         // The new result goes to slot `t_n`, one lower if the head leaves
         // in the same cycle; with the queue empty and the head leaving, the
-        // index wraps to 7 and no slot loads (the bypass).
-        self.t_at.next = self.t_n.q.val();
-        self.t_ld_next.next = 0.into();
-        if self.done.val() {
-            self.t_at.next = self.t_n.q.val() - 1;
-            self.t_ld_next.next = 7.into();
-        }
-        self.t_ld_now.next = 0.into();
+        // index wraps to 7 and no slot loads (the bypass). Both one-hot
+        // picks come from registers, and `done` (which waits on the
+        // buffer's `tready`) picks between them last.
+        self.t_at.next = self.t_n.q.val() - 1;
+        self.t_ld_stay.next = 0.into();
+        self.t_ld_shift.next = 0.into();
         if self.t_push.val() {
+            if self.t_n.q.val() == 0 {
+                self.t_ld_stay.next = 1.into();
+            }
+            if self.t_n.q.val() == 1 {
+                self.t_ld_stay.next = 2.into();
+            }
+            if self.t_n.q.val() == 2 {
+                self.t_ld_stay.next = 4.into();
+            }
+            if self.t_n.q.val() == 3 {
+                self.t_ld_stay.next = 8.into();
+            }
             if self.t_at.val() == 0 {
-                self.t_ld_now.next = 1.into();
+                self.t_ld_shift.next = 1.into();
             }
             if self.t_at.val() == 1 {
-                self.t_ld_now.next = 2.into();
+                self.t_ld_shift.next = 2.into();
             }
             if self.t_at.val() == 2 {
-                self.t_ld_now.next = 4.into();
+                self.t_ld_shift.next = 4.into();
             }
             if self.t_at.val() == 3 {
-                self.t_ld_now.next = 8.into();
+                self.t_ld_shift.next = 8.into();
             }
+        }
+        self.t_ld_now.next = self.t_ld_stay.val();
+        self.t_ld_next.next = 0.into();
+        if self.done.val() {
+            self.t_ld_now.next = self.t_ld_shift.val();
+            self.t_ld_next.next = 7.into();
         }
         if self.done.val() & !self.t_push.val() {
             self.t_n.d.next = self.t_n.q.val() - 1;
