@@ -160,9 +160,6 @@ pub struct TsoSegmenter {
     seqk: DFF<Bits<32>>,
     /// Output beat index within the segment.
     t: DFF<Bits<16>>,
-    /// `t >= H / 8`: the header's whole beats are out (kept with `t`, so
-    /// whether a beat takes an input beat waits on no compare).
-    t_pay: DFF<Bit>,
     // ---- Input side ----
     /// The last input beat taken.
     res: DFF<Bits<64>>,
@@ -297,7 +294,6 @@ pub struct TsoSegmenter {
     go: Signal<Local, Bit>,
     take: Signal<Local, Bit>,
     t_next: Signal<Local, Bits<16>>,
-    t_inc: Signal<Local, Bits<16>>,
     t_rd: Signal<Local, Bits<16>>,
     we: Signal<Local, Bit>,
     din: Signal<Local, Bits<64>>,
@@ -413,7 +409,6 @@ impl Default for TsoSegmenter {
             idk: Default::default(),
             seqk: Default::default(),
             t: Default::default(),
-            t_pay: Default::default(),
             res: Default::default(),
             hdr: Default::default(),
             out: Default::default(),
@@ -523,7 +518,6 @@ impl Default for TsoSegmenter {
             go: Default::default(),
             take: Default::default(),
             t_next: Default::default(),
-            t_inc: Default::default(),
             t_rd: Default::default(),
             we: Default::default(),
             din: Default::default(),
@@ -637,8 +631,8 @@ impl Logic for TsoSegmenter {
     fn update(&mut self) {
         dff_setup!(
             self, clock, busy, desc, k_btl, k_bs0, k_bs1, k_bfl, k_shtl, k_shs0, k_shs1, k_shfl,
-            first, rem, idk, seqk, t, t_pay, res, c_last, c_len, c_lastt, c_r7, eb, bl, tn0, e,
-            jmp, c_tl3, c_flg, c_ipv, c_tcp, c_inner, x_rem, x_id, x_seq, f_c3, f_c4, f_hlm1, f_a6,
+            first, rem, idk, seqk, t, res, c_last, c_len, c_lastt, c_r7, eb, bl, tn0, e, jmp,
+            c_tl3, c_flg, c_ipv, c_tcp, c_inner, x_rem, x_id, x_seq, f_c3, f_c4, f_hlm1, f_a6,
             y_last, y_pk, y_ipid, y_seq, z_len, z_lenm1, z_tl3, z_tl4, z_flg, z_tb, n_ipv, w_ft,
             w_ps, n_lastt, n_lt0, n_tcp, n_inner
         );
@@ -835,7 +829,7 @@ impl Logic for TsoSegmenter {
                 & (!self.eb.q.val() | (self.e_lo.val() <= self.c_r7.q.val())));
         self.need.next = true;
         if self.tso_r.val() & !self.first_now.val() {
-            self.need.next = self.t_pay.q.val() & self.e_near.val();
+            self.need.next = (self.t.q.val() >= self.hb_r.val()) & self.e_near.val();
         }
         // A segment starts only with its payload sum at the FIFO's head.
         self.sum_ok.next = !(self.tso_now.val() & !self.tn0.q.val()) | self.sum_valid.val();
@@ -849,16 +843,10 @@ impl Logic for TsoSegmenter {
 
         // ---- Header storage: written by segment 0, replayed after ----
         self.t_next.next = self.t.q.val();
-        self.t_inc.next = self.t.q.val() + 1;
-        self.t_pay.d.next = self.t_pay.q.val();
         if self.go.val() & self.tso_now.val() {
-            self.t_next.next = self.t_inc.val();
-            // Against the held frame's `H / 8`; a TSO frame's first beat
-            // moves `t` to 1, short of `H / 8 >= 4`.
-            self.t_pay.d.next = (self.t_inc.val() >= self.hb_r.val()) & !self.start.val();
+            self.t_next.next = self.t.q.val() + 1;
             if self.end_beat.val() {
                 self.t_next.next = 0.into();
-                self.t_pay.d.next = self.hb_r.val() == 0;
             }
         }
         self.din.next = self.s_axis.tdata.val();
