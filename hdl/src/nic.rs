@@ -32,8 +32,11 @@
 //! cycles after that. So the frame passes through four pipeline registers,
 //! and its descriptor and drop decision are ready exactly when its last
 //! beat reaches the packet buffer, which takes the descriptor from that
-//! beat (`PacketFifo::with_tail_meta`). The buffer holds two
-//! maximum frames, so the encapsulator always has the next frame whole when
+//! beat (`PacketFifo::with_tail_meta`). The four registers never stall:
+//! the input takes a beat only when the buffer's registered `s_room` says
+//! it will have room four cycles on (`PacketFifo::credited`), so no clock
+//! enable waits on the buffer's fill. The buffer holds two
+//! maximum frames (less that margin, six beats), so the encapsulator always has the next frame whole when
 //! the previous one ends: the wire sees no gap between frames.
 //!
 //! Register slave indices: the register file's array holds the function
@@ -66,6 +69,10 @@ use crate::tx_types::{
 use crate::vf_register_file::{VfRegisterFile, VF_MIRROR_REGISTERS};
 use overlay_nic_regmap::{pf, Build, Register};
 use rust_hdl::prelude::*;
+
+/// Cycles from a beat's take at the TX input to its write into the buffer
+/// (r1-r4).
+const TX_STAGES: usize = 4;
 
 /// Registers per function block (`regmap::pf::function::TABLE`).
 pub const FUNCTION_REGISTERS: usize = 21;
@@ -328,31 +335,15 @@ pub struct Nic<
     /// The frame's tag as it was on its first beat (the stream convention).
     u_first: DFF<TxTagged>,
     u_cur: Signal<Local, TxTagged>,
-    // ---- Tap results, queued from `done` until the frame enters the buffer ----
+    // ---- Tap results: the taps' `done` is the cycle the frame's last beat
+    // enters the buffer (the pipeline never stalls), so they are used as
+    // they come ----
     t_now: Signal<Local, TxTapResult>,
-    t_q0: DFF<TxTapResult>,
-    t_q1: DFF<TxTapResult>,
-    t_q2: DFF<TxTapResult>,
-    t_q3: DFF<TxTapResult>,
-    t_n: DFF<Bits<3>>,
-    t_head: Signal<Local, TxTapResult>,
-    t_push: Signal<Local, Bit>,
-    /// Per slot: load the new result; load the slot behind (the head left).
-    t_ld_now: Signal<Local, Bits<4>>,
-    t_ld_next: Signal<Local, Bits<4>>,
-    /// `t_ld_now` if the head stays, and if it leaves.
-    t_ld_stay: Signal<Local, Bits<4>>,
-    t_ld_shift: Signal<Local, Bits<4>>,
-    /// The slot a new result goes to if the head leaves (`t_n - 1`).
-    t_at: Signal<Local, Bits<3>>,
     /// `TsoTap`'s results, a cycle later, to meet `TxChecksumTap`'s `done`
     /// (which is a cycle behind `TsoTap`'s).
     tt_ok: DFF<Bit>,
     tt_seg_l3_max: DFF<Bits<16>>,
     tt_info: DFF<TsoInfo>,
-    /// `t_n != 0`, a register of its own: the decision's control bits pick
-    /// with it, away from `t_n`'s fanout into the wide `t_head` mux.
-    t_held: DFF<Bit>,
     h_csum_ok: Signal<Local, Bit>,
     h_ip_ok: Signal<Local, Bit>,
     h_tso_ok: Signal<Local, Bit>,
@@ -376,7 +367,6 @@ pub struct Nic<
     have_result: Signal<Local, Bit>,
     in_ready: Signal<Local, Bit>,
     take: Signal<Local, Bit>,
-    advance: Signal<Local, Bit>,
     // ---- Pipeline registers ----
     r1_valid: DFF<Bit>,
     r1_data: DFF<Bits<64>>,
@@ -521,6 +511,11 @@ impl<
             2 * build.max_frame <= 8 << BAW,
             "Nic: the TX buffer must hold two maximum frames"
         );
+        assert!(
+            build.max_frame
+                <= 8 * PacketFifo::<TxDescriptor, BAW, BAWP1, 5, 6>::credited_max_beats(TX_STAGES),
+            "Nic: the TX buffer must pass a maximum frame past its input margin"
+        );
         assert_eq!(
             SAW,
             segment_sum_fifo_bits(BAW, build.max_frame),
@@ -579,7 +574,7 @@ impl<
             parser: Default::default(),
             map: Default::default(),
             vnis: Default::default(),
-            buffer: PacketFifo::with_tail_meta(),
+            buffer: PacketFifo::with_tail_meta().credited(TX_STAGES),
             csum_tap: Default::default(),
             tso_tap: Default::default(),
             tso_first: Default::default(),
@@ -672,22 +667,9 @@ impl<
             u_first: Default::default(),
             u_cur: Default::default(),
             t_now: Default::default(),
-            t_q0: Default::default(),
-            t_q1: Default::default(),
-            t_q2: Default::default(),
-            t_q3: Default::default(),
             tt_ok: Default::default(),
             tt_seg_l3_max: Default::default(),
             tt_info: Default::default(),
-            t_n: Default::default(),
-            t_head: Default::default(),
-            t_push: Default::default(),
-            t_ld_now: Default::default(),
-            t_ld_next: Default::default(),
-            t_ld_stay: Default::default(),
-            t_ld_shift: Default::default(),
-            t_at: Default::default(),
-            t_held: Default::default(),
             h_csum_ok: Default::default(),
             h_ip_ok: Default::default(),
             h_tso_ok: Default::default(),
@@ -711,7 +693,6 @@ impl<
             have_result: Default::default(),
             in_ready: Default::default(),
             take: Default::default(),
-            advance: Default::default(),
             r1_valid: Default::default(),
             r1_data: Default::default(),
             r1_keep: Default::default(),
@@ -872,15 +853,9 @@ impl<
             desc4,
             v4,
             u_first,
-            t_q0,
-            t_q1,
-            t_q2,
-            t_q3,
-            t_n,
             tt_ok,
             tt_seg_l3_max,
             tt_info,
-            t_held,
             ev_pend,
             ev_pend_rec,
             ev_tx,
@@ -1206,10 +1181,12 @@ impl<
         }
 
         // ---- Four pipeline registers between the input and the buffer ----
-        self.advance.next = !self.r4_valid.q.val() | self.buffer.s_axis.tready.val();
+        // They move every cycle: a beat is taken only when the buffer has
+        // room for it four cycles on (`s_room`, a register), so nothing
+        // behind the buffer's fill fans out into their clock enables.
         // A frame's last beat waits for its lookup result.
         self.in_ready.next =
-            self.advance.val() & (!self.arbiter.m_axis.tlast.val() | self.have_result.val());
+            self.buffer.s_room.val() & (!self.arbiter.m_axis.tlast.val() | self.have_result.val());
         self.arbiter.m_axis.tready.next = self.in_ready.val();
         self.take.next = self.arbiter.m_axis.tvalid.val() & self.in_ready.val();
         self.parser.tdata.next = self.arbiter.m_axis.tdata.val();
@@ -1246,37 +1223,35 @@ impl<
                 }
             }
         }
-        if self.advance.val() {
-            self.r1_valid.d.next = self.take.val();
-            self.r1_data.d.next = self.arbiter.m_axis.tdata.val();
-            self.r1_keep.d.next = self.arbiter.m_axis.tkeep.val();
-            self.r1_last.d.next = self.arbiter.m_axis.tlast.val();
-            self.r1_user.d.next = self.u_cur.val();
-            self.r1_mac_hi.d.next = self.u_mac_hi.val();
-            self.r1_mac_lo.d.next = self.u_mac_lo.val();
-            self.r1_mtu.d.next = self.u_mtu.val();
-            self.r1_vni.d.next = self.u_vni.val();
-            self.r1_encap.d.next = self.u_encap.val();
-            self.r2_valid.d.next = self.r1_valid.q.val();
-            self.r2_data.d.next = self.r1_data.q.val();
-            self.r2_keep.d.next = self.r1_keep.q.val();
-            self.r2_last.d.next = self.r1_last.q.val();
-            self.r3_valid.d.next = self.r2_valid.q.val();
-            self.r3_data.d.next = self.r2_data.q.val();
-            self.r3_keep.d.next = self.r2_keep.q.val();
-            self.r3_last.d.next = self.r2_last.q.val();
-            self.r4_valid.d.next = self.r3_valid.q.val();
-            self.r4_data.d.next = self.r3_data.q.val();
-            self.r4_keep.d.next = self.r3_keep.q.val();
-            self.r4_last.d.next = self.r3_last.q.val();
-            if self.r2_valid.q.val() & self.r2_last.q.val() {
-                self.desc3.d.next = self.desc.q.val();
-                self.v3.d.next = self.v2.q.val();
-            }
-            if self.r3_valid.q.val() & self.r3_last.q.val() {
-                self.desc4.d.next = self.desc3.q.val();
-                self.v4.d.next = self.v3.q.val();
-            }
+        self.r1_valid.d.next = self.take.val();
+        self.r1_data.d.next = self.arbiter.m_axis.tdata.val();
+        self.r1_keep.d.next = self.arbiter.m_axis.tkeep.val();
+        self.r1_last.d.next = self.arbiter.m_axis.tlast.val();
+        self.r1_user.d.next = self.u_cur.val();
+        self.r1_mac_hi.d.next = self.u_mac_hi.val();
+        self.r1_mac_lo.d.next = self.u_mac_lo.val();
+        self.r1_mtu.d.next = self.u_mtu.val();
+        self.r1_vni.d.next = self.u_vni.val();
+        self.r1_encap.d.next = self.u_encap.val();
+        self.r2_valid.d.next = self.r1_valid.q.val();
+        self.r2_data.d.next = self.r1_data.q.val();
+        self.r2_keep.d.next = self.r1_keep.q.val();
+        self.r2_last.d.next = self.r1_last.q.val();
+        self.r3_valid.d.next = self.r2_valid.q.val();
+        self.r3_data.d.next = self.r2_data.q.val();
+        self.r3_keep.d.next = self.r2_keep.q.val();
+        self.r3_last.d.next = self.r2_last.q.val();
+        self.r4_valid.d.next = self.r3_valid.q.val();
+        self.r4_data.d.next = self.r3_data.q.val();
+        self.r4_keep.d.next = self.r3_keep.q.val();
+        self.r4_last.d.next = self.r3_last.q.val();
+        if self.r2_valid.q.val() & self.r2_last.q.val() {
+            self.desc3.d.next = self.desc.q.val();
+            self.v3.d.next = self.v2.q.val();
+        }
+        if self.r3_valid.q.val() & self.r3_last.q.val() {
+            self.desc4.d.next = self.desc3.q.val();
+            self.v4.d.next = self.v3.q.val();
         }
         self.took.d.next = self.take.val();
 
@@ -1348,7 +1323,7 @@ impl<
         if self.port_hi.val() < self.port_lo.val() {
             self.c_port.next = self.port_lo.val();
         }
-        if self.advance.val() & self.r1_valid.q.val() & self.r1_last.q.val() {
+        if self.r1_valid.q.val() & self.r1_last.q.val() {
             self.desc.d.next.encap = self.c_encap.val();
             self.desc.d.next.vni = self.c_vni.val();
             self.desc.d.next.dst_ip = self.c_dst_ip.val();
@@ -1378,14 +1353,11 @@ impl<
         }
 
         // A frame's last beat enters the buffer.
-        self.done.next =
-            self.r4_valid.q.val() & self.r4_last.q.val() & self.buffer.s_axis.tready.val();
+        self.done.next = self.r4_valid.q.val() & self.r4_last.q.val();
         // ---- Tap results: the taps see a beat in r1, so a frame's are ready
         // four cycles after its last beat was taken (the checksum tap's
-        // `done`, three after it sees the beat), which is no later than that
-        // beat reaches r4; up to four frames' last beats sit in r1-r4, so
-        // four slots (with a bypass for the frame whose results come the
-        // cycle it enters the buffer) suffice ----
+        // `done`, three after it sees the beat), which is the cycle that
+        // beat is in r4 and enters the buffer, since r1-r4 never stall ----
         self.t_now.next.csum_ok = self.csum_tap.csum_ok.val();
         self.t_now.next.ip_ok = self.csum_tap.ip_ok.val();
         self.t_now.next.patch = self.csum_tap.patch.val();
@@ -1398,93 +1370,10 @@ impl<
         self.t_now.next.seg_l3_max = self.tt_seg_l3_max.q.val();
         self.t_now.next.tso = self.tt_info.q.val();
         self.t_now.next.tso_first = self.tso_first.first.val();
-        self.t_push.next = self.csum_tap.done.val();
-        self.t_head.next = self.t_q0.q.val();
-        if self.t_n.q.val() == 0 {
-            self.t_head.next = self.t_now.val();
-        }
-        // Each slot either keeps its entry, takes the new result, or takes
-        // the slot behind it as the head leaves. The choice is made once
-        // per slot, so each bit is a 2:1 mux and a clock enable rather
-        // than a tree over the queue's whole state.
-        // The new result goes to slot `t_n`, one lower if the head leaves
-        // in the same cycle; with the queue empty and the head leaving, the
-        // index wraps to 7 and no slot loads (the bypass). Both one-hot
-        // picks come from registers, and `done` (which waits on the
-        // buffer's `tready`) picks between them last.
-        self.t_at.next = self.t_n.q.val() - 1;
-        self.t_ld_stay.next = 0.into();
-        self.t_ld_shift.next = 0.into();
-        if self.t_push.val() {
-            if self.t_n.q.val() == 0 {
-                self.t_ld_stay.next = 1.into();
-            }
-            if self.t_n.q.val() == 1 {
-                self.t_ld_stay.next = 2.into();
-            }
-            if self.t_n.q.val() == 2 {
-                self.t_ld_stay.next = 4.into();
-            }
-            if self.t_n.q.val() == 3 {
-                self.t_ld_stay.next = 8.into();
-            }
-            if self.t_at.val() == 0 {
-                self.t_ld_shift.next = 1.into();
-            }
-            if self.t_at.val() == 1 {
-                self.t_ld_shift.next = 2.into();
-            }
-            if self.t_at.val() == 2 {
-                self.t_ld_shift.next = 4.into();
-            }
-            if self.t_at.val() == 3 {
-                self.t_ld_shift.next = 8.into();
-            }
-        }
-        self.t_ld_now.next = self.t_ld_stay.val();
-        self.t_ld_next.next = 0.into();
-        if self.done.val() {
-            self.t_ld_now.next = self.t_ld_shift.val();
-            self.t_ld_next.next = 7.into();
-        }
-        if self.done.val() & !self.t_push.val() {
-            self.t_n.d.next = self.t_n.q.val() - 1;
-            self.t_held.d.next = self.t_n.q.val() != 1;
-        }
-        if !self.done.val() & self.t_push.val() {
-            self.t_n.d.next = self.t_n.q.val() + 1;
-            self.t_held.d.next = true;
-        }
-        if self.t_ld_now.val().get_bit(0) {
-            self.t_q0.d.next = self.t_now.val();
-        } else if self.t_ld_next.val().get_bit(0) {
-            self.t_q0.d.next = self.t_q1.q.val();
-        }
-        if self.t_ld_now.val().get_bit(1) {
-            self.t_q1.d.next = self.t_now.val();
-        } else if self.t_ld_next.val().get_bit(1) {
-            self.t_q1.d.next = self.t_q2.q.val();
-        }
-        if self.t_ld_now.val().get_bit(2) {
-            self.t_q2.d.next = self.t_now.val();
-        } else if self.t_ld_next.val().get_bit(2) {
-            self.t_q2.d.next = self.t_q3.q.val();
-        }
-        if self.t_ld_now.val().get_bit(3) {
-            self.t_q3.d.next = self.t_now.val();
-        }
-        // The head's bits the decision needs, each worked out for both
-        // candidates and then picked, so the pick is the last step.
-        self.h_csum_ok.next = self.t_q0.q.val().csum_ok;
-        self.h_ip_ok.next = self.t_q0.q.val().ip_ok;
-        self.h_tso_ok.next = self.t_q0.q.val().tso_ok;
-        self.h_seg_mtu.next = self.t_q0.q.val().seg_l3_max > self.v4.q.val().mtu_limit;
-        if !self.t_held.q.val() {
-            self.h_csum_ok.next = self.t_now.val().csum_ok;
-            self.h_ip_ok.next = self.t_now.val().ip_ok;
-            self.h_tso_ok.next = self.t_now.val().tso_ok;
-            self.h_seg_mtu.next = self.t_now.val().seg_l3_max > self.v4.q.val().mtu_limit;
-        }
+        self.h_csum_ok.next = self.t_now.val().csum_ok;
+        self.h_ip_ok.next = self.t_now.val().ip_ok;
+        self.h_tso_ok.next = self.t_now.val().tso_ok;
+        self.h_seg_mtu.next = self.t_now.val().seg_l3_max > self.v4.q.val().mtu_limit;
         // Refused requests (docs/tx-offload.md): after runt and spoofed,
         // before everything else; a TSO frame is judged on TSO alone.
         self.o_early.next = self.v4.q.val().runt | self.v4.q.val().spoofed;
@@ -1515,17 +1404,17 @@ impl<
         self.sums.commit.next = self.done.val() & self.o_tso_en.val();
         self.sums.rollback.next = self.done.val() & !self.o_tso_en.val();
         // Wire frames the host frame becomes (when kept).
-        self.o_tso_info.next = self.t_head.val().tso;
+        self.o_tso_info.next = self.t_now.val().tso;
         self.o_segments.next = self.o_tso_info.val().segments;
         self.o_frames.next = 1.into();
         if self.v4.q.val().tso {
             self.o_frames.next = bit_cast::<32, 16>(self.o_segments.val());
         }
         self.o_desc.next = self.desc4.q.val();
-        self.o_desc.next.patch = self.t_head.val().patch;
-        self.o_desc.next.inner_sum = self.t_head.val().inner_sum;
-        self.o_desc.next.tso = self.t_head.val().tso;
-        self.o_desc.next.tso_first = self.t_head.val().tso_first;
+        self.o_desc.next.patch = self.t_now.val().patch;
+        self.o_desc.next.inner_sum = self.t_now.val().inner_sum;
+        self.o_desc.next.tso = self.t_now.val().tso;
+        self.o_desc.next.tso_first = self.t_now.val().tso_first;
 
         // ---- Into the buffer ----
         self.buffer.s_axis.tvalid.next = self.r4_valid.q.val();

@@ -12,6 +12,19 @@
 //! RAM's registered read feeds a two-entry output queue, so `m_axis` comes
 //! straight from flip-flops and a stall downstream never loses a beat.
 //!
+//! A FIFO built [`PacketFifo::credited`] is for a writer with a fixed
+//! pipeline in front of it: `s_room`, a register, says the writer may take
+//! a beat now, and the FIFO takes every beat that lands (`s_axis.tready` is
+//! always high), so the writer's pipeline registers move every cycle and
+//! need no clock enable behind the FIFO's fill state (the TX input's did,
+//! on a net of hundreds of sinks). `s_room` is worked out a cycle before
+//! it is used, from the fill a cycle before that, so it leaves room for
+//! `stages + 2` beats and frames: the beats taken before it can fall plus
+//! the one taken in its cycle. A frame longer than the depth less that
+//! margin is dropped as oversize (it could otherwise wait for room that
+//! never comes); a beat that finds no room anyway, which the margin rules
+//! out, drops its frame as an overflow, counted, never a partial frame.
+//!
 //! Metadata (`tuser`) is held per frame, not per beat, in a small FIFO of
 //! `2^FW` entries (plus two in flip-flops at its output, so that its read
 //! never waits on `m_axis.tready`): it bounds how many frames can be
@@ -59,6 +72,10 @@ pub struct PacketFifo<
     pub dropped_overflow: Signal<Out, Bits<32>>,
     /// High for one cycle after each drop of either kind.
     pub drop_event: Signal<Out, Bit>,
+    /// In a FIFO built [`PacketFifo::credited`]: the writer may take a beat
+    /// this cycle (a register, or with a frame being discarded). High
+    /// always in other FIFOs, whose writers use `s_axis.tready`.
+    pub s_room: Signal<Out, Bit>,
     ram: BlockRam<Beat, AW>,
     meta: SynchronousFIFO<M, FW, FWP1, 1>,
     // Write side.
@@ -77,6 +94,10 @@ pub struct PacketFifo<
     full_r: DFF<Bit>,
     /// `rd_ptr == commit_ptr` as of the cycle before, if neither moved then.
     drained_r: DFF<Bit>,
+    /// Credited: the fill a cycle ago left the margin, and the frame being
+    /// written has reached the depth less the margin (so it is oversize).
+    room_r: DFF<Bit>,
+    long_r: DFF<Bit>,
     /// Frames in the meta FIFO (its write address less its read address),
     /// and whether that is its depth: its own `full` is a compare of its
     /// address registers, which sat in front of `s_axis.tready`.
@@ -102,6 +123,13 @@ pub struct PacketFifo<
     meta_n_next: Signal<Local, Bits<FWP1>>,
     tail_meta: Constant<Bit>,
     lossy_mode: Constant<Bit>,
+    credit_mode: Constant<Bit>,
+    /// Credited: the most beats, and frames, held with room still given;
+    /// and a frame's beats that make it oversize, less one.
+    room_beats: Constant<Bits<AWP1>>,
+    room_frames: Constant<Bits<FWP1>>,
+    long_at: Constant<Bits<AWP1>>,
+    frame_beats: Signal<Local, Bits<AWP1>>,
     no_room: Signal<Local, Bit>,
     used: Signal<Local, Bits<AWP1>>,
     full: Signal<Local, Bit>,
@@ -141,6 +169,7 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             dropped_oversize: Default::default(),
             dropped_overflow: Default::default(),
             drop_event: Default::default(),
+            s_room: Default::default(),
             ram: Default::default(),
             meta: Default::default(),
             wr_ptr: Default::default(),
@@ -155,6 +184,8 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             drop_flag: Default::default(),
             full_r: Default::default(),
             drained_r: Default::default(),
+            room_r: Default::default(),
+            long_r: Default::default(),
             meta_n: Default::default(),
             meta_full_r: Default::default(),
             rd_ptr: Default::default(),
@@ -172,6 +203,11 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             meta_n_next: Default::default(),
             tail_meta: Constant::new(false),
             lossy_mode: Constant::new(false),
+            credit_mode: Constant::new(false),
+            room_beats: Constant::new(0u64.to_bits()),
+            room_frames: Constant::new(0u64.to_bits()),
+            long_at: Constant::new(0u64.to_bits()),
+            frame_beats: Default::default(),
             no_room: Default::default(),
             used: Default::default(),
             full: Default::default(),
@@ -216,6 +252,38 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         }
     }
 
+    /// A FIFO whose writer takes beats on `s_room` and delivers each one
+    /// `stages` cycles after taking it, without stalls (see the module
+    /// docs). It passes frames of up to [`PacketFifo::credited_max_beats`]
+    /// beats and drops longer ones as oversize.
+    pub fn credited(self, stages: usize) -> Self {
+        let margin = stages + 2;
+        assert!(
+            Self::DEPTH_BEATS >= 4 * margin,
+            "PacketFifo::credited: {} beats leave too little past a margin of {margin}",
+            Self::DEPTH_BEATS
+        );
+        assert!(
+            (1usize << FW) >= margin + 2,
+            "PacketFifo::credited: {} frame slots leave too little past a margin of {margin}",
+            1usize << FW
+        );
+        Self {
+            lossy_mode: Constant::new(true),
+            credit_mode: Constant::new(true),
+            room_beats: Constant::new(((Self::DEPTH_BEATS - margin) as u64).to_bits()),
+            room_frames: Constant::new((((1usize << FW) - margin) as u64).to_bits()),
+            long_at: Constant::new(((Self::DEPTH_BEATS - margin - 1) as u64).to_bits()),
+            ..self
+        }
+    }
+
+    /// The longest frame, in beats, a FIFO built
+    /// [`PacketFifo::credited`]`(stages)` passes.
+    pub const fn credited_max_beats(stages: usize) -> usize {
+        Self::DEPTH_BEATS - stages - 2
+    }
+
     /// Capacity in beats: the longest frame it can pass is `8 * depth` bytes.
     pub const DEPTH_BEATS: usize = 1 << AW;
 
@@ -245,6 +313,8 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             drop_flag,
             full_r,
             drained_r,
+            room_r,
+            long_r,
             meta_n,
             meta_full_r,
             rd_ptr,
@@ -280,6 +350,20 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         // worst, and never wrongly. (The compare and its fanout into
         // `s_axis.tready` were the writer's clock enables' longest path.)
         self.hopeless.next = self.full.val() & self.in_frame.q.val() & self.drained_r.q.val();
+        // Credited: the frame has its margin's worth fewer beats than the
+        // depth and is not done, so it is oversize (at worst it is seen
+        // when its next beat comes, which is when it matters).
+        if self.in_frame.q.val() & self.long_r.q.val() {
+            self.hopeless.next = true;
+        }
+        self.frame_beats.next = self.wr_ptr.q.val() - self.commit_ptr.q.val();
+        self.room_r.d.next = self.credit_mode.val()
+            & (self.used.val() <= self.room_beats.val())
+            & (self.meta_n.q.val() <= self.room_frames.val());
+        self.s_room.next = self.room_r.q.val()
+            | self.dropping.q.val()
+            | self.hopeless.val()
+            | !self.credit_mode.val();
         self.drained_r.d.next = self.rd_ptr.q.val() == self.commit_ptr.q.val();
         // Depends on state only, never on tvalid.
         self.no_room.next = self.full.val() | self.meta_full_r.q.val();
@@ -314,6 +398,7 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
                 self.wr_ptr.d.next = self.commit_ptr.q.val();
                 self.rollback.next = true;
                 self.dropping.d.next = !self.s_axis.tlast.val();
+                self.long_r.d.next = false;
                 self.overflowed.d.next = !self.s_axis.tlast.val()
                     & (self.overflowed.q.val() | (!self.dropping.q.val() & !self.hopeless.val()));
                 if self.s_axis.tlast.val() {
@@ -327,7 +412,11 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             } else {
                 self.ram.write_enable.next = true;
                 self.wr_ptr.d.next = self.wr_ptr.q.val() + 1;
+                if self.credit_mode.val() & (self.frame_beats.val() == self.long_at.val()) {
+                    self.long_r.d.next = true;
+                }
                 if self.s_axis.tlast.val() {
+                    self.long_r.d.next = false;
                     if self.s_bad.val() {
                         self.wr_ptr.d.next = self.commit_ptr.q.val();
                         self.rollback.next = true;
