@@ -28,7 +28,9 @@
 //! Metadata (`tuser`) is held per frame, not per beat, in a small FIFO of
 //! `2^FW` entries (plus two in flip-flops at its output, so that its read
 //! never waits on `m_axis.tready`): it bounds how many frames can be
-//! waiting, not their size.
+//! waiting, not their size. Those two are a queue (a frame's end moves
+//! the entry behind into the head) or, built [`PacketFifo::meta_ring`], a
+//! ring (a frame's end moves a pointer).
 //! By default it is taken from the frame's first beat, as the stream
 //! convention says. A FIFO built with [`PacketFifo::with_tail_meta`] takes it
 //! from the last beat instead: for a writer that works the descriptor out
@@ -118,6 +120,13 @@ pub struct PacketFifo<
     ma: DFF<M>,
     mb_valid: DFF<Bit>,
     mb: DFF<M>,
+    /// In a FIFO built [`PacketFifo::meta_ring`], `ma` and `mb` are a
+    /// two-slot ring instead: the head's slot, the slot the next entry
+    /// goes to, and how many are full.
+    m_hp: DFF<Bit>,
+    m_wp: DFF<Bit>,
+    m_n: DFF<Bits<2>>,
+    ring_mode: Constant<Bit>,
     depth: Constant<Bits<AWP1>>,
     meta_depth: Constant<Bits<FWP1>>,
     meta_n_next: Signal<Local, Bits<FWP1>>,
@@ -198,6 +207,10 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             ma: Default::default(),
             mb_valid: Default::default(),
             mb: Default::default(),
+            m_hp: Default::default(),
+            m_wp: Default::default(),
+            m_n: Default::default(),
+            ring_mode: Constant::new(false),
             depth: Constant::new((1u64 << AW).to_bits()),
             meta_depth: Constant::new((1u64 << FW).to_bits()),
             meta_n_next: Default::default(),
@@ -278,6 +291,20 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         }
     }
 
+    /// A FIFO whose metadata head is a two-slot ring (`tuser` is a 2:1 mux
+    /// of two registers by a head pointer) rather than a two-entry queue:
+    /// a frame's end taken downstream then moves a pointer, not the
+    /// `M`-bit head and the entry behind it, whose clock enables otherwise
+    /// wait on `m_axis.tready` (the TX buffer's 700-bit descriptor, on the
+    /// segmenter's `tready`). For a reader whose `tready` is later than its
+    /// use of `tuser`.
+    pub fn meta_ring(self) -> Self {
+        Self {
+            ring_mode: Constant::new(true),
+            ..self
+        }
+    }
+
     /// The longest frame, in beats, a FIFO built
     /// [`PacketFifo::credited`]`(stages)` passes.
     pub const fn credited_max_beats(stages: usize) -> usize {
@@ -326,7 +353,10 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             ma_valid,
             ma,
             mb_valid,
-            mb
+            mb,
+            m_hp,
+            m_wp,
+            m_n
         );
         clock!(self, clock, ram, meta);
         self.dropped_bad.next = self.bad_count.q.val();
@@ -436,6 +466,9 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         // the RAM's registered read. A read is issued only when its beat is
         // sure to have a slot when it lands next cycle.
         self.out_valid.next = self.a_valid.q.val() & self.ma_valid.q.val();
+        if self.ring_mode.val() {
+            self.out_valid.next = self.a_valid.q.val() & (self.m_n.q.val() != 0);
+        }
         self.m_axis.tvalid.next = self.out_valid.val();
         self.m_axis.tdata.next = self.a_beat.q.val().data;
         self.m_axis.tkeep.next = self.a_beat.q.val().keep;
@@ -445,6 +478,9 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         // put the valid logic in front of them. Between frames it holds the
         // last frame's (zero before the first), never undefined RAM.
         self.tuser_out.next = self.ma.q.val();
+        if self.ring_mode.val() & self.m_hp.q.val() {
+            self.tuser_out.next = self.mb.q.val();
+        }
         self.m_axis.tuser.next = self.tuser_out.val();
         self.meta.write.next = self.meta_write.val();
         self.pop.next = self.out_valid.val() & self.m_axis.tready.val();
@@ -452,6 +488,9 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         // the meta FIFO's head whenever mb is free.
         self.pop_frame.next = self.pop.val() & self.a_beat.q.val().last;
         self.take.next = !self.meta.empty.val() & !self.mb_valid.q.val();
+        if self.ring_mode.val() {
+            self.take.next = !self.meta.empty.val() & (self.m_n.q.val() != 2);
+        }
         self.meta.read.next = self.take.val();
         // A write happens only with room (`no_room` holds `s_axis` or, in
         // a lossy FIFO, drops the frame), a read only when not empty.
@@ -464,7 +503,26 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         }
         self.meta_n.d.next = self.meta_n_next.val();
         self.meta_full_r.d.next = self.meta_n_next.val() == self.meta_depth.val();
-        if self.pop_frame.val() {
+        if self.ring_mode.val() {
+            // Each slot loads on `take` alone, which waits on no reader.
+            if self.take.val() {
+                self.m_wp.d.next = !self.m_wp.q.val();
+                if self.m_wp.q.val() {
+                    self.mb.d.next = self.meta.data_out.val();
+                } else {
+                    self.ma.d.next = self.meta.data_out.val();
+                }
+            }
+            if self.pop_frame.val() {
+                self.m_hp.d.next = !self.m_hp.q.val();
+            }
+            if self.take.val() & !self.pop_frame.val() {
+                self.m_n.d.next = self.m_n.q.val() + 1;
+            }
+            if !self.take.val() & self.pop_frame.val() {
+                self.m_n.d.next = self.m_n.q.val() - 1;
+            }
+        } else if self.pop_frame.val() {
             // take implies !mb_valid, so the FIFO's head lands in ma.
             self.ma_valid.d.next = self.mb_valid.q.val() | self.take.val();
             self.ma.d.next = self.mb.q.val();

@@ -295,7 +295,8 @@ fn packet_fifo_rust_and_verilog_agree() {
     );
 }
 
-/// A credited FIFO (`PacketFifo::credited`), its writer ignoring `s_room`
+/// A credited FIFO with the metadata ring (`PacketFifo::credited`,
+/// `meta_ring`: the NIC's TX buffer), its writer ignoring `s_room`
 /// so that beats also meet a full FIFO: the overflow drops, the oversize
 /// drops of frames past the margin and `s_room` itself all compared.
 #[test]
@@ -306,7 +307,11 @@ fn credited_packet_fifo_rust_and_verilog_agree() {
     let mut drain = Drain::new(7);
     let (mut overflow, mut oversize, mut bad, mut no_room) = (0u64, 0u64, 0u64, 0u64);
     report(Equivalence::new("credited_packet_fifo", CYCLES).run(
-        || PacketFifo::<Bits<16>, 5, 6, 3, 4>::default().credited(4),
+        || {
+            PacketFifo::<Bits<16>, 5, 6, 3, 4>::default()
+                .credited(4)
+                .meta_ring()
+        },
         |u| &mut u.clock,
         |u, _| {
             overflow = u.dropped_overflow.val().index() as u64;

@@ -80,9 +80,26 @@ fn check_fifo<const AW: usize, const AWP1: usize, const FW: usize, const FWP1: u
     idle: f64,
     bp: f64,
 ) {
-    type Fifo<const A: usize, const B: usize, const C: usize, const D: usize> =
-        PacketFifo<Meta, A, B, C, D>;
-    let mut sim = DirectSim::new(Fifo::<AW, AWP1, FW, FWP1>::default(), |u| &mut u.clock).unwrap();
+    check_fifo_built(
+        PacketFifo::<Meta, AW, AWP1, FW, FWP1>::default(),
+        frames,
+        capacity,
+        seed,
+        idle,
+        bp,
+    )
+}
+
+/// [`check_fifo`] on a FIFO built as given.
+fn check_fifo_built<const AW: usize, const AWP1: usize, const FW: usize, const FWP1: usize>(
+    fifo: PacketFifo<Meta, AW, AWP1, FW, FWP1>,
+    frames: &[Frame<Meta>],
+    capacity: usize,
+    seed: u64,
+    idle: f64,
+    bp: f64,
+) {
+    let mut sim = DirectSim::new(fifo, |u| &mut u.clock).unwrap();
     let mut driver = StreamDriver::new(seed, idle);
     let mut monitor = StreamMonitor::new(seed ^ 0x5eed, bp);
     for f in frames {
@@ -154,7 +171,8 @@ struct Slot {
     user: Meta,
 }
 
-/// A credited packet FIFO behind four registers that never stall, the
+/// A credited packet FIFO (with the metadata ring, as the NIC's TX buffer)
+/// behind four registers that never stall, the
 /// input taking a beat whenever the FIFO's `s_room` is high: the NIC's TX
 /// input in miniature.
 #[derive(LogicBlock)]
@@ -179,7 +197,7 @@ impl<const AW: usize, const AWP1: usize, const FW: usize, const FWP1: usize> Def
             s_axis: Default::default(),
             s_bad: Default::default(),
             m_axis: Default::default(),
-            fifo: PacketFifo::default().credited(4),
+            fifo: PacketFifo::default().credited(4).meta_ring(),
             r1: Default::default(),
             r2: Default::default(),
             r3: Default::default(),
@@ -292,6 +310,15 @@ proptest! {
         seed in any::<u64>(), idle in stall_strategy(), bp in stall_strategy(),
     ) {
         check_fifo::<11, 12, 5, 6>(&frames, JUMBO_CAPACITY, seed, idle, bp);
+    }
+
+    #[test]
+    fn packet_fifo_with_a_metadata_ring_drops_exactly_bad_and_oversize_frames(
+        frames in frames_strategy(SMALL_CAPACITY + 40, 24),
+        seed in any::<u64>(), idle in stall_strategy(), bp in stall_strategy(),
+    ) {
+        let fifo = PacketFifo::<Meta, 5, 6, 2, 3>::default().meta_ring();
+        check_fifo_built(fifo, &frames, SMALL_CAPACITY, seed, idle, bp);
     }
 
     #[test]
