@@ -5,7 +5,7 @@
 //! `PacketFifo::credited` is run behind a four-register pipeline that takes
 //! beats on its `s_room`, as the NIC's TX input does.
 
-use overlay_nic_hdl::{PacketFifo, SkidBuffer};
+use overlay_nic_hdl::{PacketFifo, SkidBuffer, StreamSink, StreamSource};
 use overlay_nic_sim::frames::{
     run_stream, run_stream_with, Frame, StreamDriver, StreamError, StreamMonitor,
 };
@@ -100,8 +100,40 @@ fn check_fifo_built<const AW: usize, const AWP1: usize, const FW: usize, const F
     bp: f64,
 ) {
     let mut sim = DirectSim::new(fifo, |u| &mut u.clock).unwrap();
-    let mut driver = StreamDriver::new(seed, idle);
-    let mut monitor = StreamMonitor::new(seed ^ 0x5eed, bp);
+    let stall = Stalls { seed, idle, bp };
+    let monitor = run_frames(
+        &mut sim,
+        |u| &mut u.s_axis,
+        |u| &mut u.s_bad,
+        |u| &mut u.m_axis,
+        frames,
+        capacity,
+        stall,
+    );
+    check_fifo_out(&monitor, frames, capacity, sim.uut());
+}
+
+/// The driver's idle and the monitor's back-pressure, seeded.
+#[derive(Clone, Copy)]
+struct Stalls {
+    seed: u64,
+    idle: f64,
+    bp: f64,
+}
+
+/// Runs `frames` in (with their `bad` marks) until the ones neither bad nor
+/// longer than `capacity` are out, and returns what came out.
+fn run_frames<B: Block>(
+    sim: &mut DirectSim<B>,
+    input: fn(&mut B) -> &mut StreamSink<Meta>,
+    bad: fn(&mut B) -> &mut Signal<In, Bit>,
+    output: fn(&mut B) -> &mut StreamSource<Meta>,
+    frames: &[Frame<Meta>],
+    capacity: usize,
+    stall: Stalls,
+) -> StreamMonitor<Meta> {
+    let mut driver = StreamDriver::new(stall.seed, stall.idle);
+    let mut monitor = StreamMonitor::new(stall.seed ^ 0x5eed, stall.bp);
     for f in frames {
         driver.push(f.clone()).unwrap();
     }
@@ -111,17 +143,17 @@ fn check_fifo_built<const AW: usize, const AWP1: usize, const FW: usize, const F
         .count();
     let beats: u64 = frames.iter().map(|f| f.data.len().div_ceil(8) as u64).sum();
     run_stream_with(
-        &mut sim,
-        |u| &mut u.s_axis,
-        |u| &mut u.m_axis,
+        sim,
+        input,
+        output,
         &mut driver,
         &mut monitor,
         expected,
         beats * 40 + 200,
-        |u, f| u.s_bad.next = f.is_some_and(|f| f.bad),
+        |u, f| bad(u).next = f.is_some_and(|f| f.bad),
     )
     .unwrap();
-    check_fifo_out(&monitor, frames, capacity, sim.uut());
+    monitor
 }
 
 /// The frames neither marked bad nor larger than `capacity` came out, whole,
@@ -245,27 +277,16 @@ fn check_credited<const AW: usize, const AWP1: usize, const FW: usize, const FWP
     let capacity = 8 * PacketFifo::<Meta, AW, AWP1, FW, FWP1>::credited_max_beats(4);
     let bench = CreditedBench::<AW, AWP1, FW, FWP1>::default();
     let mut sim = DirectSim::new(bench, |u| &mut u.clock).unwrap();
-    let mut driver = StreamDriver::new(seed, idle);
-    let mut monitor = StreamMonitor::new(seed ^ 0x5eed, bp);
-    for f in frames {
-        driver.push(f.clone()).unwrap();
-    }
-    let expected = frames
-        .iter()
-        .filter(|f| !f.bad && f.data.len() <= capacity)
-        .count();
-    let beats: u64 = frames.iter().map(|f| f.data.len().div_ceil(8) as u64).sum();
-    run_stream_with(
+    let stall = Stalls { seed, idle, bp };
+    let monitor = run_frames(
         &mut sim,
         |u| &mut u.s_axis,
+        |u| &mut u.s_bad,
         |u| &mut u.m_axis,
-        &mut driver,
-        &mut monitor,
-        expected,
-        beats * 40 + 200,
-        |u, f| u.s_bad.next = f.is_some_and(|f| f.bad),
-    )
-    .unwrap();
+        frames,
+        capacity,
+        stall,
+    );
     check_fifo_out(&monitor, frames, capacity, &sim.uut().fifo);
 }
 
