@@ -35,9 +35,10 @@
 //! beat (`PacketFifo::with_tail_meta`). The four registers never stall:
 //! the input takes a beat only when the buffer's registered `s_room` says
 //! it will have room four cycles on (`PacketFifo::credited`), so no clock
-//! enable waits on the buffer's fill. The buffer holds two
-//! maximum frames (less that margin, six beats), so the encapsulator always has the next frame whole when
-//! the previous one ends: the wire sees no gap between frames.
+//! enable waits on the buffer's fill. The buffer holds two maximum frames
+//! (less that margin, six beats), so the encapsulator always has the next
+//! frame whole when the previous one ends: the wire sees no gap between
+//! frames.
 //!
 //! Register slave indices: the register file's array holds the function
 //! blocks first (function `f`'s register `r` at `f * 21 + r`), then the
@@ -344,10 +345,8 @@ pub struct Nic<
     tt_ok: DFF<Bit>,
     tt_seg_l3_max: DFF<Bits<16>>,
     tt_info: DFF<TsoInfo>,
-    h_csum_ok: Signal<Local, Bit>,
-    h_ip_ok: Signal<Local, Bit>,
-    h_tso_ok: Signal<Local, Bit>,
-    h_seg_mtu: Signal<Local, Bit>,
+    /// The longest segment is over the frame's MTU.
+    t_seg_mtu: Signal<Local, Bit>,
     o_early: Signal<Local, Bit>,
     o_csum: Signal<Local, Bit>,
     o_ip: Signal<Local, Bit>,
@@ -670,10 +669,7 @@ impl<
             tt_ok: Default::default(),
             tt_seg_l3_max: Default::default(),
             tt_info: Default::default(),
-            h_csum_ok: Default::default(),
-            h_ip_ok: Default::default(),
-            h_tso_ok: Default::default(),
-            h_seg_mtu: Default::default(),
+            t_seg_mtu: Default::default(),
             o_early: Default::default(),
             o_csum: Default::default(),
             o_ip: Default::default(),
@@ -1370,27 +1366,24 @@ impl<
         self.t_now.next.seg_l3_max = self.tt_seg_l3_max.q.val();
         self.t_now.next.tso = self.tt_info.q.val();
         self.t_now.next.tso_first = self.tso_first.first.val();
-        self.h_csum_ok.next = self.t_now.val().csum_ok;
-        self.h_ip_ok.next = self.t_now.val().ip_ok;
-        self.h_tso_ok.next = self.t_now.val().tso_ok;
-        self.h_seg_mtu.next = self.t_now.val().seg_l3_max > self.v4.q.val().mtu_limit;
+        self.t_seg_mtu.next = self.t_now.val().seg_l3_max > self.v4.q.val().mtu_limit;
         // Refused requests (docs/tx-offload.md): after runt and spoofed,
         // before everything else; a TSO frame is judged on TSO alone.
         self.o_early.next = self.v4.q.val().runt | self.v4.q.val().spoofed;
         self.o_csum.next = !self.o_early.val()
             & !self.v4.q.val().tso
             & self.v4.q.val().csum
-            & !self.h_csum_ok.val();
+            & !self.t_now.val().csum_ok;
         self.o_ip.next = !self.o_early.val()
             & !self.v4.q.val().tso
             & !self.o_csum.val()
             & self.v4.q.val().ip_csum
-            & !self.h_ip_ok.val();
-        self.o_tso.next = !self.o_early.val() & self.v4.q.val().tso & !self.h_tso_ok.val();
+            & !self.t_now.val().ip_ok;
+        self.o_tso.next = !self.o_early.val() & self.v4.q.val().tso & !self.t_now.val().tso_ok;
         self.o_any.next = self.o_csum.val() | self.o_ip.val() | self.o_tso.val();
         self.o_mtu.next = self.v4.q.val().mtu;
         if self.v4.q.val().tso {
-            self.o_mtu.next = self.h_seg_mtu.val();
+            self.o_mtu.next = self.t_seg_mtu.val();
         }
         self.o_mtu.next =
             !self.o_early.val() & !self.o_any.val() & (self.v4.q.val().too_big | self.o_mtu.val());

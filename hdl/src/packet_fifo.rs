@@ -380,9 +380,9 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         // worst, and never wrongly. (The compare and its fanout into
         // `s_axis.tready` were the writer's clock enables' longest path.)
         self.hopeless.next = self.full.val() & self.in_frame.q.val() & self.drained_r.q.val();
-        // Credited: the frame has its margin's worth fewer beats than the
-        // depth and is not done, so it is oversize (at worst it is seen
-        // when its next beat comes, which is when it matters).
+        // Credited: the frame being written already holds the depth less
+        // the margin in beats and has not ended, so it is oversize (and it
+        // is dropped when its next beat comes).
         if self.in_frame.q.val() & self.long_r.q.val() {
             self.hopeless.next = true;
         }
