@@ -138,6 +138,14 @@ pub struct TsoSegmenter {
     pub m_axis: StreamSource<TxDescriptor>,
     // ---- Per frame, held after its first beat ----
     busy: DFF<Bit>,
+    /// `!busy`, a second copy for the held descriptor's clock enables
+    /// (inverted, so that yosys does not merge the two): between frames
+    /// `desc` and the `k_*` follow the input's head, so they hold the
+    /// first beat's without waiting on `go` (1,100 sinks). `warm` is 0
+    /// only in the first cycle after power-up, when `idle_r` is not yet
+    /// `!busy`.
+    idle_r: DFF<Bit>,
+    warm: DFF<Bit>,
     desc: DFF<TxDescriptor>,
     /// The beat and the lane shift of each changed header field (total
     /// length and id, the sequence number's halves, the flags), worked out
@@ -227,6 +235,9 @@ pub struct TsoSegmenter {
     n_inner: DFF<Bits<16>>,
     // ---- Locals ----
     start: Signal<Local, Bit>,
+    /// `busy` next cycle, and the held descriptor's load.
+    busy_n: Signal<Local, Bit>,
+    load: Signal<Local, Bit>,
     dnow: Signal<Local, TxDescriptor>,
     ti: Signal<Local, TsoInfo>,
     tso_now: Signal<Local, Bit>,
@@ -395,6 +406,8 @@ impl Default for TsoSegmenter {
             sum_pop: Default::default(),
             m_axis: Default::default(),
             busy: Default::default(),
+            idle_r: Default::default(),
+            warm: Default::default(),
             desc: Default::default(),
             k_btl: Default::default(),
             k_bs0: Default::default(),
@@ -451,6 +464,8 @@ impl Default for TsoSegmenter {
             n_tcp: Default::default(),
             n_inner: Default::default(),
             start: Default::default(),
+            busy_n: Default::default(),
+            load: Default::default(),
             dnow: Default::default(),
             ti: Default::default(),
             tso_now: Default::default(),
@@ -630,17 +645,19 @@ impl Logic for TsoSegmenter {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, busy, desc, k_btl, k_bs0, k_bs1, k_bfl, k_shtl, k_shs0, k_shs1, k_shfl,
-            first, rem, idk, seqk, t, res, c_last, c_len, c_lastt, c_r7, eb, bl, tn0, e, jmp,
-            c_tl3, c_flg, c_ipv, c_tcp, c_inner, x_rem, x_id, x_seq, f_c3, f_c4, f_hlm1, f_a6,
-            y_last, y_pk, y_ipid, y_seq, z_len, z_lenm1, z_tl3, z_tl4, z_flg, z_tb, n_ipv, w_ft,
-            w_ps, n_lastt, n_lt0, n_tcp, n_inner
+            self, clock, busy, idle_r, warm, desc, k_btl, k_bs0, k_bs1, k_bfl, k_shtl, k_shs0,
+            k_shs1, k_shfl, first, rem, idk, seqk, t, res, c_last, c_len, c_lastt, c_r7, eb, bl,
+            tn0, e, jmp, c_tl3, c_flg, c_ipv, c_tcp, c_inner, x_rem, x_id, x_seq, f_c3, f_c4,
+            f_hlm1, f_a6, y_last, y_pk, y_ipid, y_seq, z_len, z_lenm1, z_tl3, z_tl4, z_flg, z_tb,
+            n_ipv, w_ft, w_ps, n_lastt, n_lt0, n_tcp, n_inner
         );
         clock!(self, clock, hdr, out);
         StreamSource::<TxDescriptor>::link(&mut self.m_axis, &mut self.out.m_axis);
 
         // ---- The frame: from the input on its first beat, then held ----
         self.start.next = !self.busy.q.val();
+        self.busy_n.next = self.busy.q.val();
+        self.load.next = self.idle_r.q.val() | !self.warm.q.val();
         self.dnow.next = self.desc.q.val();
         if self.start.val() {
             self.dnow.next = self.s_axis.tuser.val();
@@ -1018,22 +1035,25 @@ impl Logic for TsoSegmenter {
         self.e_mj.next = self.e.q.val() - self.jmp.q.val();
         self.e_pj.next = self.e.q.val() + 8 - self.jmp.q.val();
         self.t.d.next = self.t_next.val();
+        self.warm.d.next = true;
+        // Between frames (`load` is `start` from registers alone): the
+        // head's descriptor, the same as `dnow` then.
+        if self.load.val() {
+            self.desc.d.next = self.s_axis.tuser.val();
+            self.k_btl.d.next = self.p_tl.val() >> 3;
+            self.k_bs0.d.next = self.p_s0.val() >> 3;
+            self.k_bs1.d.next = self.p_s1.val() >> 3;
+            self.k_bfl.d.next = self.p_fl.val() >> 3;
+            self.k_shtl.d.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_tl.val())) << 3;
+            self.k_shs0.d.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_s0.val())) << 3;
+            self.k_shs1.d.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_s1.val())) << 3;
+            self.k_shfl.d.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_fl.val())) << 3;
+        }
         if self.go.val() {
-            self.desc.d.next = self.dnow.val();
-            if self.start.val() {
-                self.k_btl.d.next = self.p_tl.val() >> 3;
-                self.k_bs0.d.next = self.p_s0.val() >> 3;
-                self.k_bs1.d.next = self.p_s1.val() >> 3;
-                self.k_bfl.d.next = self.p_fl.val() >> 3;
-                self.k_shtl.d.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_tl.val())) << 3;
-                self.k_shs0.d.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_s0.val())) << 3;
-                self.k_shs1.d.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_s1.val())) << 3;
-                self.k_shfl.d.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_fl.val())) << 3;
-            }
             if !self.tso_now.val() {
-                self.busy.d.next = !self.s_axis.tlast.val();
+                self.busy_n.next = !self.s_axis.tlast.val();
             } else {
-                self.busy.d.next = true;
+                self.busy_n.next = true;
                 // Lane 0 moves on 8, the input 8 if a beat is taken.
                 self.tn0.d.next = true;
                 self.eb.d.next = self.bl.q.val() == 1;
@@ -1083,12 +1103,14 @@ impl Logic for TsoSegmenter {
                     self.c_tcp.d.next = self.n_tcp.q.val();
                     self.c_inner.d.next = self.n_inner.q.val();
                     if self.c_last.q.val() {
-                        self.busy.d.next = false;
+                        self.busy_n.next = false;
                         self.e.d.next = 0.into();
                     }
                 }
             }
         }
+        self.busy.d.next = self.busy_n.val();
+        self.idle_r.d.next = !self.busy_n.val();
     }
 }
 
