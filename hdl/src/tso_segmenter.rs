@@ -303,6 +303,13 @@ pub struct TsoSegmenter {
     sum_ok: Signal<Local, Bit>,
     have: Signal<Local, Bit>,
     go: Signal<Local, Bit>,
+    /// `go` worked out as if `busy` (equal to it then), without the
+    /// input's descriptor, and a segment's last beat going: the segment
+    /// registers' clock enables, which then do not wait on the TX buffer's
+    /// metadata head.
+    need_b: Signal<Local, Bit>,
+    go_b: Signal<Local, Bit>,
+    seg_end: Signal<Local, Bit>,
     take: Signal<Local, Bit>,
     t_next: Signal<Local, Bits<16>>,
     t_rd: Signal<Local, Bits<16>>,
@@ -531,6 +538,9 @@ impl Default for TsoSegmenter {
             sum_ok: Default::default(),
             have: Default::default(),
             go: Default::default(),
+            need_b: Default::default(),
+            go_b: Default::default(),
+            seg_end: Default::default(),
             take: Default::default(),
             t_next: Default::default(),
             t_rd: Default::default(),
@@ -855,6 +865,13 @@ impl Logic for TsoSegmenter {
         self.s_axis.tready.next =
             self.out.s_axis.tready.val() & self.need.val() & self.sum_ok.val();
         self.go.next = self.have.val() & self.out.s_axis.tready.val();
+        self.need_b.next = !(self.tso_r.val() & !self.first.q.val())
+            | ((self.t.q.val() >= self.hb_r.val()) & self.e_near.val());
+        self.go_b.next = (!self.need_b.val() | self.s_axis.tvalid.val())
+            & (!(self.tso_r.val() & !self.tn0.q.val()) | self.sum_valid.val())
+            & self.out.s_axis.tready.val();
+        self.seg_end.next =
+            self.go_b.val() & self.busy.q.val() & self.tso_r.val() & self.eb.q.val();
         self.take.next = self.go.val() & self.need.val();
         self.sum_pop.next = self.go.val() & self.tso_now.val() & !self.tn0.q.val();
 
@@ -1063,45 +1080,21 @@ impl Logic for TsoSegmenter {
                 }
                 if self.start.val() {
                     self.first.d.next = true;
-                    self.rem.d.next = self.pl_s.val();
-                    self.idk.d.next = self.id_s.val();
-                    self.seqk.d.next = self.seq_s.val();
-                    self.c_last.d.next = self.last_s.val();
-                    self.c_len.d.next = self.len_s.val();
-                    self.c_lastt.d.next = self.ltt_s.val();
-                    self.c_r7.d.next = bit_cast::<3, 16>(self.lm1_s.val());
                     self.eb.d.next = self.ltt_s.val() == 1;
                     self.bl.d.next = self.ltt_s.val() - 1;
-                    self.c_tl3.d.next = self.tl3_s.val();
-                    self.c_flg.d.next = self.flg_s.val();
-                    self.c_ipv.d.next = self.ipv_s.val();
-                    self.c_tcp.d.next = self.tcp_s.val();
-                    self.c_inner.d.next = self.inner_s.val();
                 }
                 if self.take.val() {
                     self.res.d.next = self.din.val();
                 }
                 if self.end_beat.val() {
                     self.first.d.next = false;
-                    self.rem.d.next = self.x_rem.q.val();
-                    self.idk.d.next = self.x_id.q.val();
-                    self.seqk.d.next = self.x_seq.q.val();
                     self.tn0.d.next = false;
                     self.eb.d.next = self.n_lt0.q.val();
                     self.bl.d.next = self.n_lastt.q.val();
-                    self.c_r7.d.next = bit_cast::<3, 16>(self.z_lenm1.q.val());
                     self.e.d.next = self.e_mj.val();
                     if self.take.val() {
                         self.e.d.next = self.e_pj.val();
                     }
-                    self.c_last.d.next = self.y_last.q.val();
-                    self.c_len.d.next = self.z_len.q.val();
-                    self.c_lastt.d.next = self.n_lastt.q.val();
-                    self.c_tl3.d.next = self.z_tl3.q.val();
-                    self.c_flg.d.next = self.z_flg.q.val();
-                    self.c_ipv.d.next = self.n_ipv.q.val();
-                    self.c_tcp.d.next = self.n_tcp.q.val();
-                    self.c_inner.d.next = self.n_inner.q.val();
                     if self.c_last.q.val() {
                         self.busy_n.next = false;
                         self.e.d.next = 0.into();
@@ -1111,6 +1104,37 @@ impl Logic for TsoSegmenter {
         }
         self.busy.d.next = self.busy_n.val();
         self.idle_r.d.next = !self.busy_n.val();
+        // The segment's registers: segment 0's between frames (unused by a
+        // frame without TSO, whose beats pass untouched), the next
+        // segment's as a segment's last beat goes.
+        if self.load.val() {
+            self.rem.d.next = self.pl_s.val();
+            self.idk.d.next = self.id_s.val();
+            self.seqk.d.next = self.seq_s.val();
+            self.c_last.d.next = self.last_s.val();
+            self.c_len.d.next = self.len_s.val();
+            self.c_lastt.d.next = self.ltt_s.val();
+            self.c_r7.d.next = bit_cast::<3, 16>(self.lm1_s.val());
+            self.c_tl3.d.next = self.tl3_s.val();
+            self.c_flg.d.next = self.flg_s.val();
+            self.c_ipv.d.next = self.ipv_s.val();
+            self.c_tcp.d.next = self.tcp_s.val();
+            self.c_inner.d.next = self.inner_s.val();
+        }
+        if self.seg_end.val() {
+            self.rem.d.next = self.x_rem.q.val();
+            self.idk.d.next = self.x_id.q.val();
+            self.seqk.d.next = self.x_seq.q.val();
+            self.c_r7.d.next = bit_cast::<3, 16>(self.z_lenm1.q.val());
+            self.c_last.d.next = self.y_last.q.val();
+            self.c_len.d.next = self.z_len.q.val();
+            self.c_lastt.d.next = self.n_lastt.q.val();
+            self.c_tl3.d.next = self.z_tl3.q.val();
+            self.c_flg.d.next = self.z_flg.q.val();
+            self.c_ipv.d.next = self.n_ipv.q.val();
+            self.c_tcp.d.next = self.n_tcp.q.val();
+            self.c_inner.d.next = self.n_inner.q.val();
+        }
     }
 }
 
