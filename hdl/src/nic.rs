@@ -573,9 +573,7 @@ impl<
             parser: Default::default(),
             map: Default::default(),
             vnis: Default::default(),
-            buffer: PacketFifo::with_tail_meta()
-                .credited(TX_STAGES)
-                .ring_output(),
+            buffer: PacketFifo::with_tail_meta().credited(TX_STAGES).meta_ring(),
             csum_tap: Default::default(),
             tso_tap: Default::default(),
             tso_first: Default::default(),

@@ -28,10 +28,9 @@
 //! Metadata (`tuser`) is held per frame, not per beat, in a small FIFO of
 //! `2^FW` entries (plus two in flip-flops at its output, so that its read
 //! never waits on `m_axis.tready`): it bounds how many frames can be
-//! waiting, not their size. Those two, and the two beats at the output,
-//! are queues (a beat or a frame's end taken moves the entry behind into
-//! the head) or, built [`PacketFifo::ring_output`], rings (it moves a
-//! pointer).
+//! waiting, not their size. Those two are a queue (a frame's end moves
+//! the entry behind into the head) or, built [`PacketFifo::meta_ring`], a
+//! ring (a frame's end moves a pointer).
 //! By default it is taken from the frame's first beat, as the stream
 //! convention says. A FIFO built with [`PacketFifo::with_tail_meta`] takes it
 //! from the last beat instead: for a writer that works the descriptor out
@@ -113,13 +112,6 @@ pub struct PacketFifo<
     a_beat: DFF<Beat>,
     b_valid: DFF<Bit>,
     b_beat: DFF<Beat>,
-    /// In a FIFO built [`PacketFifo::ring_output`], `a_beat` and `b_beat`
-    /// are a two-slot ring instead (`a_valid`, `b_valid` unused): the
-    /// head's slot, the slot the next landing word goes to, and how many
-    /// are full.
-    b_hp: DFF<Bit>,
-    b_wp: DFF<Bit>,
-    b_n: DFF<Bits<2>>,
     // The meta FIFO's head and the entry behind it, in flip-flops. The FIFO
     // is read on these registers' state alone, never on `m_axis.tready`: its
     // read address feeds its RAM, and a frame end taken downstream would
@@ -128,7 +120,7 @@ pub struct PacketFifo<
     ma: DFF<M>,
     mb_valid: DFF<Bit>,
     mb: DFF<M>,
-    /// In a FIFO built [`PacketFifo::ring_output`], `ma` and `mb` are a
+    /// In a FIFO built [`PacketFifo::meta_ring`], `ma` and `mb` are a
     /// two-slot ring instead: the head's slot, the slot the next entry
     /// goes to, and how many are full.
     m_hp: DFF<Bit>,
@@ -167,7 +159,6 @@ pub struct PacketFifo<
     issue: Signal<Local, Bit>,
     take: Signal<Local, Bit>,
     pop_frame: Signal<Local, Bit>,
-    head: Signal<Local, Beat>,
 }
 
 impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: usize> Default
@@ -212,9 +203,6 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             a_beat: Default::default(),
             b_valid: Default::default(),
             b_beat: Default::default(),
-            b_hp: Default::default(),
-            b_wp: Default::default(),
-            b_n: Default::default(),
             ma_valid: Default::default(),
             ma: Default::default(),
             mb_valid: Default::default(),
@@ -251,7 +239,6 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             issue: Default::default(),
             take: Default::default(),
             pop_frame: Default::default(),
-            head: Default::default(),
         }
     }
 }
@@ -304,15 +291,14 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         }
     }
 
-    /// A FIFO whose two output beats and two metadata entries are two-slot
-    /// rings (`m_axis` is a 2:1 mux of two registers by a head pointer)
-    /// rather than two-entry queues: a beat or a frame's end taken
-    /// downstream then moves a pointer, not the head and the entry behind
-    /// it, whose clock enables otherwise wait on `m_axis.tready` (the TX
-    /// buffer's 73-bit beats and 700-bit descriptor, on the segmenter's
-    /// `tready`). For a reader whose `tready` is later than its use of
-    /// `m_axis`'s data.
-    pub fn ring_output(self) -> Self {
+    /// A FIFO whose metadata head is a two-slot ring (`tuser` is a 2:1 mux
+    /// of two registers by a head pointer) rather than a two-entry queue:
+    /// a frame's end taken downstream then moves a pointer, not the
+    /// `M`-bit head and the entry behind it, whose clock enables otherwise
+    /// wait on `m_axis.tready` (the TX buffer's 700-bit descriptor, on the
+    /// segmenter's `tready`). For a reader whose `tready` is later than its
+    /// use of `tuser`.
+    pub fn meta_ring(self) -> Self {
         Self {
             ring_mode: Constant::new(true),
             ..self
@@ -364,9 +350,6 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             a_beat,
             b_valid,
             b_beat,
-            b_hp,
-            b_wp,
-            b_n,
             ma_valid,
             ma,
             mb_valid,
@@ -483,17 +466,13 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         // the RAM's registered read. A read is issued only when its beat is
         // sure to have a slot when it lands next cycle.
         self.out_valid.next = self.a_valid.q.val() & self.ma_valid.q.val();
-        self.head.next = self.a_beat.q.val();
         if self.ring_mode.val() {
-            self.out_valid.next = (self.b_n.q.val() != 0) & (self.m_n.q.val() != 0);
-            if self.b_hp.q.val() {
-                self.head.next = self.b_beat.q.val();
-            }
+            self.out_valid.next = self.a_valid.q.val() & (self.m_n.q.val() != 0);
         }
         self.m_axis.tvalid.next = self.out_valid.val();
-        self.m_axis.tdata.next = self.head.val().data;
-        self.m_axis.tkeep.next = self.head.val().keep;
-        self.m_axis.tlast.next = self.head.val().last;
+        self.m_axis.tdata.next = self.a_beat.q.val().data;
+        self.m_axis.tkeep.next = self.a_beat.q.val().keep;
+        self.m_axis.tlast.next = self.a_beat.q.val().last;
         // Straight from the register, not gated by tvalid: tuser feeds the
         // reader's per-frame sums (the TSO segmenter's), and a gate would
         // put the valid logic in front of them. Between frames it holds the
@@ -507,7 +486,7 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         self.pop.next = self.out_valid.val() & self.m_axis.tready.val();
         // Metadata: a two-entry queue (ma = head, mb = behind it) that takes
         // the meta FIFO's head whenever mb is free.
-        self.pop_frame.next = self.pop.val() & self.head.val().last;
+        self.pop_frame.next = self.pop.val() & self.a_beat.q.val().last;
         self.take.next = !self.meta.empty.val() & !self.mb_valid.q.val();
         if self.ring_mode.val() {
             self.take.next = !self.meta.empty.val() & (self.m_n.q.val() != 2);
@@ -567,9 +546,6 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         if self.b_valid.q.val() {
             self.level.next = self.level.val() + 1;
         }
-        if self.ring_mode.val() {
-            self.level.next = self.b_n.q.val();
-        }
         if self.ram_valid.q.val() {
             self.level.next = self.level.val() + 1;
         }
@@ -592,27 +568,7 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
         } else if self.issue.val() & !self.ram.write_enable.val() {
             self.full_r.d.next = false;
         }
-        if self.ring_mode.val() {
-            // The landing RAM word goes to the write slot, on registers
-            // alone; a pop moves the head.
-            if self.ram_valid.q.val() {
-                self.b_wp.d.next = !self.b_wp.q.val();
-                if self.b_wp.q.val() {
-                    self.b_beat.d.next = self.ram.read_data.val();
-                } else {
-                    self.a_beat.d.next = self.ram.read_data.val();
-                }
-            }
-            if self.pop.val() {
-                self.b_hp.d.next = !self.b_hp.q.val();
-            }
-            if self.ram_valid.q.val() & !self.pop.val() {
-                self.b_n.d.next = self.b_n.q.val() + 1;
-            }
-            if !self.ram_valid.q.val() & self.pop.val() {
-                self.b_n.d.next = self.b_n.q.val() - 1;
-            }
-        } else if self.pop.val() {
+        if self.pop.val() {
             // Advance the queue; the landing RAM word takes the first free slot.
             self.a_valid.d.next = self.b_valid.q.val();
             self.a_beat.d.next = self.b_beat.q.val();

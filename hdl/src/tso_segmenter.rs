@@ -138,14 +138,6 @@ pub struct TsoSegmenter {
     pub m_axis: StreamSource<TxDescriptor>,
     // ---- Per frame, held after its first beat ----
     busy: DFF<Bit>,
-    /// `!busy`, a second copy for the held descriptor's clock enables
-    /// (inverted, so that yosys does not merge the two): between frames
-    /// `desc` and the `k_*` follow the input's head, so they hold the
-    /// first beat's without waiting on `go` (1,100 sinks). `warm` is 0
-    /// only in the first cycle after power-up, when `idle_r` is not yet
-    /// `!busy`.
-    idle_r: DFF<Bit>,
-    warm: DFF<Bit>,
     desc: DFF<TxDescriptor>,
     /// The beat and the lane shift of each changed header field (total
     /// length and id, the sequence number's halves, the flags), worked out
@@ -235,9 +227,6 @@ pub struct TsoSegmenter {
     n_inner: DFF<Bits<16>>,
     // ---- Locals ----
     start: Signal<Local, Bit>,
-    /// `busy` next cycle, and the held descriptor's load.
-    busy_n: Signal<Local, Bit>,
-    load: Signal<Local, Bit>,
     dnow: Signal<Local, TxDescriptor>,
     ti: Signal<Local, TsoInfo>,
     tso_now: Signal<Local, Bit>,
@@ -303,13 +292,6 @@ pub struct TsoSegmenter {
     sum_ok: Signal<Local, Bit>,
     have: Signal<Local, Bit>,
     go: Signal<Local, Bit>,
-    /// `go` worked out as if `busy` (equal to it then), without the
-    /// input's descriptor, and a segment's last beat going: the segment
-    /// registers' clock enables, which then do not wait on the TX buffer's
-    /// metadata head.
-    need_b: Signal<Local, Bit>,
-    go_b: Signal<Local, Bit>,
-    seg_end: Signal<Local, Bit>,
     take: Signal<Local, Bit>,
     t_next: Signal<Local, Bits<16>>,
     t_rd: Signal<Local, Bits<16>>,
@@ -413,8 +395,6 @@ impl Default for TsoSegmenter {
             sum_pop: Default::default(),
             m_axis: Default::default(),
             busy: Default::default(),
-            idle_r: Default::default(),
-            warm: Default::default(),
             desc: Default::default(),
             k_btl: Default::default(),
             k_bs0: Default::default(),
@@ -471,8 +451,6 @@ impl Default for TsoSegmenter {
             n_tcp: Default::default(),
             n_inner: Default::default(),
             start: Default::default(),
-            busy_n: Default::default(),
-            load: Default::default(),
             dnow: Default::default(),
             ti: Default::default(),
             tso_now: Default::default(),
@@ -538,9 +516,6 @@ impl Default for TsoSegmenter {
             sum_ok: Default::default(),
             have: Default::default(),
             go: Default::default(),
-            need_b: Default::default(),
-            go_b: Default::default(),
-            seg_end: Default::default(),
             take: Default::default(),
             t_next: Default::default(),
             t_rd: Default::default(),
@@ -655,19 +630,17 @@ impl Logic for TsoSegmenter {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, busy, idle_r, warm, desc, k_btl, k_bs0, k_bs1, k_bfl, k_shtl, k_shs0,
-            k_shs1, k_shfl, first, rem, idk, seqk, t, res, c_last, c_len, c_lastt, c_r7, eb, bl,
-            tn0, e, jmp, c_tl3, c_flg, c_ipv, c_tcp, c_inner, x_rem, x_id, x_seq, f_c3, f_c4,
-            f_hlm1, f_a6, y_last, y_pk, y_ipid, y_seq, z_len, z_lenm1, z_tl3, z_tl4, z_flg, z_tb,
-            n_ipv, w_ft, w_ps, n_lastt, n_lt0, n_tcp, n_inner
+            self, clock, busy, desc, k_btl, k_bs0, k_bs1, k_bfl, k_shtl, k_shs0, k_shs1, k_shfl,
+            first, rem, idk, seqk, t, res, c_last, c_len, c_lastt, c_r7, eb, bl, tn0, e, jmp,
+            c_tl3, c_flg, c_ipv, c_tcp, c_inner, x_rem, x_id, x_seq, f_c3, f_c4, f_hlm1, f_a6,
+            y_last, y_pk, y_ipid, y_seq, z_len, z_lenm1, z_tl3, z_tl4, z_flg, z_tb, n_ipv, w_ft,
+            w_ps, n_lastt, n_lt0, n_tcp, n_inner
         );
         clock!(self, clock, hdr, out);
         StreamSource::<TxDescriptor>::link(&mut self.m_axis, &mut self.out.m_axis);
 
         // ---- The frame: from the input on its first beat, then held ----
         self.start.next = !self.busy.q.val();
-        self.busy_n.next = self.busy.q.val();
-        self.load.next = self.idle_r.q.val() | !self.warm.q.val();
         self.dnow.next = self.desc.q.val();
         if self.start.val() {
             self.dnow.next = self.s_axis.tuser.val();
@@ -865,13 +838,6 @@ impl Logic for TsoSegmenter {
         self.s_axis.tready.next =
             self.out.s_axis.tready.val() & self.need.val() & self.sum_ok.val();
         self.go.next = self.have.val() & self.out.s_axis.tready.val();
-        self.need_b.next = !(self.tso_r.val() & !self.first.q.val())
-            | ((self.t.q.val() >= self.hb_r.val()) & self.e_near.val());
-        self.go_b.next = (!self.need_b.val() | self.s_axis.tvalid.val())
-            & (!(self.tso_r.val() & !self.tn0.q.val()) | self.sum_valid.val())
-            & self.out.s_axis.tready.val();
-        self.seg_end.next =
-            self.go_b.val() & self.busy.q.val() & self.tso_r.val() & self.eb.q.val();
         self.take.next = self.go.val() & self.need.val();
         self.sum_pop.next = self.go.val() & self.tso_now.val() & !self.tn0.q.val();
 
@@ -1052,25 +1018,22 @@ impl Logic for TsoSegmenter {
         self.e_mj.next = self.e.q.val() - self.jmp.q.val();
         self.e_pj.next = self.e.q.val() + 8 - self.jmp.q.val();
         self.t.d.next = self.t_next.val();
-        self.warm.d.next = true;
-        // Between frames (`load` is `start` from registers alone): the
-        // head's descriptor, the same as `dnow` then.
-        if self.load.val() {
-            self.desc.d.next = self.s_axis.tuser.val();
-            self.k_btl.d.next = self.p_tl.val() >> 3;
-            self.k_bs0.d.next = self.p_s0.val() >> 3;
-            self.k_bs1.d.next = self.p_s1.val() >> 3;
-            self.k_bfl.d.next = self.p_fl.val() >> 3;
-            self.k_shtl.d.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_tl.val())) << 3;
-            self.k_shs0.d.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_s0.val())) << 3;
-            self.k_shs1.d.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_s1.val())) << 3;
-            self.k_shfl.d.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_fl.val())) << 3;
-        }
         if self.go.val() {
+            self.desc.d.next = self.dnow.val();
+            if self.start.val() {
+                self.k_btl.d.next = self.p_tl.val() >> 3;
+                self.k_bs0.d.next = self.p_s0.val() >> 3;
+                self.k_bs1.d.next = self.p_s1.val() >> 3;
+                self.k_bfl.d.next = self.p_fl.val() >> 3;
+                self.k_shtl.d.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_tl.val())) << 3;
+                self.k_shs0.d.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_s0.val())) << 3;
+                self.k_shs1.d.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_s1.val())) << 3;
+                self.k_shfl.d.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_fl.val())) << 3;
+            }
             if !self.tso_now.val() {
-                self.busy_n.next = !self.s_axis.tlast.val();
+                self.busy.d.next = !self.s_axis.tlast.val();
             } else {
-                self.busy_n.next = true;
+                self.busy.d.next = true;
                 // Lane 0 moves on 8, the input 8 if a beat is taken.
                 self.tn0.d.next = true;
                 self.eb.d.next = self.bl.q.val() == 1;
@@ -1080,60 +1043,51 @@ impl Logic for TsoSegmenter {
                 }
                 if self.start.val() {
                     self.first.d.next = true;
+                    self.rem.d.next = self.pl_s.val();
+                    self.idk.d.next = self.id_s.val();
+                    self.seqk.d.next = self.seq_s.val();
+                    self.c_last.d.next = self.last_s.val();
+                    self.c_len.d.next = self.len_s.val();
+                    self.c_lastt.d.next = self.ltt_s.val();
+                    self.c_r7.d.next = bit_cast::<3, 16>(self.lm1_s.val());
                     self.eb.d.next = self.ltt_s.val() == 1;
                     self.bl.d.next = self.ltt_s.val() - 1;
+                    self.c_tl3.d.next = self.tl3_s.val();
+                    self.c_flg.d.next = self.flg_s.val();
+                    self.c_ipv.d.next = self.ipv_s.val();
+                    self.c_tcp.d.next = self.tcp_s.val();
+                    self.c_inner.d.next = self.inner_s.val();
                 }
                 if self.take.val() {
                     self.res.d.next = self.din.val();
                 }
                 if self.end_beat.val() {
                     self.first.d.next = false;
+                    self.rem.d.next = self.x_rem.q.val();
+                    self.idk.d.next = self.x_id.q.val();
+                    self.seqk.d.next = self.x_seq.q.val();
                     self.tn0.d.next = false;
                     self.eb.d.next = self.n_lt0.q.val();
                     self.bl.d.next = self.n_lastt.q.val();
+                    self.c_r7.d.next = bit_cast::<3, 16>(self.z_lenm1.q.val());
                     self.e.d.next = self.e_mj.val();
                     if self.take.val() {
                         self.e.d.next = self.e_pj.val();
                     }
+                    self.c_last.d.next = self.y_last.q.val();
+                    self.c_len.d.next = self.z_len.q.val();
+                    self.c_lastt.d.next = self.n_lastt.q.val();
+                    self.c_tl3.d.next = self.z_tl3.q.val();
+                    self.c_flg.d.next = self.z_flg.q.val();
+                    self.c_ipv.d.next = self.n_ipv.q.val();
+                    self.c_tcp.d.next = self.n_tcp.q.val();
+                    self.c_inner.d.next = self.n_inner.q.val();
                     if self.c_last.q.val() {
-                        self.busy_n.next = false;
+                        self.busy.d.next = false;
                         self.e.d.next = 0.into();
                     }
                 }
             }
-        }
-        self.busy.d.next = self.busy_n.val();
-        self.idle_r.d.next = !self.busy_n.val();
-        // The segment's registers: segment 0's between frames (unused by a
-        // frame without TSO, whose beats pass untouched), the next
-        // segment's as a segment's last beat goes.
-        if self.load.val() {
-            self.rem.d.next = self.pl_s.val();
-            self.idk.d.next = self.id_s.val();
-            self.seqk.d.next = self.seq_s.val();
-            self.c_last.d.next = self.last_s.val();
-            self.c_len.d.next = self.len_s.val();
-            self.c_lastt.d.next = self.ltt_s.val();
-            self.c_r7.d.next = bit_cast::<3, 16>(self.lm1_s.val());
-            self.c_tl3.d.next = self.tl3_s.val();
-            self.c_flg.d.next = self.flg_s.val();
-            self.c_ipv.d.next = self.ipv_s.val();
-            self.c_tcp.d.next = self.tcp_s.val();
-            self.c_inner.d.next = self.inner_s.val();
-        }
-        if self.seg_end.val() {
-            self.rem.d.next = self.x_rem.q.val();
-            self.idk.d.next = self.x_id.q.val();
-            self.seqk.d.next = self.x_seq.q.val();
-            self.c_r7.d.next = bit_cast::<3, 16>(self.z_lenm1.q.val());
-            self.c_last.d.next = self.y_last.q.val();
-            self.c_len.d.next = self.z_len.q.val();
-            self.c_lastt.d.next = self.n_lastt.q.val();
-            self.c_tl3.d.next = self.z_tl3.q.val();
-            self.c_flg.d.next = self.z_flg.q.val();
-            self.c_ipv.d.next = self.n_ipv.q.val();
-            self.c_tcp.d.next = self.n_tcp.q.val();
-            self.c_inner.d.next = self.n_inner.q.val();
         }
     }
 }

@@ -295,8 +295,8 @@ fn packet_fifo_rust_and_verilog_agree() {
     );
 }
 
-/// A credited FIFO with ring output slots (`PacketFifo::credited`,
-/// `ring_output`: the NIC's TX buffer), its writer ignoring `s_room`
+/// A credited FIFO with the metadata ring (`PacketFifo::credited`,
+/// `meta_ring`: the NIC's TX buffer), its writer ignoring `s_room`
 /// so that beats also meet a full FIFO: the overflow drops, the oversize
 /// drops of frames past the margin and `s_room` itself all compared.
 #[test]
@@ -310,7 +310,7 @@ fn credited_packet_fifo_rust_and_verilog_agree() {
         || {
             PacketFifo::<Bits<16>, 5, 6, 3, 4>::default()
                 .credited(4)
-                .ring_output()
+                .meta_ring()
         },
         |u| &mut u.clock,
         |u, _| {

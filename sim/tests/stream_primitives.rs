@@ -203,7 +203,7 @@ struct Slot {
     user: Meta,
 }
 
-/// A credited packet FIFO (with ring output slots, as the NIC's TX buffer)
+/// A credited packet FIFO (with the metadata ring, as the NIC's TX buffer)
 /// behind four registers that never stall, the
 /// input taking a beat whenever the FIFO's `s_room` is high: the NIC's TX
 /// input in miniature.
@@ -229,7 +229,7 @@ impl<const AW: usize, const AWP1: usize, const FW: usize, const FWP1: usize> Def
             s_axis: Default::default(),
             s_bad: Default::default(),
             m_axis: Default::default(),
-            fifo: PacketFifo::default().credited(4).ring_output(),
+            fifo: PacketFifo::default().credited(4).meta_ring(),
             r1: Default::default(),
             r2: Default::default(),
             r3: Default::default(),
@@ -334,11 +334,11 @@ proptest! {
     }
 
     #[test]
-    fn packet_fifo_with_ring_output_drops_exactly_bad_and_oversize_frames(
+    fn packet_fifo_with_a_metadata_ring_drops_exactly_bad_and_oversize_frames(
         frames in frames_strategy(SMALL_CAPACITY + 40, 24),
         seed in any::<u64>(), idle in stall_strategy(), bp in stall_strategy(),
     ) {
-        let fifo = PacketFifo::<Meta, 5, 6, 2, 3>::default().ring_output();
+        let fifo = PacketFifo::<Meta, 5, 6, 2, 3>::default().meta_ring();
         check_fifo_built(fifo, &frames, SMALL_CAPACITY, seed, idle, bp);
     }
 
