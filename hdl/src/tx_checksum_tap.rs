@@ -117,6 +117,11 @@ pub struct TxChecksumTap {
     imask: [DFF<Bit>; 4],
     /// The next beat's lanes at or after csum_start (bit i: lane i).
     smask_r: DFF<Bits<8>>,
+    /// `csum_start` less the position of the beat after this one, signed
+    /// (18 bits: a 16-bit difference either way), kept a beat ahead so
+    /// that `smask_r` is a compare and a shift of a register, not of a
+    /// subtraction behind the first beat's request mux.
+    sdist: DFF<Bits<18>>,
     /// Sum of every byte so far, in natural words.
     tacc: DFF<Bits<32>>,
     /// The host's bytes at `l4_pos` (15:8) and `l4_pos + 1` (7:0), and the
@@ -171,7 +176,8 @@ pub struct TxChecksumTap {
     lmask: Signal<Local, Bits<64>>,
     npos: Signal<Local, Bits<16>>,
     nsmask: Signal<Local, Bits<8>>,
-    lead: Signal<Local, Bits<16>>,
+    /// On a first beat: the next beat's lanes, from the port's csum_start.
+    fsmask: Signal<Local, Bits<8>>,
     bm: Signal<Local, Bits<64>>,
     lm: Signal<Local, Bits<64>>,
     v0: Signal<Local, Bits<32>>,
@@ -269,6 +275,8 @@ pub struct TxChecksumTap {
     t2: Signal<Local, Bits<32>>,
     lane_le: [Constant<Bits<64>>; 8],
     lane_index: [Constant<Bits<16>>; 8],
+    /// `8 + i`: lane i's position in a frame's second beat.
+    lane_index8: [Constant<Bits<16>>; 8],
     ff8: Constant<Bits<8>>,
     low16: Constant<Bits<32>>,
     low8: Constant<Bits<32>>,
@@ -303,6 +311,7 @@ impl Default for TxChecksumTap {
             iacc: Default::default(),
             imask: Default::default(),
             smask_r: Default::default(),
+            sdist: Default::default(),
             tacc: Default::default(),
             l4old: Default::default(),
             ipold: Default::default(),
@@ -337,7 +346,7 @@ impl Default for TxChecksumTap {
             lmask: Default::default(),
             npos: Default::default(),
             nsmask: Default::default(),
-            lead: Default::default(),
+            fsmask: Default::default(),
             bm: Default::default(),
             lm: Default::default(),
             v0: Default::default(),
@@ -424,6 +433,7 @@ impl Default for TxChecksumTap {
             t2: Default::default(),
             lane_le: std::array::from_fn(|i| Constant::new((0xffu64 << (8 * i)).to_bits())),
             lane_index: std::array::from_fn(|i| Constant::new((i as u64).to_bits())),
+            lane_index8: std::array::from_fn(|i| Constant::new((8 + i as u64).to_bits())),
             ff8: Constant::new(0xffu64.to_bits()),
             low16: Constant::new(0xffffu64.to_bits()),
             low8: Constant::new(0xffu64.to_bits()),
@@ -458,6 +468,7 @@ impl Logic for TxChecksumTap {
             lacc,
             iacc,
             smask_r,
+            sdist,
             tacc,
             d0_r,
             l4_r,
@@ -565,13 +576,24 @@ impl Logic for TxChecksumTap {
             }
         }
         self.npos.next = self.pos.q.val() + 8;
-        self.lead.next = self.start_now.val() - self.npos.val();
-        self.nsmask.next = self.ff8.val();
-        if self.start_now.val() > self.npos.val() {
-            self.nsmask.next = 0.into();
-            if self.lead.val() < 8 {
-                self.nsmask.next = self.ff8.val() << self.lead.val();
-            }
+        // The next beat's lanes from `sdist` (csum_start - its position):
+        // all at or below 0, none at 8 or more, else lanes >= sdist. On a
+        // first beat, from the port: lane i of beat 1 is at 8 + i.
+        self.nsmask.next = 0.into();
+        if self.sdist.q.val().get_bit(17) | (self.sdist.q.val() == 0) {
+            self.nsmask.next = self.ff8.val();
+        } else if self.sdist.q.val() < 8 {
+            self.nsmask.next = self.ff8.val() << bit_cast::<3, 18>(self.sdist.q.val());
+        }
+        self.fsmask.next = 0.into();
+        for i in 0..8 {
+            self.fsmask.next = self
+                .fsmask
+                .val()
+                .replace_bit(i, self.req.val().csum_start <= self.lane_index8[i].val());
+        }
+        if !self.in_frame.q.val() {
+            self.nsmask.next = self.fsmask.val();
         }
         self.bm.next = self.tdata.val() & self.kmask.val();
         // Natural big-endian words: lane 2k is the high byte.
@@ -759,6 +781,10 @@ impl Logic for TxChecksumTap {
             self.lacc.d.next = self.lacc_now.val();
             self.iacc.d.next = self.iacc_now.val();
             self.smask_r.d.next = self.nsmask.val();
+            self.sdist.d.next = self.sdist.q.val() - 8;
+            if !self.in_frame.q.val() {
+                self.sdist.d.next = bit_cast::<18, 16>(self.req.val().csum_start) - 16;
+            }
             for k in 0..4 {
                 self.imask[k].d.next = self.nmask[k].val() & !self.tlast.val();
             }
