@@ -168,6 +168,10 @@ pub struct TsoTap {
     l3_r: DFF<Bits<8>>,
     l4_r: DFF<Bits<8>>,
     h_r: DFF<Bits<8>>,
+    /// `l4_r` less the next beat's position (low byte), signed, registered
+    /// with it: H's distance from the next beat is this plus `4*D`, one
+    /// adder before the payload mask's compare, not two.
+    l4_rel: DFF<Bits<9>>,
     /// `L4 + 4`, `+ 6`, `+ 12`, `+ 16` (as `l4_r`).
     t4_r: DFF<Bits<8>>,
     t6_r: DFF<Bits<8>>,
@@ -387,6 +391,7 @@ impl Default for TsoTap {
             l3_r: Default::default(),
             l4_r: Default::default(),
             h_r: Default::default(),
+            l4_rel: Default::default(),
             t4_r: Default::default(),
             t6_r: Default::default(),
             t12_r: Default::default(),
@@ -581,6 +586,7 @@ impl Logic for TsoTap {
             dk_r,
             l3_r,
             l4_r,
+            l4_rel,
             h_r,
             t4_r,
             t6_r,
@@ -1069,10 +1075,11 @@ impl Logic for TsoTap {
         }
         self.l4_now.next =
             self.l3_a.val() + (bit_cast::<8, 4>(bit_cast::<4, 8>(self.verihl_now.val())) << 2);
-        self.hlead.next = bit_cast::<9, 8>(self.h_a.val()) - bit_cast::<9, 8>(self.npos.val());
+        // H - npos (exact while `!nfar`: the position has not wrapped).
+        self.hlead.next = self.l4_rel.q.val() + (bit_cast::<9, 16>(self.tcpw_now.val() >> 12) << 2);
         self.n_pay.next = 0.into();
         if self.dk_now.val() {
-            if self.nfar.val() | (self.h_a.val() <= self.npos.val()) {
+            if self.nfar.val() | self.hlead.val().get_bit(8) | (self.hlead.val() == 0) {
                 self.n_pay.next = self.ones.val();
             } else if self.hlead.val() < 8 {
                 self.n_pay.next = self.ones.val() << (self.hlead.val() << 3);
@@ -1125,6 +1132,9 @@ impl Logic for TsoTap {
             self.dk_r.d.next = self.dk_now.val();
             self.l3_r.d.next = self.l3_a.val();
             self.l4_r.d.next = self.l4_now.val();
+            self.l4_rel.d.next = bit_cast::<9, 8>(self.l4_now.val())
+                - bit_cast::<9, 8>(self.pos.q.val().get_bits::<8>(0))
+                - 16;
             self.t4_r.d.next = self.l4_now.val() + 4;
             self.t6_r.d.next = self.l4_now.val() + 6;
             self.t12_r.d.next = self.l4_now.val() + 12;
