@@ -819,9 +819,14 @@ impl Logic for DecapValidator {
             self.beat.val() & self.in_frame.q.val() & self.pr_valid.q.val() & !self.pr_last.q.val();
         self.emit_flush.next = self.pr_valid.q.val() & self.pr_last.q.val();
         self.a_valid.next = self.emit_mid.val() | self.emit_flush.val();
-        self.cur_part.next = 0.into();
-        if self.emit_mid.val() {
-            self.cur_part.next = self.bt.val();
+        // The raw beat's part is zero after the frame's last (the flush);
+        // picked by `pr_last` alone, a register: the aligned beat is used
+        // only when `a_valid`, and then `pr_last` tells the two apart
+        // (gated by `emit_mid`, the input's valid reached all 64 bits and
+        // the sums behind them).
+        self.cur_part.next = self.bt.val();
+        if self.pr_last.q.val() {
+            self.cur_part.next = 0.into();
         }
         self.ab.next = (self.pr_data.q.val() << 16) | (self.cur_part.val() >> 48);
         if self.s6.val() {
