@@ -247,6 +247,13 @@ pub struct Nic<
     tso_first: TsoFirstSegment,
     sums: SegmentSumFifo<SAW, SAWP1>,
     segmenter: TsoSegmenter,
+    /// The TX buffer's metadata ring pointer, kept here too (it moves on
+    /// the same `tlast` hand-overs): the segmenter's `s_tso_en` picks its
+    /// bit from the ring's slots by this copy, off the buffer's select.
+    seg_hp: DFF<Bit>,
+    seg_ta: Signal<Local, TsoInfo>,
+    seg_tb: Signal<Local, TsoInfo>,
+    seg_tso: Signal<Local, Bit>,
     inserter: ChecksumInserter<TxDescriptor>,
     encap: Encapsulator,
     events: EventQueue<4, 5>,
@@ -579,6 +586,10 @@ impl<
             tso_first: Default::default(),
             sums: Default::default(),
             segmenter: Default::default(),
+            seg_hp: Default::default(),
+            seg_ta: Default::default(),
+            seg_tb: Default::default(),
+            seg_tso: Default::default(),
             inserter: Default::default(),
             encap: Default::default(),
             events: Default::default(),
@@ -811,6 +822,7 @@ impl<
             in_frame,
             pending,
             looked,
+            seg_hp,
             l_map_hit,
             l_map,
             l_vni_hit,
@@ -1421,6 +1433,20 @@ impl<
         self.segmenter.sum_valid.next = self.sums.valid.val();
         self.segmenter.sum_value.next = self.sums.value.val();
         self.sums.pop.next = self.segmenter.sum_pop.val();
+        // (One field per access: rust-hdl's Verilog takes no more.)
+        self.seg_ta.next = self.buffer.m_slot_a.val().tso;
+        self.seg_tb.next = self.buffer.m_slot_b.val().tso;
+        self.seg_tso.next = self.seg_ta.val().en;
+        if self.seg_hp.q.val() {
+            self.seg_tso.next = self.seg_tb.val().en;
+        }
+        self.segmenter.s_tso_en.next = self.seg_tso.val();
+        if self.buffer.m_axis.tvalid.val()
+            & self.buffer.m_axis.tready.val()
+            & self.buffer.m_axis.tlast.val()
+        {
+            self.seg_hp.d.next = !self.seg_hp.q.val();
+        }
         StreamSource::<TxDescriptor>::join(&mut self.segmenter.m_axis, &mut self.inserter.s_axis);
         self.inserter.patch.next = self.segmenter.m_axis.tuser.val().patch;
         StreamSource::<TxDescriptor>::join(&mut self.inserter.m_axis, &mut self.encap.s_axis);

@@ -65,6 +65,14 @@ pub struct PacketFifo<
     pub s_bad: Signal<In, Bit>,
     /// Frames out, whole and in order.
     pub m_axis: StreamSource<M>,
+    /// The two metadata registers. In a FIFO built
+    /// [`PacketFifo::meta_ring`], `m_axis.tuser` is `m_slot_a` until the
+    /// first `tlast` beat is handed over, then the other slot after each:
+    /// a reader that keeps a pointer of its own can pick a few bits of
+    /// `tuser` without the ring's select, whose net is the mux's
+    /// hundreds of bits.
+    pub m_slot_a: Signal<Out, M>,
+    pub m_slot_b: Signal<Out, M>,
     /// Frames dropped because `s_bad` marked them (wraps at 2^32).
     pub dropped_bad: Signal<Out, Bits<32>>,
     /// Frames dropped because they are longer than the whole FIFO (wraps).
@@ -174,6 +182,8 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             s_axis: Default::default(),
             s_bad: Default::default(),
             m_axis: Default::default(),
+            m_slot_a: Default::default(),
+            m_slot_b: Default::default(),
             dropped_bad: Default::default(),
             dropped_oversize: Default::default(),
             dropped_overflow: Default::default(),
@@ -482,6 +492,8 @@ impl<M: Synth, const AW: usize, const AWP1: usize, const FW: usize, const FWP1: 
             self.tuser_out.next = self.mb.q.val();
         }
         self.m_axis.tuser.next = self.tuser_out.val();
+        self.m_slot_a.next = self.ma.q.val();
+        self.m_slot_b.next = self.mb.q.val();
         self.meta.write.next = self.meta_write.val();
         self.pop.next = self.out_valid.val() & self.m_axis.tready.val();
         // Metadata: a two-entry queue (ma = head, mb = behind it) that takes

@@ -129,6 +129,13 @@ pub struct TsoSegmenter {
     pub clock: Signal<In, Clock>,
     /// Frames from the TX buffer; the descriptor with each first beat.
     pub s_axis: StreamSink<TxDescriptor>,
+    /// `s_axis.tuser.tso.en`, from a source of its own: the block's
+    /// handshake waits on this bit alone of the descriptor, and in the NIC
+    /// `tuser` is a 700-bit mux whose select's net is slow (the TX buffer's
+    /// metadata ring pointer); the NIC drives this from the ring's slots
+    /// through a pointer copy of its own. Read where `tuser` is, on a
+    /// frame's first beat, and must equal `tuser.tso.en` there.
+    pub s_tso_en: Signal<In, Bit>,
     /// Head of the per-segment payload sum FIFO (first-word-fall-through).
     pub sum_valid: Signal<In, Bit>,
     pub sum_value: Signal<In, Bits<16>>,
@@ -139,6 +146,14 @@ pub struct TsoSegmenter {
     // ---- Per frame, held after its first beat ----
     busy: DFF<Bit>,
     desc: DFF<TxDescriptor>,
+    /// Copies of `busy` and of the held `tso.en` for the handshake alone
+    /// (`go` and the clock enables), loaded from `s_tso_en`: `busy` selects
+    /// the 700-bit descriptor muxes and `tuser` comes through the TX
+    /// buffer's ring mux, so either net in front of `go` cost 2.5-3 ns in
+    /// the NIC. Their inputs differ from `busy`'s and `desc`'s, so yosys
+    /// keeps them apart.
+    busy_c: DFF<Bit>,
+    tso_k: DFF<Bit>,
     /// The beat and the lane shift of each changed header field (total
     /// length and id, the sequence number's halves, the flags), worked out
     /// from the first beat's `TsoInfo` and registered with the frame: the
@@ -160,6 +175,9 @@ pub struct TsoSegmenter {
     seqk: DFF<Bits<32>>,
     /// Output beat index within the segment.
     t: DFF<Bits<16>>,
+    /// `t >= H / 8` (the beat is past the header's whole beats), kept with
+    /// `t` so that `go` waits on no compare.
+    t_ge: DFF<Bit>,
     // ---- Input side ----
     /// The last input beat taken.
     res: DFF<Bits<64>>,
@@ -230,6 +248,11 @@ pub struct TsoSegmenter {
     dnow: Signal<Local, TxDescriptor>,
     ti: Signal<Local, TsoInfo>,
     tso_now: Signal<Local, Bit>,
+    /// The handshake's `start` and `tso_now`, from `busy_c`, `tso_k` and
+    /// `s_tso_en`, and its end of segment.
+    start_c: Signal<Local, Bit>,
+    tso_c: Signal<Local, Bit>,
+    end_c: Signal<Local, Bit>,
     dr: Signal<Local, TxDescriptor>,
     tr: Signal<Local, TsoInfo>,
     tso_r: Signal<Local, Bit>,
@@ -238,6 +261,7 @@ pub struct TsoSegmenter {
     l4_r: Signal<Local, Bits<16>>,
     hl_r: Signal<Local, Bits<16>>,
     hb_r: Signal<Local, Bits<16>>,
+    hb_m1: Signal<Local, Bits<16>>,
     hl_m1_r: Signal<Local, Bits<16>>,
     last_hdr_r: Signal<Local, Bits<16>>,
     fl_r: Signal<Local, Bits<8>>,
@@ -390,12 +414,15 @@ impl Default for TsoSegmenter {
         Self {
             clock: Default::default(),
             s_axis: Default::default(),
+            s_tso_en: Default::default(),
             sum_valid: Default::default(),
             sum_value: Default::default(),
             sum_pop: Default::default(),
             m_axis: Default::default(),
             busy: Default::default(),
             desc: Default::default(),
+            busy_c: Default::default(),
+            tso_k: Default::default(),
             k_btl: Default::default(),
             k_bs0: Default::default(),
             k_bs1: Default::default(),
@@ -409,6 +436,7 @@ impl Default for TsoSegmenter {
             idk: Default::default(),
             seqk: Default::default(),
             t: Default::default(),
+            t_ge: Default::default(),
             res: Default::default(),
             hdr: Default::default(),
             out: Default::default(),
@@ -454,6 +482,9 @@ impl Default for TsoSegmenter {
             dnow: Default::default(),
             ti: Default::default(),
             tso_now: Default::default(),
+            start_c: Default::default(),
+            tso_c: Default::default(),
+            end_c: Default::default(),
             dr: Default::default(),
             tr: Default::default(),
             tso_r: Default::default(),
@@ -462,6 +493,7 @@ impl Default for TsoSegmenter {
             l4_r: Default::default(),
             hl_r: Default::default(),
             hb_r: Default::default(),
+            hb_m1: Default::default(),
             hl_m1_r: Default::default(),
             last_hdr_r: Default::default(),
             fl_r: Default::default(),
@@ -630,11 +662,11 @@ impl Logic for TsoSegmenter {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, busy, desc, k_btl, k_bs0, k_bs1, k_bfl, k_shtl, k_shs0, k_shs1, k_shfl,
-            first, rem, idk, seqk, t, res, c_last, c_len, c_lastt, c_r7, eb, bl, tn0, e, jmp,
-            c_tl3, c_flg, c_ipv, c_tcp, c_inner, x_rem, x_id, x_seq, f_c3, f_c4, f_hlm1, f_a6,
-            y_last, y_pk, y_ipid, y_seq, z_len, z_lenm1, z_tl3, z_tl4, z_flg, z_tb, n_ipv, w_ft,
-            w_ps, n_lastt, n_lt0, n_tcp, n_inner
+            self, clock, busy, desc, busy_c, tso_k, k_btl, k_bs0, k_bs1, k_bfl, k_shtl, k_shs0,
+            k_shs1, k_shfl, first, rem, idk, seqk, t, t_ge, res, c_last, c_len, c_lastt, c_r7, eb,
+            bl, tn0, e, jmp, c_tl3, c_flg, c_ipv, c_tcp, c_inner, x_rem, x_id, x_seq, f_c3, f_c4,
+            f_hlm1, f_a6, y_last, y_pk, y_ipid, y_seq, z_len, z_lenm1, z_tl3, z_tl4, z_flg, z_tb,
+            n_ipv, w_ft, w_ps, n_lastt, n_lt0, n_tcp, n_inner
         );
         clock!(self, clock, hdr, out);
         StreamSource::<TxDescriptor>::link(&mut self.m_axis, &mut self.out.m_axis);
@@ -657,6 +689,7 @@ impl Logic for TsoSegmenter {
         self.hl_r.next = bit_cast::<16, 8>(self.tr.val().hdr_len);
         self.fl_r.next = self.tr.val().flags;
         self.hb_r.next = self.hl_r.val() >> 3;
+        self.hb_m1.next = self.hb_r.val() - 1;
         // Differences go through 16-bit Locals before any shift: the
         // Verilog would otherwise take them at 32 bits (junk inputs reach
         // the output registers, so Rust and Verilog must agree on them too).
@@ -814,8 +847,16 @@ impl Logic for TsoSegmenter {
         // ---- The segment ----
         // A TSO frame's first beat is the first of segment 0 and never its
         // last (`H >= 34`), and it always takes its input beat.
-        self.first_now.next = self.first.q.val() | self.start.val();
         self.end_beat.next = self.eb.q.val() & !self.start.val();
+        // The handshake's own copies (see `busy_c`): everything below that
+        // decides whether a beat goes, and every clock enable, reads these.
+        self.start_c.next = !self.busy_c.q.val();
+        self.tso_c.next = self.tso_k.q.val();
+        if self.start_c.val() {
+            self.tso_c.next = self.s_tso_en.val();
+        }
+        self.first_now.next = self.first.q.val() | self.start_c.val();
+        self.end_c.next = self.eb.q.val() & !self.start_c.val();
 
         // ---- Does this beat take an input beat? ----
         // Yes if the last input byte it needs (lane 7's, or the segment's
@@ -828,32 +869,38 @@ impl Logic for TsoSegmenter {
             | ((self.e_hi.val() == 0)
                 & (!self.eb.q.val() | (self.e_lo.val() <= self.c_r7.q.val())));
         self.need.next = true;
-        if self.tso_r.val() & !self.first_now.val() {
-            self.need.next = (self.t.q.val() >= self.hb_r.val()) & self.e_near.val();
+        if self.tso_k.q.val() & !self.first_now.val() {
+            self.need.next = self.t_ge.q.val() & self.e_near.val();
         }
         // A segment starts only with its payload sum at the FIFO's head.
-        self.sum_ok.next = !(self.tso_now.val() & !self.tn0.q.val()) | self.sum_valid.val();
+        self.sum_ok.next = !(self.tso_c.val() & !self.tn0.q.val()) | self.sum_valid.val();
         self.have.next = (!self.need.val() | self.s_axis.tvalid.val()) & self.sum_ok.val();
         // Depends on state, tuser and the FIFO head, never on tvalid.
         self.s_axis.tready.next =
             self.out.s_axis.tready.val() & self.need.val() & self.sum_ok.val();
         self.go.next = self.have.val() & self.out.s_axis.tready.val();
         self.take.next = self.go.val() & self.need.val();
-        self.sum_pop.next = self.go.val() & self.tso_now.val() & !self.tn0.q.val();
+        self.sum_pop.next = self.go.val() & self.tso_c.val() & !self.tn0.q.val();
 
         // ---- Header storage: written by segment 0, replayed after ----
         self.t_next.next = self.t.q.val();
-        if self.go.val() & self.tso_now.val() {
+        if self.go.val() & self.tso_c.val() {
             self.t_next.next = self.t.q.val() + 1;
-            if self.end_beat.val() {
+            if self.end_c.val() {
                 self.t_next.next = 0.into();
+            }
+            // `t + 1 >= H / 8`; false after a frame's first beat and a
+            // segment's last, since `t` is then 1 or 0 and `H >= 34`.
+            self.t_ge.d.next = self.t_ge.q.val() | (self.t.q.val() == self.hb_m1.val());
+            if self.end_c.val() | self.start_c.val() {
+                self.t_ge.d.next = false;
             }
         }
         self.din.next = self.s_axis.tdata.val();
         self.we.next = self.go.val()
-            & self.tso_now.val()
+            & self.tso_c.val()
             & self.first_now.val()
-            & ((self.t.q.val() <= self.last_hdr_r.val()) | self.start.val());
+            & ((self.t.q.val() <= self.last_hdr_r.val()) | self.start_c.val());
         self.hdr.write_address.next = bit_cast::<5, 16>(self.t.q.val());
         self.hdr.write_data.next = self.din.val();
         self.hdr.write_enable.next = self.we.val();
@@ -1018,9 +1065,21 @@ impl Logic for TsoSegmenter {
         self.e_mj.next = self.e.q.val() - self.jmp.q.val();
         self.e_pj.next = self.e.q.val() + 8 - self.jmp.q.val();
         self.t.d.next = self.t_next.val();
+        // `busy` for the data path's muxes, from their own signals.
+        if self.go.val() {
+            if !self.tso_now.val() {
+                self.busy.d.next = !self.s_axis.tlast.val();
+            } else {
+                self.busy.d.next = true;
+                if self.end_beat.val() & self.c_last.q.val() {
+                    self.busy.d.next = false;
+                }
+            }
+        }
+        // The rest on the handshake's copies.
         if self.go.val() {
             self.desc.d.next = self.dnow.val();
-            if self.start.val() {
+            if self.start_c.val() {
                 self.k_btl.d.next = self.p_tl.val() >> 3;
                 self.k_bs0.d.next = self.p_s0.val() >> 3;
                 self.k_bs1.d.next = self.p_s1.val() >> 3;
@@ -1030,10 +1089,10 @@ impl Logic for TsoSegmenter {
                 self.k_shs1.d.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_s1.val())) << 3;
                 self.k_shfl.d.next = bit_cast::<6, 3>(bit_cast::<3, 16>(self.p_fl.val())) << 3;
             }
-            if !self.tso_now.val() {
-                self.busy.d.next = !self.s_axis.tlast.val();
+            if !self.tso_c.val() {
+                self.busy_c.d.next = !self.s_axis.tlast.val();
             } else {
-                self.busy.d.next = true;
+                self.busy_c.d.next = true;
                 // Lane 0 moves on 8, the input 8 if a beat is taken.
                 self.tn0.d.next = true;
                 self.eb.d.next = self.bl.q.val() == 1;
@@ -1041,7 +1100,8 @@ impl Logic for TsoSegmenter {
                 if !self.take.val() {
                     self.e.d.next = self.e_m8.val();
                 }
-                if self.start.val() {
+                if self.start_c.val() {
+                    self.tso_k.d.next = true;
                     self.first.d.next = true;
                     self.rem.d.next = self.pl_s.val();
                     self.idk.d.next = self.id_s.val();
@@ -1061,7 +1121,7 @@ impl Logic for TsoSegmenter {
                 if self.take.val() {
                     self.res.d.next = self.din.val();
                 }
-                if self.end_beat.val() {
+                if self.end_c.val() {
                     self.first.d.next = false;
                     self.rem.d.next = self.x_rem.q.val();
                     self.idk.d.next = self.x_id.q.val();
@@ -1083,7 +1143,8 @@ impl Logic for TsoSegmenter {
                     self.c_tcp.d.next = self.n_tcp.q.val();
                     self.c_inner.d.next = self.n_inner.q.val();
                     if self.c_last.q.val() {
-                        self.busy.d.next = false;
+                        self.busy_c.d.next = false;
+                        self.tso_k.d.next = false;
                         self.e.d.next = 0.into();
                     }
                 }

@@ -50,6 +50,7 @@ impl Logic for Chain {
     fn update(&mut self) {
         clock!(self, clock, seg, ins);
         StreamSink::<TxDescriptor>::link(&mut self.s_axis, &mut self.seg.s_axis);
+        self.seg.s_tso_en.next = self.s_axis.tuser.val().tso.en;
         self.seg.sum_valid.next = self.sum_valid.val();
         self.seg.sum_value.next = self.sum_value.val();
         self.sum_pop.next = self.seg.sum_pop.val();
@@ -825,6 +826,7 @@ fn segmenter_timeline() {
         u.s_axis.tkeep.next = u64::from(k).to_bits();
         u.s_axis.tlast.next = l;
         u.s_axis.tuser.next = desc;
+        u.s_tso_en.next = desc.tso.en;
         u.sum_valid.next = !fifo.is_empty();
         u.sum_value.next = u64::from(fifo.front().copied().unwrap_or(0)).to_bits();
         u.m_axis.tready.next = true;
@@ -899,6 +901,7 @@ fn segmenter_rust_and_verilog_agree() {
                 u.s_axis.tkeep.next = u64::from(k).to_bits();
                 u.s_axis.tlast.next = l;
                 u.s_axis.tuser.next = desc;
+                u.s_tso_en.next = desc.tso.en;
                 u.sum_valid.next = !fifo.is_empty();
                 u.sum_value.next = u64::from(fifo.front().copied().unwrap_or(0)).to_bits();
                 let ready = rng.gen_bool(0.75);
