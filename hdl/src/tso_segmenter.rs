@@ -105,8 +105,11 @@
 //!  m_axis |    | A0 | .. | A13 | A14L| B0 | .. | B5 | B6 | B7 | .. | B13 | B14L| G0
 //! ```
 //!
-//! `s_axis.tready` depends on the state, `tuser` (between frames) and
-//! `sum_valid`, never on `s_axis.tvalid` or `m_axis.tready`.
+//! `s_axis.tready` depends on the state, `s_tso_en` (between frames) and
+//! `sum_valid`, never on `s_axis.tvalid` or `m_axis.tready`. The
+//! handshake and the clock enables read copies of their own of the
+//! frame's state (`busy_c`, `tso_k`, `t_ge`), never the registers that
+//! also select the data path's wide muxes.
 //!
 //! Frames are at most 65535 bytes, any `mss >= 64`. What the ingress
 //! guarantees for a TSO frame is relied on, not checked: its length is
@@ -875,7 +878,7 @@ impl Logic for TsoSegmenter {
         // A segment starts only with its payload sum at the FIFO's head.
         self.sum_ok.next = !(self.tso_c.val() & !self.tn0.q.val()) | self.sum_valid.val();
         self.have.next = (!self.need.val() | self.s_axis.tvalid.val()) & self.sum_ok.val();
-        // Depends on state, tuser and the FIFO head, never on tvalid.
+        // Depends on state, s_tso_en and the FIFO head, never on tvalid.
         self.s_axis.tready.next =
             self.out.s_axis.tready.val() & self.need.val() & self.sum_ok.val();
         self.go.next = self.have.val() & self.out.s_axis.tready.val();
