@@ -819,11 +819,11 @@ impl Logic for DecapValidator {
             self.beat.val() & self.in_frame.q.val() & self.pr_valid.q.val() & !self.pr_last.q.val();
         self.emit_flush.next = self.pr_valid.q.val() & self.pr_last.q.val();
         self.a_valid.next = self.emit_mid.val() | self.emit_flush.val();
-        // The raw beat's part is zero after the frame's last (the flush);
-        // picked by `pr_last` alone, a register: the aligned beat is used
-        // only when `a_valid`, and then `pr_last` tells the two apart
-        // (gated by `emit_mid`, the input's valid reached all 64 bits and
-        // the sums behind them).
+        // The raw beat's part: zero for the flush after a frame's last
+        // beat, else the beat on the input. The aligned beat is used only
+        // when `a_valid`, and then `pr_last` (a register) tells a flush
+        // from a middle beat. (Picked by `emit_mid` instead, the input's
+        // valid gated all 64 bits in front of the sums.)
         self.cur_part.next = self.bt.val();
         if self.pr_last.q.val() {
             self.cur_part.next = 0.into();

@@ -70,7 +70,8 @@ pub struct PacketFifo<
     /// first `tlast` beat is handed over, then the other slot after each:
     /// a reader that keeps a pointer of its own can pick a few bits of
     /// `tuser` without the ring's select, whose net is the mux's
-    /// hundreds of bits.
+    /// hundreds of bits. In the default queue, `m_slot_a` is always
+    /// `tuser` and `m_slot_b` the entry behind it.
     pub m_slot_a: Signal<Out, M>,
     pub m_slot_b: Signal<Out, M>,
     /// Frames dropped because `s_bad` marked them (wraps at 2^32).
