@@ -63,6 +63,12 @@ impl<M: Synth> Logic for SkidBuffer<M> {
         } else if self.accept.val() {
             // Output stalled: park the beat upstream already handed us.
             self.skid_valid.d.next = true;
+        }
+        // The skid slot's contents matter only while skid_valid is set, so
+        // it follows the input whenever the slot is free: its clock enable
+        // is then a flip-flop, not the downstream's tready (which in the
+        // NIC crosses blocks and drives every bit of the beat).
+        if !self.skid_valid.q.val() {
             self.skid_data.d.next = self.s_axis.tdata.val();
             self.skid_keep.d.next = self.s_axis.tkeep.val();
             self.skid_last.d.next = self.s_axis.tlast.val();
