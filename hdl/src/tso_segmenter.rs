@@ -1079,9 +1079,18 @@ impl Logic for TsoSegmenter {
                 }
             }
         }
+        // The frame's descriptor follows the input until the first beat
+        // goes (`busy` rises then; a one-beat frame leaves it low, and the
+        // next frame's first beat reloads it). Only that load is ever
+        // read: the registers worked out from `desc` while idle are
+        // rewritten before a segment uses them. So the 700-bit enable is
+        // `busy`'s flip-flop, not `go` (the downstream's tready, 292 sinks
+        // spread over the block).
+        if !self.busy.q.val() {
+            self.desc.d.next = self.s_axis.tuser.val();
+        }
         // The rest on the handshake's copies.
         if self.go.val() {
-            self.desc.d.next = self.dnow.val();
             if self.start_c.val() {
                 self.k_btl.d.next = self.p_tl.val() >> 3;
                 self.k_bs0.d.next = self.p_s0.val() >> 3;
