@@ -116,7 +116,9 @@ impl<const DW: usize, const DWP1: usize> Logic for EventQueue<DW, DWP1> {
         self.take.next = self.in_push.q.val() & !self.merge.val() & !self.fifo.full.val();
         self.fifo.write.next = self.take.val();
         self.fifo.data_in.next = self.in_rec.q.val();
-        if self.take.val() {
+        // Loaded on a merge too, where it already equals `in_rec`: the
+        // 160-bit enable then waits on `full` alone, not on the compare.
+        if self.in_push.q.val() & !self.fifo.full.val() {
             self.newest.d.next = self.in_rec.q.val();
         }
         if self.in_push.q.val() & !self.merge.val() & self.fifo.full.val() {
