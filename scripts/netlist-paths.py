@@ -15,11 +15,24 @@ hundreds of sinks spans much of the die once placed, and without this term
 the model missed the NIC's slowest path (a FIFO's read address, fanout
 400, into its distributed RAM), which placement made the worst.
 
+Given a placement (--placed: the placed.json `overlay-nic synth
+--place-only` writes beside each seed's report), a net is charged by the
+distance from its driver to each sink instead, with the shape of
+nextpnr-ecp5's own estimate: past logic depth, the whole NIC's slowest
+placed paths are short chains whose nets cross the die (a wide clock
+enable, a lookup key fanned out to every comparator), and only the
+placement says which. Its figures run about 1.4x nextpnr's estimate (21.6
+ns against 15.1 on the NIC; 12.1 against 8.1 on tso_first_segment), so
+they rank paths rather than time them.
+
 Prints the slowest path into each register group (one line per register
-name, heaviest first), and the cells of the first few with --show:
+name, heaviest first), and the cells of the first few with --show (with
+their placed x/y under --placed):
 
     python3 scripts/netlist-paths.py target/synth/ecp5-85k-default/ooc_top.json 30
     python3 scripts/netlist-paths.py target/synth/ecp5-85k-default/ooc_top.json 10 --show 3
+    python3 scripts/netlist-paths.py target/synth/ecp5-85k-default/ooc_top.json 30 \
+        --placed target/synth/ecp5-85k-default/seed1/placed.json
 """
 
 import argparse
@@ -38,6 +51,29 @@ NET = 0.6
 FANOUT = 0.25
 # Clock-to-out of a register.
 CLOCK_TO_OUT = 0.5
+# A placed net: nextpnr-ecp5's estimate is this much per unit of
+# 3 + 2 x (the first 5 tiles of dx and of dy) + the tiles beyond them
+# (speed grade 8).
+PLACED_UNIT = 0.076
+
+
+def placed_net(a, b):
+    """Delay of a net from tile `a` to tile `b` (x, y)."""
+    dx, dy = abs(a[0] - b[0]), abs(a[1] - b[1])
+    near = min(dx, 5) + min(dy, 5)
+    return PLACED_UNIT * (3 + 2 * near + max(dx - 5, 0) + max(dy - 5, 0))
+
+
+def placement(path):
+    """Each placed cell's tile, from nextpnr's NEXTPNR_BEL ("X47/Y4/SLICED.FF1")."""
+    module = next(iter(json.load(open(path))["modules"].values()))
+    where = {}
+    for name, cell in module["cells"].items():
+        bel = cell.get("attributes", {}).get("NEXTPNR_BEL")
+        if bel:
+            x, y = bel.split("/")[:2]
+            where[name] = (int(x[1:]), int(y[1:]))
+    return where
 
 
 def through(cell_type, into, out):
@@ -67,6 +103,7 @@ def main():
     parser.add_argument("netlist", help="ooc_top.json from overlay-nic synth")
     parser.add_argument("count", nargs="?", type=int, default=30, help="register groups to list")
     parser.add_argument("--show", type=int, default=0, help="print the cells of the first N paths")
+    parser.add_argument("--placed", help="placed.json from --place-only: nets charged by distance")
     args = parser.parse_args()
     shown_max = args.count
     netlist = json.load(open(args.netlist))
@@ -89,10 +126,17 @@ def main():
                     if not isinstance(bit, str):
                         fanout[bit] += 1
 
-    def wire(bit, kind, into):
-        """Delay of net `bit` into port `into` of a `kind` cell."""
+    where = placement(args.placed) if args.placed else {}
+
+    def wire(bit, kind, into, sink):
+        """Delay of net `bit` into port `into` of `sink`, a `kind` cell."""
         base = net(kind, into)
-        return base + FANOUT * math.log2(max(fanout[bit], 1)) if base else 0.0
+        if not base:
+            return 0.0
+        source = driver.get(bit, (None,))[0]
+        if source in where and sink in where:
+            return placed_net(where[source], where[sink])
+        return base + FANOUT * math.log2(max(fanout[bit], 1))
 
     arrival, previous = {}, {}
     sys.setrecursionlimit(1_000_000)
@@ -121,7 +165,7 @@ def main():
             for b in bits:
                 if isinstance(b, str):
                     continue
-                t = arrive(b) + wire(b, kind, into) + through(kind, into, out)
+                t = arrive(b) + wire(b, kind, into, name) + through(kind, into, out)
                 if t > best:
                     best, best_bit = t, b
         arrival[bit], previous[bit] = best, best_bit
@@ -136,7 +180,7 @@ def main():
                 continue
             for b in bits:
                 if not isinstance(b, str):
-                    ends.append((arrive(b) + wire(b, cell["type"], into), name, into, b))
+                    ends.append((arrive(b) + wire(b, cell["type"], into, name), name, into, b))
     ends.sort(key=lambda e: -e[0])
 
     seen = set()
@@ -155,7 +199,11 @@ def main():
         if len(seen) <= args.show:
             while last is not None and last in driver:
                 name = driver[last][0]
-                print(f"        {arrival[last]:6.2f} ns  fanout {fanout[last]:4d}  {name} ({cells[name]['type']})")
+                at = f"  at {where[name]}" if name in where else ""
+                print(
+                    f"        {arrival[last]:6.2f} ns  fanout {fanout[last]:4d}  "
+                    f"{name} ({cells[name]['type']}){at}"
+                )
                 last = previous.get(last)
         if len(seen) >= shown_max:
             break

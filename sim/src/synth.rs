@@ -664,7 +664,9 @@ pub fn route(
         .map(String::from),
     );
     if place_only {
-        args.push("--no-route".into());
+        // The placement itself, for scripts/netlist-paths.py --placed:
+        // unrouted, nextpnr names no critical path.
+        args.extend(["--no-route", "--write", "placed.json"].map(String::from));
     }
     if let Err(e) = run_logged(&nextpnr, &args, dir, "nextpnr.log") {
         let log = std::fs::read_to_string(dir.join("nextpnr.log")).unwrap_or_default();
