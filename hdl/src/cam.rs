@@ -21,10 +21,8 @@
 //! A second lookup port (`lookup_b`, the RX path's source check) has its
 //! own comparator and its own copy of the value RAM, so TX and RX look up
 //! in the same cycle without arbitration; commands write both copies. Its
-//! key is registered too, so its lookups take three cycles like port A's:
-//! compared as it came, the key's net (every bit to all 64 comparators)
-//! started in the RX validator's logic, and once placed it was the NIC's
-//! slowest path.
+//! key is compared as it comes, so its lookups take two cycles (t+1 and
+//! t+2 above, without the first).
 //!
 //! Every entry is compared in parallel (registers, not RAM, hold the keys), so
 //! a lookup costs the same for any table size, and a new lookup can start
@@ -85,8 +83,8 @@ pub struct Cam<const KW: usize, V: Synth, const E: usize, const AW: usize> {
     pub result_hit: Signal<Out, Bit>,
     /// The hit entry's value (undefined on a miss).
     pub result_value: Signal<Out, V>,
-    // ---- Second lookup port (the RX path's): results three cycles after
-    // `lookup_b`, as port A's ----
+    // ---- Second lookup port (the RX path's), a cycle sooner: results
+    // two cycles after `lookup_b` ----
     pub lookup_b: Signal<In, Bit>,
     pub lookup_b_key: Signal<In, Bits<KW>>,
     pub result_b_valid: Signal<Out, Bit>,
@@ -127,11 +125,6 @@ pub struct Cam<const KW: usize, V: Synth, const E: usize, const AW: usize> {
     s1_match: DFF<Bits<E>>,
     s2_valid: DFF<Bit>,
     s2_hit: DFF<Bit>,
-    /// Port B's lookup and key, registered like port A's: compared as it
-    /// came, the key's net (72 bits, each to all 64 comparators) started
-    /// in the RX validator's logic, and at 64 entries it spans the CAM.
-    b0_valid: DFF<Bit>,
-    b0_key: DFF<Bits<KW>>,
     b1_valid: DFF<Bit>,
     b1_match: DFF<Bits<E>>,
     b2_valid: DFF<Bit>,
@@ -146,15 +139,6 @@ pub struct Cam<const KW: usize, V: Synth, const E: usize, const AW: usize> {
     p_slot: DFF<Bits<AW>>,
     p_free: DFF<Bit>,
     p_free_slot: DFF<Bits<AW>>,
-    /// The same two slots one-hot (the registered matches and the free
-    /// bit), so that each entry's write enable is one gate on registers:
-    /// decoding `p_slot` in front of all 64 entries' enables put the slot
-    /// compare and the command's checks on a net that spans the CAM.
-    p_hsel: DFF<Bits<E>>,
-    p_fsel: DFF<Bits<E>>,
-    /// No lookup is in its RAM-read cycle (`s1_valid`, `b1_valid` low):
-    /// known a cycle ahead from the stage before, so it is a register.
-    quiet_r: DFF<Bit>,
     /// The lowest free slot, one-hot (zero when full), worked out every
     /// cycle from the previous cycle's valid bits: a command reads it in
     /// `Match`, at least three cycles after the last command changed them.
@@ -241,8 +225,6 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Default for Cam
             s1_match: Default::default(),
             s2_valid: Default::default(),
             s2_hit: Default::default(),
-            b0_valid: Default::default(),
-            b0_key: Default::default(),
             b1_valid: Default::default(),
             b1_match: Default::default(),
             b2_valid: Default::default(),
@@ -256,9 +238,6 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Default for Cam
             p_slot: Default::default(),
             p_free: Default::default(),
             p_free_slot: Default::default(),
-            p_hsel: Default::default(),
-            p_fsel: Default::default(),
-            quiet_r: Default::default(),
             free_low: Default::default(),
             result: Default::default(),
             count: Default::default(),
@@ -319,8 +298,6 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
             s1_match,
             s2_valid,
             s2_hit,
-            b0_valid,
-            b0_key,
             b1_valid,
             b1_match,
             b2_valid,
@@ -334,9 +311,6 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
             p_slot,
             p_free,
             p_free_slot,
-            p_hsel,
-            p_fsel,
-            quiet_r,
             free_low,
             result,
             count,
@@ -399,7 +373,7 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
             // Port B has a comparator of its own.
             self.match_b.next = self.match_b.val().replace_bit(
                 i,
-                self.used[i].q.val() & (self.keys[i].q.val() == self.b0_key.q.val()),
+                self.used[i].q.val() & (self.keys[i].q.val() == self.lookup_b_key.val()),
             );
         }
         self.s1_match.d.next = self.match_a.val();
@@ -415,9 +389,7 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
                 self.b_hit_slot.next = self.b_hit_slot.val() | self.slot_id[i].val();
             }
         }
-        self.b0_valid.d.next = self.lookup_b.val();
-        self.b0_key.d.next = self.lookup_b_key.val();
-        self.b1_valid.d.next = self.b0_valid.q.val();
+        self.b1_valid.d.next = self.lookup_b.val();
         self.b2_valid.d.next = self.b1_valid.q.val();
         self.b2_hit.d.next = self.b_hit.val();
         self.values_b.read_address.next = self.b_hit_slot.val();
@@ -456,8 +428,7 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
         // registers alone keeps the datapaths' lookup requests out of the
         // command's write enables (the key registers' clock enables and
         // the RAMs' ports).
-        self.quiet_r.d.next = !self.a0_valid.q.val() & !self.b0_valid.q.val();
-        self.quiet.next = self.quiet_r.q.val();
+        self.quiet.next = !self.s1_valid.q.val() & !self.b1_valid.q.val();
         self.write_now.next = false;
         self.write_slot.next = self.p_free_slot.q.val();
         if self.p_hit.q.val() {
@@ -503,8 +474,6 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
                 self.p_slot.d.next = self.hit_slot.val();
                 self.p_free.d.next = self.free.val();
                 self.p_free_slot.d.next = self.free_slot.val();
-                self.p_hsel.d.next = self.s1_match.q.val();
-                self.p_fsel.d.next = self.free_low.q.val();
                 self.state.d.next = CamCommandState::Exec;
             }
             CamCommandState::Exec => {
@@ -523,7 +492,7 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
                     } else if self.c_code.q.val() == self.code_delete.val() {
                         if self.p_hit.q.val() {
                             for i in 0..E {
-                                if self.p_hsel.q.val().get_bit(i) {
+                                if self.p_slot.q.val() == self.slot_id[i].val() {
                                     self.used[i].d.next = false;
                                 }
                             }
@@ -577,10 +546,8 @@ impl<const KW: usize, V: Synth, const E: usize, const AW: usize> Logic for Cam<K
             self.result.d.next = self.res_busy.val();
         }
         if self.write_now.val() {
-            // A new key takes the lowest free entry. A hit entry already
-            // holds the key and is in use: only its value changes.
             for i in 0..E {
-                if !self.p_hit.q.val() & self.p_fsel.q.val().get_bit(i) {
+                if self.write_slot.val() == self.slot_id[i].val() {
                     self.keys[i].d.next = self.c_key.q.val();
                     self.used[i].d.next = true;
                 }

@@ -251,7 +251,6 @@ pub struct DecapValidator {
     cur_part: Signal<Local, Bits<64>>,
     arel: Signal<Local, Bits<16>>,
     a_in: Signal<Local, Bit>,
-    a_hold: Signal<Local, Bit>,
     abase: Signal<Local, Bits<16>>,
     aw0: Signal<Local, Bits<16>>,
     aw1: Signal<Local, Bits<16>>,
@@ -462,7 +461,6 @@ impl Default for DecapValidator {
             cur_part: Default::default(),
             arel: Default::default(),
             a_in: Default::default(),
-            a_hold: Default::default(),
             abase: Default::default(),
             aw0: Default::default(),
             aw1: Default::default(),
@@ -972,20 +970,9 @@ impl Logic for DecapValidator {
         if self.a_in.val() {
             if self.arel.val() == 0 {
                 self.uacc.d.next = self.usum.val();
+                self.udp.d.next = self.ab.val();
             } else {
                 self.uacc.d.next = self.uacc.q.val() + self.usum.val();
-            }
-        }
-        // The aligned beats' copies load in every cycle their beat is
-        // pending (`a_hold`: registers only), not just when it is made:
-        // until raw beat k + 1 arrives they take a part of whatever is on
-        // the input, but `arel` moves only with that beat, so the last
-        // load is the made beat's, and after a frame's flush nothing loads.
-        // `a_in` (the input's handshake) no longer drives their 450 enables.
-        self.a_hold.next = self.pr_valid.q.val() & (self.pr_idx.q.val() >= 4) & self.age_r.q.val();
-        if self.a_hold.val() {
-            if self.arel.val() == 0 {
-                self.udp.d.next = self.ab.val();
             }
             if self.arel.val() == 1 {
                 self.vxl.d.next = self.ab.val();

@@ -7,19 +7,14 @@
 //! drained the queue, the same event is reported again.
 //!
 //! The host reads the oldest record through registers (`head`, all zeros,
-//! kind 0, when empty) and discards it with `pop`. A record shows at
-//! `head` the cycle after `count` includes it: rust-hdl's FIFO passes its
-//! write address to the read side through a register.
+//! kind 0, when empty) and discards it with `pop`.
 //!
-//! A pushed record is registered twice before it is queued, so it is
-//! counted (`count`, `lost`) three cycles after `push` rather than one: the
+//! A pushed record is registered before it is compared and queued, so it
+//! is counted (`count`, `lost`) two cycles after `push` rather than one: the
 //! NIC picks the record among its sources (a TX miss, an RX learn event)
 //! in the cycle it pushes, and the 160-bit compare with the newest record
 //! then drove the FIFO's write and the level's enable in that same cycle
-//! (15.5 ns in the ECP5 path model). Registered once, the compare still
-//! sat in front of the FIFO's write (19.5 ns with placed distances): it is
-//! now made a cycle ahead, against the record the cycle's push leaves
-//! newest.
+//! (15.5 ns in the ECP5 path model).
 
 use rust_hdl::prelude::*;
 
@@ -52,15 +47,9 @@ pub struct EventQueue<const DW: usize, const DWP1: usize> {
     /// Records dropped because the queue was full (wraps).
     pub lost: Signal<Out, Bits<32>>,
     fifo: SynchronousFIFO<EventRecord, DW, DWP1, 1>,
-    /// The pushed record, a cycle later (stage 1) and two (stage 2, where
-    /// it is merged or queued).
+    /// The pushed record, a cycle later.
     in_push: DFF<Bit>,
     in_rec: DFF<EventRecord>,
-    push2: DFF<Bit>,
-    rec2: DFF<EventRecord>,
-    /// Stage 2's record equals the newest record at its stage 2,
-    /// worked out in stage 1.
-    same2: DFF<Bit>,
     newest: DFF<EventRecord>,
     level: DFF<Bits<16>>,
     lost_count: DFF<Bits<32>>,
@@ -86,9 +75,6 @@ impl<const DW: usize, const DWP1: usize> Default for EventQueue<DW, DWP1> {
             fifo: Default::default(),
             in_push: Default::default(),
             in_rec: Default::default(),
-            push2: Default::default(),
-            rec2: Default::default(),
-            same2: Default::default(),
             newest: Default::default(),
             level: Default::default(),
             lost_count: Default::default(),
@@ -104,17 +90,9 @@ impl<const DW: usize, const DWP1: usize> Default for EventQueue<DW, DWP1> {
 impl<const DW: usize, const DWP1: usize> Logic for EventQueue<DW, DWP1> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, in_push, in_rec, push2, rec2, same2, newest, level, lost_count);
+        dff_setup!(self, clock, in_push, in_rec, newest, level, lost_count);
         self.in_push.d.next = self.push.val();
         self.in_rec.d.next = self.record.val();
-        self.push2.d.next = self.in_push.q.val();
-        self.rec2.d.next = self.in_rec.q.val();
-        // `newest` next cycle: stage 2's record if it is pushed and the
-        // queue has room, else as it is.
-        self.same2.d.next = self.in_rec.q.val() == self.newest.q.val();
-        if self.push2.q.val() & !self.fifo.full.val() {
-            self.same2.d.next = self.in_rec.q.val() == self.rec2.q.val();
-        }
         clock!(self, clock, fifo);
         self.count.next = self.level.q.val();
         self.lost.next = self.lost_count.q.val();
@@ -133,17 +111,15 @@ impl<const DW: usize, const DWP1: usize> Logic for EventQueue<DW, DWP1> {
         // Merging into a record the host is popping this very cycle would
         // lose the event.
         self.merge.next = (self.level.q.val() != 0)
-            & self.same2.q.val()
+            & (self.in_rec.q.val() == self.newest.q.val())
             & !(self.give.val() & (self.level.q.val() == 1));
-        self.take.next = self.push2.q.val() & !self.merge.val() & !self.fifo.full.val();
+        self.take.next = self.in_push.q.val() & !self.merge.val() & !self.fifo.full.val();
         self.fifo.write.next = self.take.val();
-        self.fifo.data_in.next = self.rec2.q.val();
-        // Loaded on a merge too, where it already equals `rec2`: the
-        // 160-bit enable then waits on `full` alone, not on the merge.
-        if self.push2.q.val() & !self.fifo.full.val() {
-            self.newest.d.next = self.rec2.q.val();
+        self.fifo.data_in.next = self.in_rec.q.val();
+        if self.take.val() {
+            self.newest.d.next = self.in_rec.q.val();
         }
-        if self.push2.q.val() & !self.merge.val() & self.fifo.full.val() {
+        if self.in_push.q.val() & !self.merge.val() & self.fifo.full.val() {
             self.lost_count.d.next = self.lost_count.q.val() + 1;
         }
         if self.take.val() & !self.give.val() {

@@ -173,7 +173,7 @@ fn cam_matches_model_and_lookups_are_atomic() {
             ),
             (
                 "B",
-                3,
+                2,
                 u.result_b_valid.val(),
                 u.result_b_hit.val(),
                 u.result_b_value.val(),
