@@ -4,10 +4,11 @@
 //! model every cycle. Then the same stimulus through the exported Verilog.
 //!
 //! The model states the queue's contract: a record pushed in cycle t is
-//! merged or queued at the edge ending cycle t + 2 (so it shows in `count`
-//! from t + 3); it merges into the newest record still queued when equal
-//! to it, unless the host pops that record, the last one, at that edge;
-//! a record that neither merges nor fits is counted in `lost`. The host
+//! merged or queued at the edge ending cycle t + `STAGES` (so it shows in
+//! `count` from t + `STAGES` + 1); it merges into the newest record still
+//! queued when equal to it, unless the host pops that record, the last
+//! one, at that edge; a record that neither merges nor fits is counted in
+//! `lost`. The host
 //! sees a queued record at `head` (and can pop it) from the cycle after
 //! `count` includes it: rust-hdl's FIFO passes its write address to the
 //! read side through a register.
@@ -35,15 +36,28 @@ fn record(id: u8) -> EventRecord {
     }
 }
 
-#[derive(Default)]
+/// Registers between `push` and the merge-or-queue decision (the record
+/// is registered before its compare with the newest one).
+const STAGES: usize = 1;
+
 struct Model {
     /// Records queued, with the cycle from which the host sees them.
     queue: VecDeque<(u8, u64)>,
     newest: Option<u8>,
     lost: u32,
-    /// Pushed one and two cycles ago.
-    stage1: Option<u8>,
-    stage2: Option<u8>,
+    /// Pushed 1..=STAGES cycles ago, the oldest first.
+    stages: VecDeque<Option<u8>>,
+}
+
+impl Default for Model {
+    fn default() -> Self {
+        Model {
+            queue: VecDeque::new(),
+            newest: None,
+            lost: 0,
+            stages: vec![None; STAGES].into(),
+        }
+    }
 }
 
 impl Model {
@@ -60,7 +74,7 @@ impl Model {
         let level = self.queue.len();
         let give = pop && self.head(cycle).is_some();
         let (mut merged, mut lost) = (false, false);
-        if let Some(r) = self.stage2 {
+        if let Some(r) = self.stages.pop_front().flatten() {
             let full = level == DEPTH;
             let merge = level != 0 && self.newest == Some(r) && !(give && level == 1);
             if !full {
@@ -78,8 +92,7 @@ impl Model {
         if give {
             self.queue.pop_front();
         }
-        self.stage2 = self.stage1;
-        self.stage1 = push;
+        self.stages.push_back(push);
         (merged, lost)
     }
 }
